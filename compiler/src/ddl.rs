@@ -1,0 +1,212 @@
+//! `CREATE EXTERNAL TABLE` statements for Athena, from the layout: the two
+//! tables over `<location>/indices/` and `<location>/messages/`, partitioned by
+//! `dt` with partition projection (no `ALTER TABLE ADD PARTITION`, no Glue
+//! partition calls), so a store copied with `aws s3 sync` is queryable at once.
+
+use std::fmt::Write as _;
+
+use crate::error::{CompileError, ErrorKind};
+use crate::layout::{
+    Column, INDEX_COLUMNS, INDEX_TABLE, MESSAGE_COLUMNS, MESSAGE_TABLE, PARTITION_COLUMN,
+    PARTITION_FORMAT_JAVA, is_valid_database_name,
+};
+
+/// Options of the DDL.
+#[derive(Debug, Clone)]
+pub struct DdlOptions {
+    /// `s3://bucket/prefix` (the store root).
+    pub location: String,
+    pub database: String,
+    /// First `dt` the projection covers (`YYYY-MM-DD-HH`).
+    pub projection_start: String,
+}
+
+/// Renders `CREATE DATABASE` and the two `CREATE EXTERNAL TABLE` statements,
+/// each ending in `;`, separated by blank lines.
+pub fn render(options: &DdlOptions) -> Result<String, CompileError> {
+    let location = options.location.trim_end_matches('/');
+    let Some(rest) = location.strip_prefix("s3://") else {
+        return Err(CompileError::new(
+            ErrorKind::BadName,
+            format!("`{}` is not an S3 location", options.location),
+        )
+        .help("write it as s3://bucket/prefix"));
+    };
+    if let Some(bad) = location
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || matches!(c, '\'' | '\\' | '`'))
+    {
+        return Err(CompileError::new(
+            ErrorKind::BadName,
+            format!("the location contains {bad:?}, which glaux does not put in DDL"),
+        )
+        .help("use an S3 prefix of letters, digits and `/-_.`"));
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(CompileError::new(
+            ErrorKind::BadName,
+            format!("`{}` has no bucket name", options.location),
+        )
+        .help("write it as s3://bucket/prefix"));
+    }
+    if !is_valid_database_name(&options.database) {
+        return Err(CompileError::new(
+            ErrorKind::BadName,
+            format!("`{}` is not a usable database name", options.database),
+        )
+        .help("use lower-case letters, digits and `_`, starting with a letter or `_`"));
+    }
+    let shape_ok = options.projection_start.len() == 13
+        && options.projection_start.char_indices().all(|(i, c)| {
+            if matches!(i, 4 | 7 | 10) {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape_ok {
+        return Err(CompileError::new(
+            ErrorKind::BadTime,
+            format!("`{}` is not an hour partition", options.projection_start),
+        )
+        .help("write it as YYYY-MM-DD-HH, e.g. 2024-01-01-00"));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "CREATE DATABASE IF NOT EXISTS `{}`;", options.database);
+    for (table, columns, doc) in [
+        (INDEX_TABLE, INDEX_COLUMNS, "one row per token occurrence"),
+        (
+            MESSAGE_TABLE,
+            MESSAGE_COLUMNS,
+            "one row per original record",
+        ),
+    ] {
+        out.push('\n');
+        table_ddl(&mut out, options, location, table, columns, doc);
+    }
+    Ok(out)
+}
+
+/// A Hive DDL string literal: Hive escapes with backslashes (a doubled
+/// quote would be two adjacent literals), so `\` and `'` are escaped.
+fn hive_literal(value: &str) -> String {
+    let mut out = String::from("'");
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+fn table_ddl(
+    out: &mut String,
+    options: &DdlOptions,
+    location: &str,
+    table: &str,
+    columns: &[Column],
+    doc: &str,
+) {
+    let table_location = format!("{location}/{table}/");
+    let _ = writeln!(out, "-- glaux {table}: {doc}");
+    let _ = writeln!(
+        out,
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{}`.`{table}` (",
+        options.database
+    );
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            format!(
+                "  `{}` {} COMMENT {}",
+                c.name,
+                c.ty.hive_name(),
+                hive_literal(c.doc)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "{}\n)", cols.join(",\n"));
+    let _ = writeln!(
+        out,
+        "PARTITIONED BY (`{PARTITION_COLUMN}` string COMMENT 'hour of the record time, UTC, {PARTITION_FORMAT_JAVA}')"
+    );
+    let _ = writeln!(out, "STORED AS PARQUET");
+    let _ = writeln!(out, "LOCATION {}", hive_literal(&table_location));
+    let props = [
+        ("projection.enabled", "true".to_string()),
+        ("projection.dt.type", "date".to_string()),
+        ("projection.dt.format", PARTITION_FORMAT_JAVA.to_string()),
+        (
+            "projection.dt.range",
+            format!("{},NOW", options.projection_start),
+        ),
+        ("projection.dt.interval", "1".to_string()),
+        ("projection.dt.interval.unit", "HOURS".to_string()),
+        (
+            "storage.location.template",
+            format!("{table_location}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/"),
+        ),
+        ("parquet.compression", "ZSTD".to_string()),
+    ];
+    let props: Vec<String> = props
+        .iter()
+        .map(|(k, v)| format!("  {}={}", hive_literal(k), hive_literal(v)))
+        .collect();
+    let _ = writeln!(out, "TBLPROPERTIES (\n{}\n);", props.join(",\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ddl(location: &str, database: &str, start: &str) -> Result<String, ErrorKind> {
+        render(&DdlOptions {
+            location: location.into(),
+            database: database.into(),
+            projection_start: start.into(),
+        })
+        .map_err(|e| e.kind)
+    }
+
+    #[test]
+    fn hostile_inputs_are_refused() {
+        assert!(ddl("s3://b/p", "glaux", "2024-01-01-00").is_ok());
+        for loc in [
+            "s3://b/p'x",
+            "s3://b/p\\x",
+            "s3://b/p x",
+            "s3://b/p\nx",
+            "s3://",
+            "s3:///x",
+            "/tmp",
+            "s3://b/`x",
+        ] {
+            assert_eq!(
+                ddl(loc, "glaux", "2024-01-01-00"),
+                Err(ErrorKind::BadName),
+                "{loc:?}"
+            );
+        }
+        for db in ["Glaux", "a-b", "a`b", "", "1x"] {
+            assert_eq!(
+                ddl("s3://b/p", db, "2024-01-01-00"),
+                Err(ErrorKind::BadName),
+                "{db:?}"
+            );
+        }
+        for start in ["2024-01-01", "2024-01-01-00',", "x"] {
+            assert_eq!(
+                ddl("s3://b/p", "glaux", start),
+                Err(ErrorKind::BadTime),
+                "{start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hive_literals_escape_with_backslashes() {
+        assert_eq!(hive_literal("a'b\\c"), "'a\\'b\\\\c'");
+    }
+}

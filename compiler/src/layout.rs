@@ -1,0 +1,145 @@
+//! The storage contract in one place: table names, column names and types,
+//! the partition column and its format. The SQL emitter, the DDL printer, the
+//! Parquet writer (glaux-store) and the local engine all read it from here.
+//! `docs/storage.md` explains each choice.
+
+/// Directory and table name of the index table.
+pub const INDEX_TABLE: &str = "indices";
+/// Directory and table name of the message table.
+pub const MESSAGE_TABLE: &str = "messages";
+
+/// The partition column of both tables: the record's hour, UTC.
+pub const PARTITION_COLUMN: &str = "dt";
+/// chrono format of a `dt` value: fixed width, so string order is time order.
+pub const PARTITION_FORMAT: &str = "%Y-%m-%d-%H";
+/// The same format in Athena's partition-projection (Java) notation.
+pub const PARTITION_FORMAT_JAVA: &str = "yyyy-MM-dd-HH";
+
+/// The field path stored for text that has no field (non-JSON lines).
+pub const TEXT_FIELD: &str = "";
+
+/// Column types, in the few kinds the two tables use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// UTF-8 text (Parquet BYTE_ARRAY/UTF8, Hive `string`).
+    Text,
+    /// 64-bit signed integer (Hive `bigint`).
+    Int64,
+    /// 32-bit signed integer (Hive `int`).
+    Int32,
+}
+
+impl ColumnType {
+    /// The type's name in Hive DDL, as Athena's `CREATE EXTERNAL TABLE` wants it.
+    pub fn hive_name(self) -> &'static str {
+        match self {
+            ColumnType::Text => "string",
+            ColumnType::Int64 => "bigint",
+            ColumnType::Int32 => "int",
+        }
+    }
+}
+
+/// A column: name, type, and what it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub doc: &'static str,
+}
+
+const fn col(name: &'static str, ty: ColumnType, doc: &'static str) -> Column {
+    Column { name, ty, doc }
+}
+
+/// Index table columns, in file order. One row per token occurrence; files
+/// sorted by (token, field, object, seq, pos).
+pub const INDEX_COLUMNS: &[Column] = &[
+    col(
+        "token",
+        ColumnType::Text,
+        "the token, lowercased (see the tokenizer)",
+    ),
+    col(
+        "field",
+        ColumnType::Text,
+        "dotted JSON path of the value, arrays flattened; the empty string for text lines",
+    ),
+    col(
+        "object",
+        ColumnType::Text,
+        "the source object the record came from",
+    ),
+    col(
+        "seq",
+        ColumnType::Int64,
+        "sequence number of the record within its object, from 0",
+    ),
+    col(
+        "pos",
+        ColumnType::Int32,
+        "position of the token within the record (values separated by a gap of one)",
+    ),
+    col(
+        "time_ms",
+        ColumnType::Int64,
+        "time of the record, epoch milliseconds UTC",
+    ),
+];
+
+/// Message table columns, in file order. One row per record; files sorted by
+/// (object, seq).
+pub const MESSAGE_COLUMNS: &[Column] = &[
+    col(
+        "object",
+        ColumnType::Text,
+        "the source object the record came from",
+    ),
+    col(
+        "seq",
+        ColumnType::Int64,
+        "sequence number of the record within its object, from 0",
+    ),
+    col(
+        "time_ms",
+        ColumnType::Int64,
+        "time of the record, epoch milliseconds UTC",
+    ),
+    col(
+        "tag",
+        ColumnType::Text,
+        "the log type: cloudtrail, json, text, or --tag",
+    ),
+    col("message", ColumnType::Text, "the original record text"),
+];
+
+/// Column name constants, so code that builds SQL or Arrow arrays refers to
+/// the layout instead of repeating string literals.
+pub mod columns {
+    pub const TOKEN: &str = "token";
+    pub const FIELD: &str = "field";
+    pub const OBJECT: &str = "object";
+    pub const SEQ: &str = "seq";
+    pub const POS: &str = "pos";
+    pub const TIME_MS: &str = "time_ms";
+    pub const TAG: &str = "tag";
+    pub const MESSAGE: &str = "message";
+}
+
+/// The database (Athena) or schema (local engine) the tables live in.
+pub const DEFAULT_DATABASE: &str = "glaux";
+
+/// True if `name` is a database name Athena and the local engine both take
+/// without surprises: lower-case ASCII letters, digits and `_`, starting with
+/// a letter or `_`, at most 255 bytes.
+pub fn is_valid_database_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}

@@ -1,0 +1,110 @@
+//! The embedded engine: runs the compiler's Athena SQL, unchanged, on Apache
+//! DataFusion over a local store.
+//!
+//! The two tables are registered as listing tables over
+//! `<root>/indices/` and `<root>/messages/` with `dt` as a hive-style
+//! partition column, in a schema named like the Athena database, so
+//! `"glaux"."indices"` means the same on both engines and `dt` predicates
+//! prune directories before any file is opened.
+//!
+//! Trino functions the compiler uses that DataFusion lacks would be
+//! registered here as UDFs with Trino's semantics; today there are none (see
+//! `docs/engines.md`).
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::DataType;
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use glaux_store::Store;
+use glaux_store::writer::{index_schema, message_schema};
+
+/// Errors of the local engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "the store at {0} does not exist or is not a glaux store (no indices/ and messages/ directories)"
+    )]
+    NoStore(String),
+    #[error("query failed on the local engine: {0}")]
+    DataFusion(#[from] DataFusionError),
+}
+
+/// A DataFusion session over one local store.
+pub struct LocalEngine {
+    ctx: SessionContext,
+}
+
+impl LocalEngine {
+    /// Opens the store at `store`, registering its tables in schema `database`.
+    pub async fn open(store: &Store, database: &str) -> Result<Self, EngineError> {
+        if !store.exists() {
+            return Err(EngineError::NoStore(store.root().display().to_string()));
+        }
+        let mut config = SessionConfig::new()
+            .with_information_schema(false)
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let options = config.options_mut();
+        // Evaluate filters while decoding Parquet, and use the Bloom filters
+        // and page indexes the writer put there.
+        options.execution.parquet.pushdown_filters = true;
+        options.execution.parquet.reorder_filters = true;
+        options.execution.parquet.bloom_filter_on_read = true;
+        options.execution.parquet.enable_page_index = true;
+        let ctx = SessionContext::new_with_config(config);
+
+        let schema = Arc::new(MemorySchemaProvider::new());
+        let catalog = ctx
+            .catalog("datafusion")
+            .expect("DataFusion's default catalog exists");
+        catalog.register_schema(database, schema)?;
+
+        for (dir, file_schema, name) in [
+            (
+                store.index_dir(),
+                index_schema(),
+                glaux_compiler::layout::INDEX_TABLE,
+            ),
+            (
+                store.message_dir(),
+                message_schema(),
+                glaux_compiler::layout::MESSAGE_TABLE,
+            ),
+        ] {
+            let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+            let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![(
+                    glaux_compiler::layout::PARTITION_COLUMN.to_string(),
+                    DataType::Utf8,
+                )]);
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(listing)
+                .with_schema(file_schema);
+            let table = ListingTable::try_new(config)?;
+            ctx.register_table(
+                datafusion::common::TableReference::partial(database, name),
+                Arc::new(table),
+            )?;
+        }
+        Ok(LocalEngine { ctx })
+    }
+
+    /// Runs one SQL statement and collects its rows.
+    pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        let df = self.ctx.sql(sql).await?;
+        Ok(df.collect().await?)
+    }
+
+    /// The DataFusion session, for tests and tools that need more.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}

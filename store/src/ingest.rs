@@ -1,0 +1,287 @@
+//! Raw log files → the store. Each input file is one *object*: it is read,
+//! decompressed, split into records, each record timed and tokenized, and
+//! the records written per hour partition as one index file and one message
+//! file named after the object. Re-ingesting an object rewrites the same
+//! files, so nothing is duplicated.
+//!
+//! Objects are processed in parallel (one worker per core). Nothing is
+//! dropped silently: every degraded record or failed object is counted in the
+//! [`IngestReport`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use glaux_compiler::window::partition_of;
+use sha2::{Digest, Sha256};
+
+use crate::Store;
+use crate::analyze::entries;
+use crate::decode::{decode, decompress};
+use crate::timestamp::{self, TimeSource};
+use crate::writer::{Row, write_partition};
+
+/// Options of an ingest run.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Tag for every record; default: by format (`cloudtrail`, `json`, `text`).
+    pub tag: Option<String>,
+    /// Dotted path of the time field in JSON records; default: auto-detect.
+    pub time_field: Option<String>,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// What an ingest run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct IngestReport {
+    pub objects: u64,
+    pub records: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub index_rows: u64,
+    pub partitions: BTreeSet<String>,
+    pub files_written: u64,
+    pub time_from_object_name: u64,
+    pub time_from_mtime: u64,
+    pub malformed_json_lines: u64,
+    pub invalid_utf8_lines: u64,
+    pub blank_lines: u64,
+    pub text_lines: u64,
+    /// Objects that could not be read, with the reason; nothing of them is stored.
+    pub failed: Vec<(String, String)>,
+}
+
+impl IngestReport {
+    fn merge(&mut self, o: IngestReport) {
+        self.objects += o.objects;
+        self.records += o.records;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+        self.index_rows += o.index_rows;
+        self.partitions.extend(o.partitions);
+        self.files_written += o.files_written;
+        self.time_from_object_name += o.time_from_object_name;
+        self.time_from_mtime += o.time_from_mtime;
+        self.malformed_json_lines += o.malformed_json_lines;
+        self.invalid_utf8_lines += o.invalid_utf8_lines;
+        self.blank_lines += o.blank_lines;
+        self.text_lines += o.text_lines;
+        self.failed.extend(o.failed);
+    }
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "objects read:            {}", self.objects)?;
+        writeln!(f, "records stored:          {}", self.records)?;
+        writeln!(f, "bytes in:                {}", self.bytes_in)?;
+        writeln!(f, "bytes written:           {}", self.bytes_out)?;
+        writeln!(f, "tokens indexed:          {}", self.index_rows)?;
+        writeln!(
+            f,
+            "partitions written:      {}{}",
+            self.partitions.len(),
+            match (self.partitions.first(), self.partitions.last()) {
+                (Some(a), Some(b)) if a != b => format!(" (dt {a} .. {b})"),
+                (Some(a), _) => format!(" (dt {a})"),
+                _ => String::new(),
+            }
+        )?;
+        writeln!(f, "files written:           {}", self.files_written)?;
+        writeln!(f, "time from object name:   {}", self.time_from_object_name)?;
+        writeln!(f, "time from file mtime:    {}", self.time_from_mtime)?;
+        writeln!(f, "text lines (not JSON):   {}", self.text_lines)?;
+        writeln!(
+            f,
+            "malformed JSON lines:    {} (stored and indexed as text)",
+            self.malformed_json_lines
+        )?;
+        writeln!(
+            f,
+            "invalid UTF-8 lines:     {} (stored with U+FFFD)",
+            self.invalid_utf8_lines
+        )?;
+        writeln!(f, "blank lines skipped:     {}", self.blank_lines)?;
+        write!(f, "objects failed:          {}", self.failed.len())?;
+        for (object, why) in &self.failed {
+            write!(f, "\n  {object}: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Lists the files under `paths` (directories walked, sorted, hidden entries
+/// skipped).
+pub fn list_objects(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        walk(p, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        let mut children: Vec<PathBuf> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        children.sort();
+        for c in children {
+            let hidden = c
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if !hidden {
+                walk(&c, out)?;
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// The deterministic file name of an object's files in every partition.
+pub fn file_name_for(object: &str) -> String {
+    let digest = Sha256::digest(object.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.parquet")
+}
+
+/// Ingests `paths` into `store`.
+pub fn ingest(
+    store: &Store,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> std::io::Result<IngestReport> {
+    store.create()?;
+    let objects = list_objects(paths)?;
+    let workers = match options.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(objects.len().max(1));
+    let next = AtomicUsize::new(0);
+    let total = Mutex::new(IngestReport::default());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                let mut local = IngestReport::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = objects.get(i) else { break };
+                    match ingest_object(store, path, options) {
+                        Ok(r) => local.merge(r),
+                        Err(e) => {
+                            local
+                                .failed
+                                .push((path.display().to_string(), e.to_string()));
+                        }
+                    }
+                }
+                total.lock().expect("report lock").merge(local);
+            });
+        }
+    });
+    let mut report = total.into_inner().expect("report lock");
+    report.failed.sort();
+    Ok(report)
+}
+
+/// Ingests one file. The object id is its canonical absolute path.
+pub fn ingest_object(
+    store: &Store,
+    path: &Path,
+    options: &IngestOptions,
+) -> std::io::Result<IngestReport> {
+    let object = std::fs::canonicalize(path)?.display().to_string();
+    let bytes = std::fs::read(path)?;
+    let mtime: Option<DateTime<Utc>> = std::fs::metadata(path)?
+        .modified()
+        .ok()
+        .map(|t: SystemTime| t.into());
+    ingest_bytes(store, &object, bytes, mtime, options)
+}
+
+/// Ingests the content of one object, named `object`. `mtime` is the last
+/// fallback for record times (now, if `None`).
+pub fn ingest_bytes(
+    store: &Store,
+    object: &str,
+    bytes: Vec<u8>,
+    mtime: Option<DateTime<Utc>>,
+    options: &IngestOptions,
+) -> std::io::Result<IngestReport> {
+    let mut report = IngestReport {
+        objects: 1,
+        bytes_in: bytes.len() as u64,
+        ..IngestReport::default()
+    };
+    let content = decompress(bytes)?;
+    let decoded = decode(&content);
+    drop(content);
+    report.malformed_json_lines = decoded.malformed_json_lines;
+    report.invalid_utf8_lines = decoded.invalid_utf8_lines;
+    report.blank_lines = decoded.blank_lines;
+    report.text_lines = decoded.text_lines;
+    let tag = options.tag.clone().unwrap_or_else(|| {
+        decoded
+            .format
+            .map_or("text", |f| f.default_tag(decoded.first_record_is_json))
+            .to_string()
+    });
+    let name_time = timestamp::from_object_name(object);
+    let fallback_time = mtime.unwrap_or_else(Utc::now);
+
+    let mut by_partition: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for record in decoded.records {
+        let own = match &record.json {
+            Some(v) => timestamp::from_json(v, options.time_field.as_deref()),
+            None => timestamp::from_text_line(&record.text),
+        };
+        let (time, source) = match (own, name_time) {
+            (Some(t), _) => (t, TimeSource::Record),
+            (None, Some(t)) => (t, TimeSource::ObjectName),
+            (None, None) => (fallback_time, TimeSource::Mtime),
+        };
+        match source {
+            TimeSource::Record => {}
+            TimeSource::ObjectName => report.time_from_object_name += 1,
+            TimeSource::Mtime => report.time_from_mtime += 1,
+        }
+        let row = Row {
+            seq: record.seq,
+            time_ms: time.timestamp_millis(),
+            entries: entries(record.json.as_ref(), &record.text),
+            text: record.text,
+        };
+        report.records += 1;
+        by_partition
+            .entry(partition_of(time))
+            .or_default()
+            .push(row);
+    }
+
+    let name = file_name_for(object);
+    for (dt, mut rows) in by_partition {
+        let written = write_partition(
+            &store.index_partition(&dt),
+            &store.message_partition(&dt),
+            &name,
+            object,
+            &tag,
+            &mut rows,
+        )?;
+        report.index_rows += written.index_rows;
+        report.bytes_out += written.bytes;
+        report.files_written += 2;
+        report.partitions.insert(dt);
+    }
+    Ok(report)
+}

@@ -1,0 +1,65 @@
+//! The glaux store: a directory (or S3 prefix) holding two Parquet tables,
+//! `indices/` and `messages/`, partitioned by hour (`dt=YYYY-MM-DD-HH`, UTC).
+//! This crate writes it (ingest); the engines read it. The contract is in
+//! `docs/storage.md`; column names and types come from
+//! [`glaux_compiler::layout`].
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+pub mod decode;
+pub mod ingest;
+pub mod timestamp;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
+
+pub use ingest::{IngestOptions, IngestReport, ingest};
+
+/// A local store rooted at a directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `<root>/indices`
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join(INDEX_TABLE)
+    }
+
+    /// `<root>/messages`
+    pub fn message_dir(&self) -> PathBuf {
+        self.root.join(MESSAGE_TABLE)
+    }
+
+    /// `<root>/indices/dt=<dt>`
+    pub fn index_partition(&self, dt: &str) -> PathBuf {
+        self.index_dir().join(format!("{PARTITION_COLUMN}={dt}"))
+    }
+
+    /// `<root>/messages/dt=<dt>`
+    pub fn message_partition(&self, dt: &str) -> PathBuf {
+        self.message_dir().join(format!("{PARTITION_COLUMN}={dt}"))
+    }
+
+    /// Creates the two table directories (an empty store is a valid store).
+    pub fn create(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.index_dir())?;
+        std::fs::create_dir_all(self.message_dir())
+    }
+
+    /// True if both table directories exist.
+    pub fn exists(&self) -> bool {
+        self.index_dir().is_dir() && self.message_dir().is_dir()
+    }
+}

@@ -1,0 +1,198 @@
+//! Writes one object's records of one hour as two Parquet files: its index
+//! rows (sorted by token, field, seq, pos; Bloom filter and statistics on
+//! `token`; dictionary encoding; zstd) and its messages (sorted by seq).
+//!
+//! Files are written under a hidden temporary name and renamed into place,
+//! so a reader never sees half a file and a crash leaves no partial data.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use glaux_compiler::layout::{ColumnType, INDEX_COLUMNS, MESSAGE_COLUMNS, columns as c};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::analyze::Entry;
+
+fn arrow_type(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Text => DataType::Utf8,
+        ColumnType::Int64 => DataType::Int64,
+        ColumnType::Int32 => DataType::Int32,
+    }
+}
+
+fn schema_of(columns: &[glaux_compiler::layout::Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|col| Field::new(col.name, arrow_type(col.ty), false))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Arrow schema of the index table's files (without the `dt` partition column).
+pub fn index_schema() -> SchemaRef {
+    schema_of(INDEX_COLUMNS)
+}
+
+/// Arrow schema of the message table's files (without the `dt` partition column).
+pub fn message_schema() -> SchemaRef {
+    schema_of(MESSAGE_COLUMNS)
+}
+
+/// A record ready to be written.
+#[derive(Debug)]
+pub struct Row {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub text: String,
+    pub entries: Vec<Entry>,
+}
+
+/// Rows in one index file: at most this many per row group, so a token
+/// lookup can skip most of a large file by statistics and Bloom filter.
+const INDEX_ROW_GROUP: usize = 256 * 1024;
+
+fn sorted(column_idx: i32) -> SortingColumn {
+    SortingColumn {
+        column_idx,
+        descending: false,
+        nulls_first: false,
+    }
+}
+
+fn index_properties(distinct_tokens: u64) -> WriterProperties {
+    let token = ColumnPath::from(c::TOKEN);
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("zstd level"),
+        ))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(INDEX_ROW_GROUP))
+        .set_column_bloom_filter_enabled(token.clone(), true)
+        .set_column_bloom_filter_fpp(token.clone(), 0.01)
+        .set_column_bloom_filter_max_ndv(token, distinct_tokens.max(1))
+        .set_sorting_columns(Some(vec![sorted(0), sorted(1), sorted(3), sorted(4)]))
+        .set_created_by(concat!("glaux ", env!("CARGO_PKG_VERSION")).to_string())
+        .build()
+}
+
+fn message_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("zstd level"),
+        ))
+        .set_dictionary_enabled(true)
+        .set_column_dictionary_enabled(ColumnPath::from(c::MESSAGE), false)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(Some(vec![sorted(1)]))
+        .set_created_by(concat!("glaux ", env!("CARGO_PKG_VERSION")).to_string())
+        .build()
+}
+
+/// What one partition write produced.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    pub index_rows: u64,
+    pub bytes: u64,
+}
+
+/// Writes `rows` (all of one object, one hour) as `<index_dir>/<name>` and
+/// `<message_dir>/<name>`.
+pub fn write_partition(
+    index_dir: &Path,
+    message_dir: &Path,
+    name: &str,
+    object: &str,
+    tag: &str,
+    rows: &mut [Row],
+) -> std::io::Result<Written> {
+    rows.sort_by_key(|r| r.seq);
+    let mut entries: Vec<(&Entry, i64, i64)> = rows
+        .iter()
+        .flat_map(|r| r.entries.iter().map(move |e| (e, r.seq, r.time_ms)))
+        .collect();
+    entries.sort_unstable_by(|a, b| {
+        (a.0.token.as_str(), a.0.field.as_str(), a.1, a.0.pos).cmp(&(
+            b.0.token.as_str(),
+            b.0.field.as_str(),
+            b.1,
+            b.0.pos,
+        ))
+    });
+    let mut distinct = 0u64;
+    let mut last: Option<&str> = None;
+    for (e, _, _) in &entries {
+        if last != Some(e.token.as_str()) {
+            distinct += 1;
+            last = Some(e.token.as_str());
+        }
+    }
+    let n = entries.len();
+    let index_columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.0.token.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            entries.iter().map(|e| e.0.field.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            object, n,
+        ))),
+        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.1))),
+        Arc::new(Int32Array::from_iter_values(
+            entries.iter().map(|e| e.0.pos),
+        )),
+        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.2))),
+    ];
+    let index =
+        RecordBatch::try_new(index_schema(), index_columns).map_err(std::io::Error::other)?;
+
+    let m = rows.len();
+    let message_columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            object, m,
+        ))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.seq))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.time_ms))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(tag, m))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.text.as_str()),
+        )),
+    ];
+    let messages =
+        RecordBatch::try_new(message_schema(), message_columns).map_err(std::io::Error::other)?;
+
+    let mut bytes = write_file(index_dir, name, &index, index_properties(distinct))?;
+    bytes += write_file(message_dir, name, &messages, message_properties())?;
+    Ok(Written {
+        index_rows: n as u64,
+        bytes,
+    })
+}
+
+fn write_file(
+    dir: &Path,
+    name: &str,
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> std::io::Result<u64> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let file = fs::File::create(&tmp)?;
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(std::io::Error::other)?;
+    writer.write(batch).map_err(std::io::Error::other)?;
+    writer.close().map_err(std::io::Error::other)?;
+    let len = fs::metadata(&tmp)?.len();
+    fs::rename(&tmp, dir.join(name))?;
+    Ok(len)
+}

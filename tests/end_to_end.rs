@@ -1,0 +1,522 @@
+//! End to end through the CLI path: generate sample logs, `glaux ingest`
+//! them, `glaux query` them, and compare the exact set of records with what
+//! the reference evaluator finds in the raw records.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use glaux_compiler::parser::parse;
+use glaux_samples::{SampleFile, SampleOptions, generate, write_to};
+use glaux_tests::{RefRecord, glaux, matches};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+const END: &str = "2024-05-01T12:00:00Z";
+
+/// A raw record with everything the expectation needs.
+struct Expected {
+    object: String,
+    seq: i64,
+    text: String,
+    time: Option<DateTime<Utc>>,
+    record: RefRecord,
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: PathBuf,
+    raw: PathBuf,
+    records: Vec<Expected>,
+}
+
+/// The record's time by the documented rules, as the generator made it:
+/// `eventTime`, `ts` (epoch millis), a leading RFC 3339 time, or the time in
+/// the object's name. `None`: the file's mtime (a malformed JSON line in the
+/// app log, whose name has no time), which is the time the test ran.
+fn reference_time(file: &SampleFile, text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        if let Some(s) = v.get("eventTime").and_then(|x| x.as_str()) {
+            return Some(t(s));
+        }
+        if let Some(ms) = v.get("ts").and_then(|x| x.as_i64()) {
+            return Some(Utc.timestamp_millis_opt(ms).unwrap());
+        }
+    }
+    if let Some(first) = text.split_whitespace().next()
+        && let Ok(x) = DateTime::parse_from_rfc3339(first)
+    {
+        return Some(x.with_timezone(&Utc));
+    }
+    let name = file.path.rsplit('/').next().unwrap();
+    let stamp = name
+        .split('_')
+        .find(|p| p.len() == 14 && p.ends_with('Z') && p.as_bytes()[8] == b'T')?;
+    Some(
+        Utc.from_utc_datetime(
+            &chrono::NaiveDateTime::parse_from_str(&format!("{}00", &stamp[..13]), "%Y%m%dT%H%M%S")
+                .unwrap(),
+        ),
+    )
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let files = generate(&SampleOptions::small(t(END)));
+    write_to(&raw, &files).unwrap();
+    let mut records = Vec::new();
+    for f in &files {
+        let object = std::fs::canonicalize(raw.join(&f.path))
+            .unwrap()
+            .display()
+            .to_string();
+        for (seq, text) in f.records.iter().enumerate() {
+            records.push(Expected {
+                object: object.clone(),
+                seq: seq as i64,
+                text: text.clone(),
+                time: reference_time(f, text),
+                record: RefRecord::from_text(text),
+            });
+        }
+    }
+    let store = dir.path().join("store");
+    Fixture {
+        _dir: dir,
+        store,
+        raw,
+        records,
+    }
+}
+
+fn ingest(fx: &Fixture) -> String {
+    let run = glaux([
+        "ingest",
+        "--store",
+        fx.store.to_str().unwrap(),
+        fx.raw.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status, 0,
+        "ingest failed: {}\n{}",
+        run.stdout, run.stderr
+    );
+    run.stdout
+}
+
+/// Runs a query over `[from, to)` and returns (object, seq) → message.
+fn query(store: &Path, q: &str, from: &str, to: &str) -> BTreeSet<(String, i64, String)> {
+    let run = glaux([
+        "query",
+        "--store",
+        store.to_str().unwrap(),
+        "--from",
+        from,
+        "--to",
+        to,
+        "--limit",
+        "0",
+        "--format",
+        "ndjson",
+        q,
+    ]);
+    assert_eq!(run.status, 0, "query {q:?} failed: {}", run.stderr);
+    run.stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["object"].as_str().unwrap().to_string(),
+                v["seq"].as_i64().unwrap(),
+                v["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn expected(fx: &Fixture, q: &str, from: &str, to: &str) -> BTreeSet<(String, i64, String)> {
+    let ast = parse(q).unwrap();
+    let (from, to) = (t(from), t(to));
+    fx.records
+        .iter()
+        .filter(|r| r.time.is_some_and(|t| t >= from && t < to) && matches(&ast, &r.record))
+        .map(|r| (r.object.clone(), r.seq, r.text.clone()))
+        .collect()
+}
+
+type Hits = BTreeSet<(String, i64, String)>;
+
+/// Compares result sets, showing only the differences.
+fn assert_same(got: &Hits, want: &Hits, what: &str) {
+    if got == want {
+        return;
+    }
+    let show = |s: Vec<&(String, i64, String)>| {
+        s.iter()
+            .take(5)
+            .map(|(o, q, m)| format!("  {o}#{q}: {}", m.chars().take(160).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let missing: Vec<_> = want.difference(got).collect();
+    let extra: Vec<_> = got.difference(want).collect();
+    panic!(
+        "{what}: got {}, want {}\nmissing {}:\n{}\nextra {}:\n{}",
+        got.len(),
+        want.len(),
+        missing.len(),
+        show(missing.clone()),
+        extra.len(),
+        show(extra.clone())
+    );
+}
+
+const QUERIES: &[&str] = &[
+    "eventName:ConsoleLogin AND 10.0.0.1",
+    "10.0.0.1",
+    "10.0.0.11",
+    "110.0.0.119",
+    "\"fe80::1\"",
+    "\"2001:db8::1\"",
+    "sourceIPAddress:\"2001:DB8::1\"",
+    "userIdentity.userName:alice",
+    "userIdentity.userName:ALICE",
+    "émilie",
+    "\"o'brien\"",
+    "\"failed password\"",
+    "\"Failed password for root\"",
+    "\"password failed\"",
+    "msg:\"failed password\" AND NOT level:error",
+    "eventName:Describe*",
+    "eventName:Describe* AND NOT errorCode:AccessDenied",
+    "NOT eventName:ConsoleLogin",
+    "NOT 10.0.0.1 AND NOT REJECT",
+    "errorCode:AccessDenied OR errorCode:ThrottlingException",
+    "(eventName:CreateUser OR eventName:AttachUserPolicy) AND sourceIPAddress:203.0.113.7",
+    "requestParameters.userName:\"\\\"quoted\\\" user\"",
+    "requestParameters.key:\"Users alice notes.txt\"",
+    "\"файл.txt\"",
+    "Größe",
+    "client.ip:10.0.0.1 AND tags:api",
+    "tags:api OR tags:web",
+    "latency_ms:1* OR latency_ms:99*",
+    "readOnly:true AND eventSource:s3.amazonaws.com",
+    "userIdentity.sessionContext.sessionIssuer.userName:OrganizationAccountAccessRole",
+    "userIdentity.arn:arn:aws:iam::123456789012:user/alice",
+    "\"not authorized\" AND awsRegion:eu-west-1",
+    "resources.ARN:i-*",
+    "version AND interface-id",
+    "REJECT AND 3389",
+    "\"REJECT OK\"",
+    "us-east-1 OR eu-west-1 AND NOT readOnly:true",
+    "alice OR bob OR émilie OR admin",
+    "NOT (alice OR bob)",
+    "nothing-matches-this",
+];
+
+#[test]
+fn queries_return_exactly_the_reference_records() {
+    let fx = fixture();
+    let report = ingest(&fx);
+    assert!(
+        report.contains(&format!("records stored:          {}", fx.records.len())),
+        "{report}"
+    );
+    assert!(report.contains("malformed JSON lines:    "), "{report}");
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let mut empty = Vec::new();
+    for q in QUERIES {
+        let got = query(&fx.store, q, from, to);
+        let want = expected(&fx, q, from, to);
+        assert_same(&got, &want, &format!("query {q:?}"));
+        if want.is_empty() {
+            empty.push(*q);
+        }
+    }
+    // The data set exercises most queries (the test must be able to fail).
+    assert!(empty.len() <= 2, "these queries match nothing: {empty:?}");
+    let readme = expected(&fx, QUERIES[0], from, to);
+    assert!(
+        !readme.is_empty(),
+        "the README query finds nothing in the samples"
+    );
+}
+
+#[test]
+fn time_windows_cut_exactly() {
+    let fx = fixture();
+    ingest(&fx);
+    for (from, to) in [
+        ("2024-05-01T08:00:00Z", "2024-05-01T09:00:00Z"),
+        ("2024-05-01T08:17:00Z", "2024-05-01T10:42:30Z"),
+        ("2024-05-01T11:59:00Z", "2024-05-01T12:00:00Z"),
+        ("2023-01-01T00:00:00Z", "2023-01-02T00:00:00Z"),
+    ] {
+        for q in [
+            "10.0.0.1",
+            "NOT eventName:ConsoleLogin",
+            "\"failed password\"",
+        ] {
+            let got = query(&fx.store, q, from, to);
+            let want = expected(&fx, q, from, to);
+            assert_same(&got, &want, &format!("query {q:?} in [{from}, {to})"));
+        }
+    }
+}
+
+#[test]
+fn malformed_lines_are_stored_and_findable() {
+    let fx = fixture();
+    let report = ingest(&fx);
+    // Every malformed line of the app log is reported, and its time fell
+    // back to the file's mtime (the app log's name carries no time).
+    let app: Vec<&Expected> = fx
+        .records
+        .iter()
+        .filter(|r| r.object.ends_with("auth-service.ndjson"))
+        .collect();
+    let not_json = app
+        .iter()
+        .filter(|r| {
+            !serde_json::from_str::<serde_json::Value>(&r.text).is_ok_and(|v| v.is_object())
+        })
+        .count();
+    let malformed = app
+        .iter()
+        .filter(|r| r.text.contains("\"truncated"))
+        .count();
+    assert!(malformed > 0);
+    assert!(
+        report.contains(&format!("malformed JSON lines:    {not_json} ")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("time from file mtime:    {malformed}\n")),
+        "{report}"
+    );
+    let run = glaux([
+        "query",
+        "--store",
+        fx.store.to_str().unwrap(),
+        "--since",
+        "1d",
+        "--limit",
+        "0",
+        "--format",
+        "ndjson",
+        "truncated AND level",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), malformed, "{}", run.stdout);
+}
+
+#[test]
+fn ingesting_twice_does_not_duplicate() {
+    let fx = fixture();
+    ingest(&fx);
+    let count_files = || {
+        walk(&fx.store)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .count()
+    };
+    let files = count_files();
+    let before = query(
+        &fx.store,
+        "10.0.0.1",
+        "2024-05-01T00:00:00Z",
+        "2024-05-02T00:00:00Z",
+    );
+    ingest(&fx);
+    assert_eq!(count_files(), files);
+    let after = query(
+        &fx.store,
+        "10.0.0.1",
+        "2024-05-01T00:00:00Z",
+        "2024-05-02T00:00:00Z",
+    );
+    assert_eq!(before, after);
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn limit_keeps_the_newest() {
+    let fx = fixture();
+    ingest(&fx);
+    let run = glaux([
+        "query",
+        "--store",
+        fx.store.to_str().unwrap(),
+        "--from",
+        "2024-05-01T00:00:00Z",
+        "--to",
+        "2024-05-02T00:00:00Z",
+        "--limit",
+        "5",
+        "--format",
+        "ndjson",
+        "10.0.0.1",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let times: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["time"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(times.len(), 5);
+    let ast = parse("10.0.0.1").unwrap();
+    let mut all: Vec<DateTime<Utc>> = fx
+        .records
+        .iter()
+        .filter(|r| matches(&ast, &r.record))
+        .filter_map(|r| r.time)
+        .collect();
+    all.sort();
+    all.reverse();
+    let want: Vec<String> = all[..5]
+        .iter()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .collect();
+    assert_eq!(times, want);
+    assert!(run.stderr.contains("limit 5 reached"), "{}", run.stderr);
+}
+
+#[test]
+fn every_format_prints_the_same_records() {
+    let fx = fixture();
+    ingest(&fx);
+    let args = |format: &str| {
+        glaux([
+            "query",
+            "--store",
+            fx.store.to_str().unwrap(),
+            "--from",
+            "2024-05-01T00:00:00Z",
+            "--to",
+            "2024-05-02T00:00:00Z",
+            "--format",
+            format,
+            "eventName:ConsoleLogin AND 10.0.0.1",
+        ])
+    };
+    let nd = args("ndjson");
+    let n = nd.stdout.lines().count();
+    assert!(n > 0);
+    let json: serde_json::Value = serde_json::from_str(&args("json").stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), n);
+    let csv = args("csv").stdout;
+    assert!(csv.starts_with("time,tag,object,seq,message\n"));
+    let table = args("table").stdout;
+    assert!(table.starts_with("time"));
+    assert_eq!(table.lines().count(), n + 2);
+    assert!(table.contains("cloudtrail"));
+}
+
+#[test]
+fn explain_prints_sql_and_runs_nothing() {
+    let run = glaux([
+        "query",
+        "--store",
+        "/nonexistent/store",
+        "--explain",
+        "--now",
+        "2024-05-01T12:00:00Z",
+        "eventName:ConsoleLogin AND 10.0.0.1",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let sql = run.stdout;
+    assert!(
+        sql.starts_with("-- glaux query: eventName:ConsoleLogin AND 10.0.0.1\n"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(
+            "-- window: 2024-04-30T12:00:00Z .. 2024-05-01T12:00:00Z (last 24 hours, the default"
+        ),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("-- partitions: dt 2024-04-30-12 .. 2024-05-01-11 (24 hours)"),
+        "{sql}"
+    );
+    assert!(sql.trim_end().ends_with(';'));
+}
+
+#[test]
+fn bad_queries_and_options_are_diagnosed() {
+    let run = glaux(["query", "--store", "/x", "--explain", "(a OR b"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr.contains("glaux::unclosed_paren"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("this `(` is never closed"),
+        "{}",
+        run.stderr
+    );
+    let run = glaux(["query", "--store", "/x", "--since", "5y", "a"]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("not a duration"), "{}", run.stderr);
+    let run = glaux([
+        "query",
+        "--store",
+        "/x",
+        "--since",
+        "1h",
+        "--from",
+        "2024-01-01",
+        "a",
+    ]);
+    assert_eq!(run.status, 2);
+    let run = glaux(["query", "--store", "/nonexistent/store", "a"]);
+    assert_eq!(run.status, 1);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+}
+
+#[test]
+fn help_states_the_default_window() {
+    let run = glaux(["query", "--help"]);
+    assert_eq!(run.status, 0);
+    assert!(
+        run.stdout.contains("the window is the last 24 hours"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn ddl_is_printed_with_projection() {
+    let run = glaux([
+        "ddl",
+        "--location",
+        "s3://my-bucket/glaux/",
+        "--database",
+        "sec",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    let run = glaux(["ddl", "--location", "/local/path"]);
+    assert_eq!(run.status, 2);
+}
