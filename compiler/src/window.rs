@@ -60,6 +60,8 @@ impl TimeWindow {
             ),
             WindowSpec::Until(to) => (*to - DEFAULT_WINDOW, *to, "24 hours up to --to".to_string()),
         };
+        // The tables hold milliseconds: so does the window.
+        let (start, end) = (trunc_ms(start), trunc_ms(end));
         if start >= end {
             return Err(CompileError::new(
                 ErrorKind::EmptyWindow,
@@ -106,6 +108,10 @@ pub struct PartitionRange {
 /// The `dt` partition value (`YYYY-MM-DD-HH`, UTC) holding instant `t`.
 pub fn partition_of(t: DateTime<Utc>) -> String {
     t.format(PARTITION_FORMAT).to_string()
+}
+
+fn trunc_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).expect("in range")
 }
 
 fn floor_hour(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -4,8 +4,9 @@
 //! - One JSON object spanning the whole file (pretty-printed): one record.
 //! - Lines: each non-blank line is a record; a line that parses as a JSON
 //!   object is indexed by field, any other line as text. In an object whose
-//!   first record is JSON, a line that is not is counted as malformed — and
-//!   still stored and indexed as text.
+//!   records are mostly (at least half) JSON, a line that is not is counted
+//!   as malformed — and still stored and indexed as text. In a text object,
+//!   a line that starts with `{` but does not parse is counted as malformed.
 //!
 //! Gzip is recognised by its magic bytes, whatever the file is called.
 
@@ -25,11 +26,11 @@ pub enum Format {
 
 impl Format {
     /// The tag used when the user gives none.
-    pub fn default_tag(self, first_record_is_json: bool) -> &'static str {
+    pub fn default_tag(self, mostly_json: bool) -> &'static str {
         match self {
             Format::CloudTrail => "cloudtrail",
             Format::Json => "json",
-            Format::Lines if first_record_is_json => "json",
+            Format::Lines if mostly_json => "json",
             Format::Lines => "text",
         }
     }
@@ -49,7 +50,7 @@ pub struct RawRecord {
 pub struct Decoded {
     pub records: Vec<RawRecord>,
     pub format: Option<Format>,
-    pub first_record_is_json: bool,
+    pub mostly_json: bool,
     pub blank_lines: u64,
     pub text_lines: u64,
     /// Lines in a JSON-lines object that were not JSON objects (stored as text).
@@ -88,7 +89,7 @@ pub fn decode(content: &[u8]) -> Decoded {
                 Some(records) => {
                     let mut out = Decoded {
                         format: Some(Format::CloudTrail),
-                        first_record_is_json: true,
+                        mostly_json: true,
                         ..Decoded::default()
                     };
                     for (seq, raw) in records.into_iter().enumerate() {
@@ -109,7 +110,7 @@ pub fn decode(content: &[u8]) -> Decoded {
                     return Decoded {
                         records: vec![RawRecord { seq: 0, text, json }],
                         format: Some(Format::Json),
-                        first_record_is_json: true,
+                        mostly_json: true,
                         ..Decoded::default()
                     };
                 }
@@ -125,7 +126,8 @@ fn decode_lines(body: &[u8]) -> Decoded {
         format: Some(Format::Lines),
         ..Decoded::default()
     };
-    let mut seen_first = false;
+    let mut json_lines = 0u64;
+    let mut invalid_json_like = 0u64;
     let last = body.iter().filter(|b| **b == b'\n').count();
     for (seq, line) in body.split(|b| *b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -151,22 +153,24 @@ fn decode_lines(body: &[u8]) -> Decoded {
         } else {
             None
         };
-        if !seen_first {
-            seen_first = true;
-            out.first_record_is_json = json.is_some();
-        }
-        if json.is_none() {
-            if out.first_record_is_json || looks_json {
-                out.malformed_json_lines += 1;
-            } else {
-                out.text_lines += 1;
-            }
+        match (&json, looks_json) {
+            (Some(_), _) => json_lines += 1,
+            (None, true) => invalid_json_like += 1,
+            (None, false) => out.text_lines += 1,
         }
         out.records.push(RawRecord {
             seq: seq as i64,
             text,
             json,
         });
+    }
+    let non_json = out.text_lines + invalid_json_like;
+    out.mostly_json = json_lines > 0 && json_lines >= non_json;
+    if out.mostly_json {
+        out.malformed_json_lines = non_json;
+        out.text_lines = 0;
+    } else {
+        out.malformed_json_lines = invalid_json_like;
     }
     out
 }
@@ -191,7 +195,7 @@ mod tests {
         let doc = b"{\"a\":1}\n\n{\"a\":\n{\"b\":2}\r\nplain words\n";
         let d = decode(doc);
         assert_eq!(d.format, Some(Format::Lines));
-        assert!(d.first_record_is_json);
+        assert!(d.mostly_json);
         let seqs: Vec<i64> = d.records.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, vec![0, 2, 3, 4]);
         assert_eq!(d.malformed_json_lines, 2);
@@ -205,7 +209,7 @@ mod tests {
     fn text_lines_and_bad_utf8() {
         let doc = b"line one\nline \xff two\n";
         let d = decode(doc);
-        assert!(!d.first_record_is_json);
+        assert!(!d.mostly_json);
         assert_eq!(d.text_lines, 2);
         assert_eq!(d.invalid_utf8_lines, 1);
         assert_eq!(d.malformed_json_lines, 0);

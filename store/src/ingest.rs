@@ -233,7 +233,7 @@ pub fn ingest_bytes(
     let tag = options.tag.clone().unwrap_or_else(|| {
         decoded
             .format
-            .map_or("text", |f| f.default_tag(decoded.first_record_is_json))
+            .map_or("text", |f| f.default_tag(decoded.mostly_json))
             .to_string()
     });
     let name_time = timestamp::from_object_name(object);
