@@ -84,3 +84,49 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         sql,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string of up to four characters over an alphabet of the
+    /// characters that matter to the grammar (and some that break naive
+    /// byte slicing) compiles or fails with an error — never panics — and
+    /// every error's span lies on character boundaries inside the text.
+    #[test]
+    fn short_inputs_never_panic() {
+        let alphabet = [
+            'a', 'A', 'N', 'D', 'O', 'R', 'T', ':', '"', '(', ')', '\\', '*', ' ', '.', '-', '?',
+            '|', 'é', '\u{3000}',
+        ];
+        let options =
+            CompileOptions::at(chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000));
+        let mut text = String::new();
+        fn go(depth: usize, text: &mut String, alphabet: &[char], options: &CompileOptions) {
+            match compile(text, options) {
+                Ok(c) => assert!(!c.sql.is_empty()),
+                Err(e) => {
+                    if let Some(span) = e.span {
+                        assert!(
+                            span.start <= span.end && span.end <= text.len(),
+                            "{text:?}: {e:?}"
+                        );
+                        assert!(
+                            text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+                            "{text:?}"
+                        );
+                    }
+                }
+            }
+            if depth == 0 {
+                return;
+            }
+            for &c in alphabet {
+                text.push(c);
+                go(depth - 1, text, alphabet, options);
+                text.pop();
+            }
+        }
+        go(4, &mut text, &alphabet, &options);
+    }
+}

@@ -165,7 +165,10 @@ fn colon_error(text: &str, pos: usize) -> Option<CompileError> {
     } else {
         return None;
     };
-    let word_start = text[..colon].rfind(is_sep).map_or(0, |i| i + 1);
+    let word_start = text[..colon]
+        .char_indices()
+        .rfind(|&(_, c)| is_sep(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word_end = text[colon..].find(is_sep).map_or(text.len(), |i| colon + i);
     let word = &text[word_start..word_end];
     let field_name = &text[word_start..colon];
@@ -588,6 +591,13 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         let samples = [
+            "\u{3000}:x",
+            "é\u{3000}:x",
+            "a\u{2028}:b",
+            "x:\u{3000}",
+            "(\u{3000}AND)",
+            "\u{3000}OR x",
+            "a\u{3000}AND",
             "\"",
             "\\",
             "(",
