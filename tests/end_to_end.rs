@@ -558,3 +558,53 @@ fn partitions_outside_the_window_are_never_read() {
         );
     }
 }
+
+/// Re-ingesting an object whose records moved to another hour (here: a text
+/// log timed by its mtime, touched an hour later) replaces them; a file named
+/// twice is ingested once.
+#[test]
+fn reingest_after_a_time_change_replaces_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "line one alpha\nline two alpha\n").unwrap();
+    let store = dir.path().join("store");
+    let ingest = || {
+        let run = glaux([
+            "ingest",
+            "--store",
+            store.to_str().unwrap(),
+            log.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ]);
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("objects read:            1\n"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("time from file mtime:    2\n"),
+            "{}",
+            run.stdout
+        );
+    };
+    let f = std::fs::File::options().write(true).open(&log).unwrap();
+    f.set_modified(t("2024-05-01T08:30:00Z").into()).unwrap();
+    ingest();
+    f.set_modified(t("2024-05-01T09:30:00Z").into()).unwrap();
+    ingest();
+    let hits = query(
+        &store,
+        "alpha",
+        "2024-05-01T00:00:00Z",
+        "2024-05-02T00:00:00Z",
+    );
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let hits = query(
+        &store,
+        "alpha",
+        "2024-05-01T09:00:00Z",
+        "2024-05-01T10:00:00Z",
+    );
+    assert_eq!(hits.len(), 2, "{hits:?}");
+}

@@ -38,6 +38,8 @@ pub enum ErrorKind {
     EmptyWindow,
     /// a database name Athena cannot use
     BadName,
+    /// `((((…` nested deeper than [`crate::parser::MAX_DEPTH`]
+    TooDeep,
 }
 
 impl ErrorKind {
@@ -57,6 +59,7 @@ impl ErrorKind {
             ErrorKind::BadTime => "glaux::bad_time",
             ErrorKind::EmptyWindow => "glaux::empty_window",
             ErrorKind::BadName => "glaux::bad_name",
+            ErrorKind::TooDeep => "glaux::too_deep",
         }
     }
 }

@@ -35,8 +35,32 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
     })
 }
 
-/// Finds an unclosed quote or an unbalanced parenthesis and points at it.
+/// Deepest nesting of parentheses and of consecutive `NOT`s accepted. The
+/// later stages recurse over the tree; this bound keeps them far from the
+/// stack's end, whatever the input.
+pub const MAX_DEPTH: usize = 128;
+
+/// Finds an unclosed quote or an unbalanced parenthesis and points at it,
+/// and refuses nesting deeper than [`MAX_DEPTH`].
 fn check_balance(text: &str) -> Result<(), CompileError> {
+    let too_deep = |at: usize, len: usize, what: &str| {
+        CompileError::new(
+            ErrorKind::TooDeep,
+            format!("{what} nested more than {MAX_DEPTH} deep"),
+        )
+        .at(Span::new(at, at + len), "this one is too deep")
+        .help("flatten the query: `a OR b OR c` needs no parentheses")
+    };
+    let mut nots = 0;
+    for (i, word) in text
+        .split_ascii_whitespace()
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+    {
+        nots = if word == "NOT" { nots + 1 } else { 0 };
+        if nots > MAX_DEPTH {
+            return Err(too_deep(i, 3, "`NOT`s"));
+        }
+    }
     let mut opens: Vec<usize> = Vec::new();
     let mut chars = text.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -64,7 +88,12 @@ fn check_balance(text: &str) -> Result<(), CompileError> {
                     .help("close the phrase with `\"`; write `\\\"` for a quote inside it"));
                 }
             }
-            '(' => opens.push(i),
+            '(' => {
+                opens.push(i);
+                if opens.len() > MAX_DEPTH {
+                    return Err(too_deep(i, 1, "parentheses"));
+                }
+            }
             ')' if opens.pop().is_none() => {
                 return Err(
                     CompileError::new(ErrorKind::UnmatchedParen, "this `)` closes nothing")
@@ -586,6 +615,15 @@ mod tests {
         assert_eq!(kind("\"a\\nb\""), ErrorKind::UnknownEscape);
         assert_eq!(kind("a?"), ErrorKind::NotYetSupported);
         assert_eq!(kind("fe80::1"), ErrorKind::Syntax);
+        let deep = format!("{}a{}", "(".repeat(20_000), ")".repeat(20_000));
+        assert_eq!(kind(&deep), ErrorKind::TooDeep);
+        assert_eq!(
+            kind(&format!("{}a", "NOT ".repeat(30_000))),
+            ErrorKind::TooDeep
+        );
+        let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        assert!(parse(&format!("{}a", "NOT ".repeat(MAX_DEPTH))).is_ok());
     }
 
     #[test]

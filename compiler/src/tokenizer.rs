@@ -165,6 +165,13 @@ pub fn normalize_prefix(prefix: &str) -> Option<String> {
     if !prefix.chars().next().is_some_and(is_word_char) {
         return None;
     }
+    // `:` survives only inside an IPv6 address, `@` only once (an email).
+    let ipv6_like = prefix
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    if (prefix.contains(':') && !ipv6_like) || prefix.matches('@').count() > 1 {
+        return None;
+    }
     let lower = finish(prefix);
     Some(lower)
 }
@@ -297,5 +304,9 @@ mod tests {
         assert_eq!(normalize_prefix("a/b"), None);
         assert_eq!(normalize_prefix(""), None);
         assert_eq!(normalize_prefix(".x"), None);
+        assert_eq!(normalize_prefix("fe80:").as_deref(), Some("fe80:"));
+        assert_eq!(normalize_prefix("arn:aws"), None);
+        assert_eq!(normalize_prefix("alice@ex").as_deref(), Some("alice@ex"));
+        assert_eq!(normalize_prefix("a@b@"), None);
     }
 }

@@ -42,13 +42,26 @@ pub struct TimeWindow {
 impl TimeWindow {
     /// Fixes `spec` against `now`. An empty or inverted window is an error.
     pub fn fix(spec: &WindowSpec, now: DateTime<Utc>) -> Result<TimeWindow, CompileError> {
+        let before = |t: DateTime<Utc>, d: Duration| {
+            t.checked_sub_signed(d).ok_or_else(|| {
+                CompileError::new(
+                    ErrorKind::BadTime,
+                    "the time window reaches past the year -262143",
+                )
+                .help("use a shorter duration or a later --to")
+            })
+        };
         let (start, end, origin) = match spec {
             WindowSpec::Default => (
-                now - DEFAULT_WINDOW,
+                before(now, DEFAULT_WINDOW)?,
                 now,
                 "last 24 hours, the default; set --since or --from/--to".to_string(),
             ),
-            WindowSpec::Since(d) => (now - *d, now, format!("since {} ago", format_duration(*d))),
+            WindowSpec::Since(d) => (
+                before(now, *d)?,
+                now,
+                format!("since {} ago", format_duration(*d)),
+            ),
             WindowSpec::Range { from, to } => (
                 *from,
                 to.unwrap_or(now),
@@ -58,7 +71,11 @@ impl TimeWindow {
                     "from, to now".to_string()
                 },
             ),
-            WindowSpec::Until(to) => (*to - DEFAULT_WINDOW, *to, "24 hours up to --to".to_string()),
+            WindowSpec::Until(to) => (
+                before(*to, DEFAULT_WINDOW)?,
+                *to,
+                "24 hours up to --to".to_string(),
+            ),
         };
         // The tables hold milliseconds: so does the window.
         let (start, end) = (trunc_ms(start), trunc_ms(end));

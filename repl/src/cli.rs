@@ -17,6 +17,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "GLAUX_STORE", value_name = "DIR")]
     pub store: Option<PathBuf>,
 
+    /// Athena database (Glue) holding the tables; the local engine uses the
+    /// same name, so --explain SQL runs unchanged on either.
+    #[arg(long, global = true, env = "GLAUX_DATABASE", default_value = glaux_compiler::layout::DEFAULT_DATABASE)]
+    pub database: String,
+
     /// Fix the clock at this instant (RFC 3339) instead of the system time;
     /// for reproducible output.
     #[arg(long, global = true, hide = true, value_name = "TIME")]
@@ -90,7 +95,7 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub window: WindowArgs,
     /// Most records to print, newest first; 0 means no limit.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub limit: u64,
     /// Output format (default: table).
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -110,9 +115,6 @@ pub struct DdlArgs {
     /// prefix/indices/ and prefix/messages/).
     #[arg(long, value_name = "S3_URL")]
     pub location: String,
-    /// Athena database (Glue) name.
-    #[arg(long, default_value = glaux_compiler::layout::DEFAULT_DATABASE)]
-    pub database: String,
     /// First hour the partition projection covers (YYYY-MM-DD-HH).
     #[arg(long, default_value = "2020-01-01-00", value_name = "DT")]
     pub projection_start: String,

@@ -61,6 +61,7 @@ pub fn create(dir: &Path, clock: Clock, out: &mut dyn Write) -> std::io::Result<
 pub fn run(
     args: &DemoArgs,
     clock: Clock,
+    database: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
     color: bool,
@@ -78,7 +79,10 @@ pub fn run(
     }
     let _ = out.flush();
     match Session::new(store, clock) {
-        Ok(session) => crate::repl::run(session, color),
+        Ok(mut session) => {
+            session.database = database.to_string();
+            crate::repl::run(session, color)
+        }
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             crate::EXIT_FAILURE

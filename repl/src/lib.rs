@@ -101,13 +101,16 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
     let store = Store::new(cli.store.clone().unwrap_or_else(default_store));
     match cli.command.unwrap_or(Command::Repl) {
         Command::Repl => match Session::new(store, clock) {
-            Ok(session) => repl::run(session, color),
+            Ok(mut session) => {
+                session.database = cli.database.clone();
+                repl::run(session, color)
+            }
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
                 EXIT_FAILURE
             }
         },
-        Command::Demo(args) => demo::run(&args, clock, out, err, color),
+        Command::Demo(args) => demo::run(&args, clock, &cli.database, out, err, color),
         Command::Ingest(args) => {
             let options = IngestOptions {
                 tag: args.tag,
@@ -144,6 +147,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 }
             };
             session.window = window;
+            session.database = cli.database.clone();
             session.limit = (args.limit != 0).then_some(args.limit);
             if args.explain {
                 return match session.compile(&text) {
@@ -173,7 +177,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
         Command::Ddl(args) => {
             let options = glaux_compiler::ddl::DdlOptions {
                 location: args.location,
-                database: args.database,
+                database: cli.database.clone(),
                 projection_start: args.projection_start,
             };
             match glaux_compiler::ddl::render(&options) {

@@ -142,11 +142,23 @@ fn hit_json(h: &Hit) -> String {
     )
 }
 
-/// Messages shown on one line: line breaks and tabs made visible.
+/// Messages shown on one line and safe for a terminal: tabs become spaces,
+/// line breaks `\n`/`\r`, and every other control character (ESC among
+/// them: log text must not drive the terminal) a `\u{..}` escape.
 fn one_line(s: &str) -> String {
-    s.replace('\r', "\\r")
-        .replace('\n', "\\n")
-        .replace('\t', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn write_table(out: &mut dyn Write, hits: &[Hit], width: Option<usize>) -> io::Result<()> {
@@ -202,6 +214,14 @@ mod tests {
         let mut buf = Vec::new();
         write_hits(&mut buf, &[hit()], format, Some(60)).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn terminal_escapes_are_neutralised() {
+        assert_eq!(
+            one_line("a\u{1b}[31mred\u{7}\tb\nc"),
+            "a\\u{1b}[31mred\\u{7} b\\nc"
+        );
     }
 
     #[test]

@@ -116,13 +116,21 @@ impl fmt::Display for IngestReport {
 }
 
 /// Lists the files under `paths` (directories walked, sorted, hidden entries
-/// skipped).
+/// skipped), each once: a file named twice (or through a symlink) is one
+/// object, ingested once.
 pub fn list_objects(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         walk(p, &mut out)?;
     }
-    Ok(out)
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::with_capacity(out.len());
+    for p in out {
+        if seen.insert(std::fs::canonicalize(&p)?) {
+            unique.push(p);
+        }
+    }
+    Ok(unique)
 }
 
 fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -269,6 +277,27 @@ pub fn ingest_bytes(
     }
 
     let name = file_name_for(object);
+    // An earlier ingest of this object may have put records in hours this
+    // one does not (a changed file, another --time-field): remove those
+    // files, so the object's records exist exactly once.
+    for table_dir in [store.index_dir(), store.message_dir()] {
+        for entry in std::fs::read_dir(&table_dir)? {
+            let dir = entry?.path();
+            let dt = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("dt="))
+                .map(str::to_string);
+            if let Some(dt) = dt
+                && !by_partition.contains_key(&dt)
+            {
+                match std::fs::remove_file(dir.join(&name)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+    }
     for (dt, mut rows) in by_partition {
         let written = write_partition(
             &store.index_partition(&dt),

@@ -186,7 +186,10 @@ fn write_file(
     props: WriterProperties,
 ) -> std::io::Result<u64> {
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
+    // Unique per process and call, so concurrent writers never share one.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
     let file = fs::File::create(&tmp)?;
     let mut writer =
         ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(std::io::Error::other)?;
