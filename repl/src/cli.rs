@@ -55,6 +55,9 @@ pub struct DemoArgs {
     /// Create the demo and exit, without opening the REPL.
     #[arg(long)]
     pub no_repl: bool,
+    /// Multiply the amount of sample data (for benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub scale: u32,
 }
 
 #[derive(Debug, Args)]

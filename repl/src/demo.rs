@@ -23,7 +23,7 @@ pub fn default_dir() -> PathBuf {
 
 /// (Re)creates the demo under `dir`: raw logs in `dir/raw`, the store in
 /// `dir/store`. Returns the store.
-pub fn create(dir: &Path, clock: Clock, out: &mut dyn Write) -> std::io::Result<Store> {
+pub fn create(dir: &Path, clock: Clock, scale: u32, out: &mut dyn Write) -> std::io::Result<Store> {
     if dir.exists() {
         let empty = std::fs::read_dir(dir)?.next().is_none();
         if !empty && !dir.join(MARKER).exists() {
@@ -43,7 +43,7 @@ pub fn create(dir: &Path, clock: Clock, out: &mut dyn Write) -> std::io::Result<
     )?;
     let raw = dir.join("raw");
     let now = clock.now();
-    let files = generate(&SampleOptions::demo(now));
+    let files = generate(&SampleOptions::scaled(now, scale));
     write_to(&raw, &files)?;
     let store = Store::new(dir.join("store"));
     let report = glaux_store::ingest(&store, &[raw], &IngestOptions::default())?;
@@ -67,7 +67,7 @@ pub fn run(
     color: bool,
 ) -> i32 {
     let dir = args.dir.clone().unwrap_or_else(default_dir);
-    let store = match create(&dir, clock, out) {
+    let store = match create(&dir, clock, args.scale, out) {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(err, "error: cannot create the demo: {e}");

@@ -39,6 +39,18 @@ impl SampleOptions {
         }
     }
 
+    /// The demo set with `factor` times the records (for benchmarks).
+    pub fn scaled(end: DateTime<Utc>, factor: u32) -> Self {
+        let f = factor.max(1) as usize;
+        let demo = SampleOptions::demo(end);
+        SampleOptions {
+            cloudtrail_events: demo.cloudtrail_events * f,
+            flow_lines: demo.flow_lines * f,
+            app_lines: demo.app_lines * f,
+            ..demo
+        }
+    }
+
     /// A small set for tests.
     pub fn small(end: DateTime<Utc>) -> Self {
         SampleOptions {
