@@ -8,7 +8,7 @@
 //! dropped silently: every degraded record or failed object is counted in the
 //! [`IngestReport`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -162,6 +162,52 @@ pub fn file_name_for(object: &str) -> String {
     format!("{hex}.parquet")
 }
 
+/// The hours each file name already occupies in a store, listed once per
+/// ingest run (not once per object), so an object's stale hours are found
+/// without scanning every partition again.
+#[derive(Debug, Default)]
+pub struct StoredFiles {
+    hours: HashMap<String, BTreeSet<String>>,
+}
+
+impl StoredFiles {
+    /// Lists the partition directories of both tables.
+    pub fn scan(store: &Store) -> std::io::Result<Self> {
+        let mut hours: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for table_dir in [store.index_dir(), store.message_dir()] {
+            for entry in std::fs::read_dir(&table_dir)? {
+                let dir = entry?.path();
+                let Some(dt) = dir
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_prefix("dt="))
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                for file in std::fs::read_dir(&dir)? {
+                    if let Some(name) = file?.file_name().to_str() {
+                        hours
+                            .entry(name.to_string())
+                            .or_default()
+                            .insert(dt.clone());
+                    }
+                }
+            }
+        }
+        Ok(StoredFiles { hours })
+    }
+
+    /// The hours holding a file called `name`.
+    pub fn hours_of(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.hours
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+}
+
 /// Ingests `paths` into `store`.
 pub fn ingest(
     store: &Store,
@@ -170,6 +216,7 @@ pub fn ingest(
 ) -> std::io::Result<IngestReport> {
     store.create()?;
     let objects = list_objects(paths)?;
+    let stored = StoredFiles::scan(store)?;
     let workers = match options.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -184,7 +231,7 @@ pub fn ingest(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = objects.get(i) else { break };
-                    match ingest_object(store, path, options) {
+                    match ingest_object(store, &stored, path, options) {
                         Ok(r) => local.merge(r),
                         Err(e) => {
                             local
@@ -205,6 +252,7 @@ pub fn ingest(
 /// Ingests one file. The object id is its canonical absolute path.
 pub fn ingest_object(
     store: &Store,
+    stored: &StoredFiles,
     path: &Path,
     options: &IngestOptions,
 ) -> std::io::Result<IngestReport> {
@@ -214,13 +262,15 @@ pub fn ingest_object(
         .modified()
         .ok()
         .map(|t: SystemTime| t.into());
-    ingest_bytes(store, &object, bytes, mtime, options)
+    ingest_bytes(store, stored, &object, bytes, mtime, options)
 }
 
 /// Ingests the content of one object, named `object`. `mtime` is the last
-/// fallback for record times (now, if `None`).
+/// fallback for record times (now, if `None`). `stored` tells where earlier
+/// ingests put this object's files.
 pub fn ingest_bytes(
     store: &Store,
+    stored: &StoredFiles,
     object: &str,
     bytes: Vec<u8>,
     mtime: Option<DateTime<Utc>>,
@@ -280,21 +330,14 @@ pub fn ingest_bytes(
     // An earlier ingest of this object may have put records in hours this
     // one does not (a changed file, another --time-field): remove those
     // files, so the object's records exist exactly once.
-    for table_dir in [store.index_dir(), store.message_dir()] {
-        for entry in std::fs::read_dir(&table_dir)? {
-            let dir = entry?.path();
-            let dt = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_prefix("dt="))
-                .map(str::to_string);
-            if let Some(dt) = dt
-                && !by_partition.contains_key(&dt)
-            {
-                match std::fs::remove_file(dir.join(&name)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
+    for dt in stored.hours_of(&name) {
+        if by_partition.contains_key(dt) {
+            continue;
+        }
+        for dir in [store.index_partition(dt), store.message_partition(dt)] {
+            match std::fs::remove_file(dir.join(&name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
             }
         }
     }

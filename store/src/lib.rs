@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
 
-pub use ingest::{IngestOptions, IngestReport, ingest};
+pub use ingest::{IngestOptions, IngestReport, StoredFiles, ingest};
 
 /// A local store rooted at a directory.
 #[derive(Debug, Clone)]
