@@ -5,7 +5,6 @@
 //!
 //! Adding a case is adding a file and reviewing its snapshot.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -14,8 +13,8 @@ use glaux_compiler::{CompileOptions, compile};
 use glaux_local_engine::LocalEngine;
 use glaux_samples::{SampleOptions, generate, write_to};
 use glaux_store::{IngestOptions, Store};
+use glaux_tests::check_words;
 use sqlparser::dialect::GenericDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
@@ -44,93 +43,6 @@ fn engine() -> &'static (tokio::runtime::Runtime, LocalEngine, tempfile::TempDir
     })
 }
 
-/// Words allowed outside string literals in emitted SQL: SQL keywords,
-/// glaux's own identifiers, functions. Anything the user typed must be in a
-/// literal, so it can never be one of these words... and if it were outside
-/// a literal, it would most likely not be on this list.
-const ALLOWED_WORDS: &[&str] = &[
-    "WITH",
-    "AS",
-    "VALUES",
-    "CAST",
-    "NULL",
-    "varchar",
-    "false",
-    "true",
-    "SELECT",
-    "FROM",
-    "JOIN",
-    "LEFT",
-    "ON",
-    "AND",
-    "OR",
-    "NOT",
-    "IS",
-    "WHERE",
-    "IN",
-    "LIKE",
-    "ESCAPE",
-    "GROUP",
-    "BY",
-    "HAVING",
-    "count",
-    "DISTINCT",
-    "max",
-    "bool_or",
-    "starts_with",
-    "coalesce",
-    "ORDER",
-    "DESC",
-    "LIMIT",
-    "i",
-    "l",
-    "m",
-    "h",
-    "f",
-    "glaux",
-    "indices",
-    "messages",
-    "lookups",
-    "occurrences",
-    "found",
-    "hits",
-    "flags",
-    "dt",
-    "object",
-    "seq",
-    "pos",
-    "token",
-    "field",
-    "time_ms",
-    "tag",
-    "message",
-    "lookup",
-    "prefix",
-    "offset",
-    "width",
-    "start",
-];
-
-/// Checks that `sql` tokenizes, and that every word outside a literal is an
-/// allowed one (flag columns `l0`, `l1`... included).
-fn check_words(sql: &str) {
-    let tokens = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize()
-        .unwrap_or_else(|e| panic!("SQL does not tokenize: {e}\n{sql}"));
-    let allowed: HashSet<&str> = ALLOWED_WORDS.iter().copied().collect();
-    for t in tokens {
-        if let Token::Word(w) = &t {
-            let ok = allowed.contains(w.value.as_str())
-                || (w.value.starts_with('l') && w.value[1..].chars().all(|c| c.is_ascii_digit()));
-            assert!(
-                ok,
-                "unexpected word `{}` outside a literal in:\n{sql}",
-                w.value
-            );
-        }
-    }
-}
-
 #[test]
 fn query_corpus() {
     let (rt, engine, _dir) = engine();
@@ -138,7 +50,18 @@ fn query_corpus() {
         let query = read_case(path);
         let compiled = compile(&query, &CompileOptions::at(now()))
             .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-        insta::assert_snapshot!(compiled.sql);
+        // Warnings are diagnostics too: pinned after the SQL.
+        let warnings = glaux_cli::render_warnings(&compiled, &query, false);
+        if warnings.is_empty() {
+            insta::assert_snapshot!(compiled.sql);
+        } else {
+            insta::assert_snapshot!(format!("{}\n\n{warnings}", compiled.sql));
+        }
+        if !compiled.runs() {
+            // Answered without a query: the "SQL" is the header comment alone.
+            assert!(compiled.sql.lines().all(|l| l.starts_with("--")));
+            return;
+        }
         // Valid SQL for a generic SQL parser (Trino specifics aside).
         sqlparser::parser::Parser::parse_sql(&GenericDialect {}, &compiled.sql)
             .unwrap_or_else(|e| panic!("{}: sqlparser: {e}\n{}", path.display(), compiled.sql));
@@ -160,6 +83,32 @@ fn error_corpus() {
         let rendered = glaux_cli::render_report(&err.with_source(&query), false);
         insta::assert_snapshot!(rendered);
     });
+}
+
+/// With the store's field list known, a near miss is an error that names
+/// the field meant.
+#[test]
+fn misspelled_field_names_the_known_one() {
+    let mut options = CompileOptions::at(now());
+    options.fields = Some(
+        [
+            "eventName",
+            "eventSource",
+            "userIdentity.userName",
+            "sourceIPAddress",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for query in ["evntName:ConsoleLogin", "useridentity.username:alice OR x"] {
+        let err = compile(query, &options).unwrap_err();
+        let rendered = glaux_cli::render_report(&err.with_source(query), false);
+        insta::assert_snapshot!(rendered);
+    }
+    // Unknown and not close to anything: a warning, and the query runs.
+    let c = compile("completelyDifferent:x", &options).unwrap();
+    let warnings = glaux_cli::render_warnings(&c, "completelyDifferent:x", false);
+    insta::assert_snapshot!(warnings);
 }
 
 #[test]

@@ -1,90 +1,25 @@
-//! Helpers for glaux's cross-crate tests: a reference evaluator that defines
-//! what a query means by evaluating its AST directly over raw records, and a
-//! way to run the real CLI in-process.
-//!
-//! The evaluator shares only the tokenizer and the parser with the product
-//! (by design: one tokenizer). Flattening JSON into fields, phrase adjacency,
-//! prefixes and the boolean logic are written again here, simply, so a bug in
-//! the index layout or the SQL cannot hide behind the same bug in the test.
+//! Helpers for glaux's cross-crate tests: the reference evaluator (crate
+//! `glaux-reference`, the definition of what a query means) in the shape the
+//! tests use, and a way to run the real CLI in-process.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 
-use glaux_compiler::ast::{Expr, Query, ValueKind};
-use glaux_compiler::tokenizer::tokenize;
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use glaux_compiler::ast::Query;
+pub use glaux_reference::Record;
+use sqlparser::dialect::GenericDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
-/// A record as the evaluator sees it: `(field path, value text)` pairs.
-pub struct RefRecord {
-    pub values: Vec<(String, String)>,
+/// True if `record` matches `query`, by the reference evaluator, with date
+/// math anchored at `now`.
+pub fn matches_at(query: &Query, record: &Record, now: DateTime<Utc>) -> bool {
+    glaux_reference::matches(query, record, &glaux_reference::Context { now })
 }
 
-impl RefRecord {
-    /// Builds the record from its original text: a JSON object is flattened
-    /// (keys joined by `.`, arrays flattened, null skipped), anything else is
-    /// one value under the field `""`.
-    pub fn from_text(text: &str) -> RefRecord {
-        let mut values = Vec::new();
-        match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Object(_)) => flatten("", &v, &mut values),
-            _ => values.push((String::new(), text.to_string())),
-        }
-        RefRecord { values }
-    }
-}
-
-fn flatten(path: &str, v: &Value, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                flatten(&p, v, out);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|v| flatten(path, v, out)),
-        Value::String(s) => out.push((path.to_string(), s.clone())),
-        Value::Number(n) => out.push((path.to_string(), n.to_string())),
-        Value::Bool(b) => out.push((path.to_string(), b.to_string())),
-        Value::Null => {}
-    }
-}
-
-/// True if `record` matches `query`: the definition of the semantics.
-pub fn matches(query: &Query, record: &RefRecord) -> bool {
-    eval(&query.expr, record)
-}
-
-fn eval(e: &Expr, r: &RefRecord) -> bool {
-    match e {
-        Expr::And { clauses, .. } => clauses.iter().all(|c| eval(c, r)),
-        Expr::Or { clauses, .. } => clauses.iter().any(|c| eval(c, r)),
-        Expr::Not { expr, .. } => !eval(expr, r),
-        Expr::Match(m) => {
-            let field = m.field.as_ref().map(|f| f.name.as_str());
-            let values = r
-                .values
-                .iter()
-                .filter(|(f, _)| field.is_none_or(|want| want == f));
-            match &m.value.kind {
-                ValueKind::Term(t) | ValueKind::Phrase(t) => {
-                    let want = tokenize(t);
-                    values.into_iter().any(|(_, v)| {
-                        let have = tokenize(v);
-                        !want.is_empty() && have.windows(want.len()).any(|w| w == want.as_slice())
-                    })
-                }
-                ValueKind::Prefix(p) => {
-                    let p = p.to_lowercase();
-                    values
-                        .into_iter()
-                        .any(|(_, v)| tokenize(v).iter().any(|t| t.starts_with(&p)))
-                }
-            }
-        }
-    }
+/// [`matches_at`] for queries without date math.
+pub fn matches(query: &Query, record: &Record) -> bool {
+    matches_at(query, record, DateTime::UNIX_EPOCH)
 }
 
 /// Output of one in-process CLI run.
@@ -112,26 +47,89 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use glaux_compiler::parser::parse;
+/// Words allowed outside string literals in emitted SQL: SQL keywords,
+/// glaux's own identifiers, functions. Anything the user typed must be in a
+/// literal, so it can never be one of these words... and if it were outside
+/// a literal, it would most likely not be on this list.
+const ALLOWED_WORDS: &[&str] = &[
+    // SQL
+    "WITH",
+    "AS",
+    "SELECT",
+    "FROM",
+    "JOIN",
+    "LEFT",
+    "ON",
+    "AND",
+    "OR",
+    "NOT",
+    "IS",
+    "NULL",
+    "WHERE",
+    "IN",
+    "LIKE",
+    "ESCAPE",
+    "GROUP",
+    "BY",
+    "HAVING",
+    "ORDER",
+    "DESC",
+    "LIMIT",
+    "OVER",
+    "PARTITION",
+    "false",
+    "true",
+    // functions
+    "bool_or",
+    "starts_with",
+    "coalesce",
+    "lead",
+    "regexp_like",
+    "lower",
+    // aliases, CTEs, tables, columns
+    "m",
+    "h",
+    "rows",
+    "hits",
+    "glaux",
+    "indices",
+    "messages",
+    "dt",
+    "object",
+    "seq",
+    "pos",
+    "token",
+    "field",
+    "time_ms",
+    "tag",
+    "message",
+    "num",
+    "ip",
+];
 
-    fn m(q: &str, text: &str) -> bool {
-        matches(&parse(q).unwrap(), &RefRecord::from_text(text))
-    }
-
-    #[test]
-    fn evaluator_basics() {
-        let rec = r#"{"a":{"b":"Failed password for root"},"ip":"10.0.0.1","n":[1,2]}"#;
-        assert!(m("a.b:\"failed password\"", rec));
-        assert!(!m("a.b:\"password failed\"", rec));
-        assert!(m("10.0.0.1", rec));
-        assert!(!m("10.0.0.11", rec));
-        assert!(m("ip:10.0.0.*", rec));
-        assert!(m("n:2 AND NOT n:3", rec));
-        assert!(!m("a:failed", rec));
-        assert!(m("text words", "plain text words"));
-        assert!(m("\"text words\"", "plain text words"));
+/// Checks that `sql` tokenizes, and that every word outside a literal is an
+/// allowed one (flag columns `l0`, `l1`... included).
+pub fn check_words(sql: &str) {
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .unwrap_or_else(|e| panic!("SQL does not tokenize: {e}\n{sql}"));
+    let allowed: HashSet<&str> = ALLOWED_WORDS.iter().copied().collect();
+    for t in tokens {
+        if let Token::Word(w) = &t {
+            let numbered = |prefix: &str| {
+                w.value
+                    .strip_prefix(prefix)
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            };
+            let ok = allowed.contains(w.value.as_str())
+                || numbered("l")
+                || numbered("next_token_")
+                || numbered("next_pos_");
+            assert!(
+                ok,
+                "unexpected word `{}` outside a literal in:\n{sql}",
+                w.value
+            );
+        }
     }
 }

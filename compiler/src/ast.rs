@@ -1,10 +1,15 @@
 //! The query AST: what the user wrote, with the span of every node.
 //!
-//! Plain data; the parser builds it, [`crate::resolve`] reads it, and
-//! `Display` prints it back in canonical form (explicit `AND`/`OR`, minimal
-//! parentheses, phrases quoted).
+//! Plain data; the parser builds it, [`crate::resolve`] gives it meaning, the
+//! reference evaluator (crate `glaux-reference`) defines that meaning, and
+//! `Display` prints it back in canonical form: explicit `AND`/`OR`/`NOT`,
+//! minimal parentheses, `-x` as `NOT x`, `+x` as `x`, field groups
+//! distributed, comparisons as ranges, reserved characters escaped. Parsing
+//! the canonical form gives the same tree (spans aside): a property test.
 
 use std::fmt;
+
+use crate::values::Cidr;
 
 /// Byte offsets `[start, end)` into the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -25,6 +30,11 @@ impl Span {
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
 }
 
 impl From<Span> for miette::SourceSpan {
@@ -42,21 +52,57 @@ pub struct Query {
 /// A boolean expression over matches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// `a OR b OR c` (two or more clauses)
+    /// `a OR b OR c`, `a || b` (two or more clauses)
     Or { clauses: Vec<Expr>, span: Span },
-    /// `a AND b`, `a b` (two or more clauses)
+    /// `a AND b`, `a && b`, `a b` (two or more clauses)
     And { clauses: Vec<Expr>, span: Span },
-    /// `NOT a`
+    /// `NOT a`, `!a`, `-a`
     Not { expr: Box<Expr>, span: Span },
-    /// `a`, `"a b"`, `field:a`, `a*`
+    /// `*` alone: every record in the window.
+    All { span: Span },
+    /// `a`, `"a b"`, `field:a`, `a*`, `field:[1 TO 2]`, ...
     Match(Match),
 }
 
 impl Expr {
     pub fn span(&self) -> Span {
         match self {
-            Expr::Or { span, .. } | Expr::And { span, .. } | Expr::Not { span, .. } => *span,
+            Expr::Or { span, .. }
+            | Expr::And { span, .. }
+            | Expr::Not { span, .. }
+            | Expr::All { span } => *span,
             Expr::Match(m) => m.span,
+        }
+    }
+
+    /// The same tree with every span zeroed: equality up to positions.
+    pub fn without_spans(&self) -> Expr {
+        let z = Span::default();
+        match self {
+            Expr::Or { clauses, .. } => Expr::Or {
+                clauses: clauses.iter().map(Expr::without_spans).collect(),
+                span: z,
+            },
+            Expr::And { clauses, .. } => Expr::And {
+                clauses: clauses.iter().map(Expr::without_spans).collect(),
+                span: z,
+            },
+            Expr::Not { expr, .. } => Expr::Not {
+                expr: Box::new(expr.without_spans()),
+                span: z,
+            },
+            Expr::All { .. } => Expr::All { span: z },
+            Expr::Match(m) => Expr::Match(Match {
+                field: m.field.as_ref().map(|f| Field {
+                    name: f.name.clone(),
+                    span: z,
+                }),
+                value: Value {
+                    kind: m.value.kind.clone(),
+                    span: z,
+                },
+                span: z,
+            }),
         }
     }
 }
@@ -68,6 +114,13 @@ pub struct Match {
     pub value: Value,
     pub span: Span,
 }
+
+/// The record's time (from its timestamp, as stored in `time_ms`).
+pub const TIME_FIELD: &str = "@time";
+/// The record's log type (`cloudtrail`, `json`, `text`, or a tag given at ingest).
+pub const TAG_FIELD: &str = "tag";
+/// `_exists_:field` is another spelling of `field:*`.
+pub const EXISTS_FIELD: &str = "_exists_";
 
 /// A field path as written: `userIdentity.userName`. Case-sensitive.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,12 +140,57 @@ pub struct Value {
 /// removed), not yet tokenized.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
-    /// A bare term: `ConsoleLogin`, `10.0.0.1`.
+    /// A bare term: `ConsoleLogin`, `10.0.0.1`, `C\:\\Windows`.
     Term(String),
     /// A quoted phrase: `"failed password"`.
     Phrase(String),
-    /// A term with a trailing `*`; the text excludes the `*`: `Describe*`.
-    Prefix(String),
+    /// A term with unescaped `*` or `?`: `Describe*`, `*admin*`, `i-0?f`.
+    Wildcard(Vec<WildPart>),
+    /// `/regex/`, matched against whole tokens; the text between the slashes
+    /// with `\/` unescaped.
+    Regex(String),
+    /// `[a TO b]`, `{a TO *]`, `>a`, `<=b`: bounds as written.
+    Range(Range),
+    /// `10.0.0.0/8`, `2001:db8::/32`: addresses in the block.
+    Cidr(Cidr),
+    /// `field:*` or `_exists_:field`: the field has a value.
+    Exists,
+}
+
+/// A piece of a wildcard term.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WildPart {
+    /// Literal text (escapes removed).
+    Text(String),
+    /// `*`: any run of characters, possibly empty.
+    Any,
+    /// `?`: exactly one character.
+    One,
+}
+
+/// A range: each end open, inclusive or exclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    pub lower: Bound,
+    pub upper: Bound,
+}
+
+/// One end of a range. The text is a number, a time or date math
+/// (`now-1h/h`), interpreted by the resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    Unbounded,
+    Inclusive(String),
+    Exclusive(String),
+}
+
+impl Bound {
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Bound::Unbounded => None,
+            Bound::Inclusive(t) | Bound::Exclusive(t) => Some(t),
+        }
+    }
 }
 
 impl fmt::Display for Query {
@@ -106,12 +204,12 @@ fn strength(e: &Expr) -> u8 {
     match e {
         Expr::Or { .. } => 0,
         Expr::And { .. } => 1,
-        Expr::Not { .. } | Expr::Match(_) => 2,
+        Expr::Not { .. } | Expr::Match(_) | Expr::All { .. } => 2,
     }
 }
 
 fn write_child(f: &mut fmt::Formatter<'_>, child: &Expr, parent: u8) -> fmt::Result {
-    if strength(child) <= parent && !matches!(child, Expr::Match(_)) {
+    if strength(child) <= parent && !matches!(child, Expr::Match(_) | Expr::All { .. }) {
         write!(f, "({child})")
     } else {
         write!(f, "{child}")
@@ -138,29 +236,128 @@ impl fmt::Display for Expr {
                 f.write_str("NOT ")?;
                 write_child(f, expr, 1)
             }
+            Expr::All { .. } => f.write_str("*"),
             Expr::Match(m) => m.fmt(f),
         }
     }
 }
 
+/// Characters a bare term must escape wherever they are.
+pub const RESERVED_IN_TERM: &[char] = &[
+    '(', ')', '"', ':', '\\', '*', '?', '[', ']', '{', '}', '^', '~', '|',
+];
+/// Characters a bare term must escape when they come first.
+pub const RESERVED_AT_START: &[char] = &['+', '-', '!', '/', '<', '>', '=', '&'];
+
+/// Writes literal text the way a bare term needs it: reserved characters and
+/// whitespace escaped with `\`. `in_field`: after `field:`, where `:` needs
+/// no escape.
+fn write_escaped(
+    f: &mut fmt::Formatter<'_>,
+    text: &str,
+    first: bool,
+    in_field: bool,
+) -> fmt::Result {
+    for (i, c) in text.chars().enumerate() {
+        let reserved = (RESERVED_IN_TERM.contains(&c) && !(in_field && c == ':'))
+            || c.is_whitespace()
+            || (first && i == 0 && RESERVED_AT_START.contains(&c));
+        if reserved {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    Ok(())
+}
+
+fn write_quoted(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+fn write_bound_text(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let plain = !text.is_empty()
+        && text != "*"
+        && text != "TO"
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '[' | ']' | '{' | '}' | '"' | '\\'));
+    if plain {
+        f.write_str(text)
+    } else {
+        write_quoted(f, text)
+    }
+}
+
 impl fmt::Display for Match {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let in_field = self.field.is_some();
         if let Some(field) = &self.field {
             write!(f, "{}:", field.name)?;
         }
-        match &self.value.kind {
-            ValueKind::Term(t) => f.write_str(t),
-            ValueKind::Prefix(p) => write!(f, "{p}*"),
-            ValueKind::Phrase(p) => {
-                f.write_str("\"")?;
-                for c in p.chars() {
-                    if c == '"' || c == '\\' {
-                        f.write_str("\\")?;
+        self.value.kind.write(f, in_field)
+    }
+}
+
+impl ValueKind {
+    fn write(&self, f: &mut fmt::Formatter<'_>, in_field: bool) -> fmt::Result {
+        match self {
+            ValueKind::Term(t) => write_escaped(f, t, true, in_field),
+            ValueKind::Phrase(p) => write_quoted(f, p),
+            ValueKind::Wildcard(parts) => {
+                for (i, part) in parts.iter().enumerate() {
+                    match part {
+                        WildPart::Text(t) => write_escaped(f, t, i == 0, in_field)?,
+                        WildPart::Any => f.write_str("*")?,
+                        WildPart::One => f.write_str("?")?,
                     }
-                    write!(f, "{c}")?;
                 }
-                f.write_str("\"")
+                Ok(())
             }
+            ValueKind::Regex(r) => {
+                f.write_str("/")?;
+                let mut chars = r.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            f.write_str("\\")?;
+                            if let Some(n) = chars.next() {
+                                write!(f, "{n}")?;
+                            }
+                        }
+                        '/' => f.write_str("\\/")?,
+                        c => write!(f, "{c}")?,
+                    }
+                }
+                f.write_str("/")
+            }
+            ValueKind::Range(r) => {
+                f.write_str(match r.lower {
+                    Bound::Exclusive(_) => "{",
+                    _ => "[",
+                })?;
+                match r.lower.text() {
+                    Some(t) => write_bound_text(f, t)?,
+                    None => f.write_str("*")?,
+                }
+                f.write_str(" TO ")?;
+                match r.upper.text() {
+                    Some(t) => write_bound_text(f, t)?,
+                    None => f.write_str("*")?,
+                }
+                f.write_str(match r.upper {
+                    Bound::Exclusive(_) => "}",
+                    _ => "]",
+                })
+            }
+            ValueKind::Cidr(c) => write_escaped(f, &c.to_string(), false, in_field),
+            ValueKind::Exists => f.write_str("*"),
         }
     }
 }

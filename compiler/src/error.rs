@@ -26,8 +26,24 @@ pub enum ErrorKind {
     Syntax,
     /// `"C:\Windows"` (an escape other than `\"` or `\\` inside quotes)
     UnknownEscape,
-    /// `Desc?ribe`, `[1 TO 2]`, `a || b` — valid in the full language, not yet built
+    /// `a | count` — pipeline stages are reserved for a later release
     NotYetSupported,
+    /// `a^2`, `a~`, `x[1]` — a reserved character in a bare term
+    Reserved,
+    /// `10.0.0.0/33`
+    BadCidr,
+    /// `bytes:[5 TO 1]`, `bytes:[a TO b]`
+    BadRange,
+    /// `/a(/`, `/\d+/`
+    BadRegex,
+    /// `evntName:x` when the store knows `eventName`
+    UnknownField,
+    /// a query whose SQL would exceed Athena's limits
+    TooLarge,
+    /// warning: `a or b` (lower-case operator words are searched as terms)
+    LowercaseOperator,
+    /// warning: `*admin` (reads every token of the window)
+    Costly,
     /// `*`, `foo/ba*`
     BadWildcard,
     /// `!!!` (a term with no searchable token in it)
@@ -54,6 +70,14 @@ impl ErrorKind {
             ErrorKind::Syntax => "glaux::syntax",
             ErrorKind::UnknownEscape => "glaux::unknown_escape",
             ErrorKind::NotYetSupported => "glaux::not_yet_supported",
+            ErrorKind::Reserved => "glaux::reserved",
+            ErrorKind::BadCidr => "glaux::bad_cidr",
+            ErrorKind::BadRange => "glaux::bad_range",
+            ErrorKind::BadRegex => "glaux::bad_regex",
+            ErrorKind::UnknownField => "glaux::unknown_field",
+            ErrorKind::TooLarge => "glaux::too_large",
+            ErrorKind::LowercaseOperator => "glaux::lowercase_operator",
+            ErrorKind::Costly => "glaux::costly",
             ErrorKind::BadWildcard => "glaux::bad_wildcard",
             ErrorKind::NoToken => "glaux::no_token",
             ErrorKind::BadTime => "glaux::bad_time",
@@ -74,6 +98,8 @@ pub struct CompileError {
     pub span: Option<Span>,
     pub label: String,
     pub help: Option<String>,
+    /// A warning: the query runs, but probably not as the user meant.
+    pub is_warning: bool,
 }
 
 impl CompileError {
@@ -84,7 +110,14 @@ impl CompileError {
             span: None,
             label: String::new(),
             help: None,
+            is_warning: false,
         }
+    }
+
+    /// Marks this as a warning rather than an error.
+    pub fn warning(mut self) -> Self {
+        self.is_warning = true;
+        self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -133,6 +166,14 @@ impl std::error::Error for Report {}
 impl Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.error.kind.code()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.error.is_warning {
+            miette::Severity::Warning
+        } else {
+            miette::Severity::Error
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

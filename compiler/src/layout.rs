@@ -27,6 +27,8 @@ pub enum ColumnType {
     Int64,
     /// 32-bit signed integer (Hive `int`).
     Int32,
+    /// 64-bit float (Hive `double`).
+    Float64,
 }
 
 impl ColumnType {
@@ -36,6 +38,7 @@ impl ColumnType {
             ColumnType::Text => "string",
             ColumnType::Int64 => "bigint",
             ColumnType::Int32 => "int",
+            ColumnType::Float64 => "double",
         }
     }
 }
@@ -46,14 +49,31 @@ pub struct Column {
     pub name: &'static str,
     pub ty: ColumnType,
     pub doc: &'static str,
+    /// True if the column may hold NULL.
+    pub nullable: bool,
 }
 
 const fn col(name: &'static str, ty: ColumnType, doc: &'static str) -> Column {
-    Column { name, ty, doc }
+    Column {
+        name,
+        ty,
+        doc,
+        nullable: false,
+    }
 }
 
-/// Index table columns, in file order. One row per token occurrence; files
-/// sorted by (token, field, object, seq, pos).
+const fn nullable(name: &'static str, ty: ColumnType, doc: &'static str) -> Column {
+    Column {
+        name,
+        ty,
+        doc,
+        nullable: true,
+    }
+}
+
+/// Index table columns, in file order. One row per token occurrence (and
+/// one with the empty token for a value that has no token, so `field:*`
+/// sees it); files sorted by (token, field, object, seq, pos).
 pub const INDEX_COLUMNS: &[Column] = &[
     col(
         "token",
@@ -84,6 +104,16 @@ pub const INDEX_COLUMNS: &[Column] = &[
         "time_ms",
         ColumnType::Int64,
         "time of the record, epoch milliseconds UTC",
+    ),
+    nullable(
+        "num",
+        ColumnType::Float64,
+        "on the first row of a value: its number, or epoch milliseconds if it is a timestamp; NULL otherwise",
+    ),
+    nullable(
+        "ip",
+        ColumnType::Text,
+        "for a token that is an IP address: 32 hex digits of its IPv6 form, so CIDR blocks are ranges; NULL otherwise",
     ),
 ];
 
@@ -122,6 +152,8 @@ pub mod columns {
     pub const SEQ: &str = "seq";
     pub const POS: &str = "pos";
     pub const TIME_MS: &str = "time_ms";
+    pub const NUM: &str = "num";
+    pub const IP: &str = "ip";
     pub const TAG: &str = "tag";
     pub const MESSAGE: &str = "message";
 }

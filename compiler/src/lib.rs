@@ -3,8 +3,10 @@
 //! | stage | function | output |
 //! |---|---|---|
 //! | parse | [`parser::parse`] | [`ast::Query`] (AST with spans) |
-//! | resolve | [`resolve::resolve`] | [`resolve::Resolved`] (tokens, fixed window) |
-//! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions) |
+//! | lint | [`lint::check`] | warnings; unknown fields with a close match are errors |
+//! | resolve | [`resolve::resolve`] | [`resolve::Resolved`] (tokens, patterns, ranges, fixed window) |
+//! | optimize | [`optimize::optimize`] | [`optimize::Optimized`] (normal form, contradictions, time in the window) |
+//! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions, scan shape) |
 //! | emit | [`sql::render`] | SQL text |
 //!
 //! [`compile`] chains them. The [`tokenizer`] is shared with ingest, and
@@ -12,14 +14,18 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod datemath;
 pub mod ddl;
 pub mod error;
 pub mod layout;
+pub mod lint;
+pub mod optimize;
 pub mod parser;
 pub mod plan;
 pub mod resolve;
 pub mod sql;
 pub mod tokenizer;
+pub mod values;
 pub mod window;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +42,9 @@ pub struct CompileOptions {
     /// `None`: no limit.
     pub limit: Option<u64>,
     pub database: String,
+    /// The field paths the store holds, when known: a field that is not
+    /// among them but close to one is an error ("did you mean").
+    pub fields: Option<Vec<String>>,
 }
 
 impl CompileOptions {
@@ -46,9 +55,13 @@ impl CompileOptions {
             window: WindowSpec::Default,
             limit: Some(plan::DEFAULT_LIMIT),
             database: layout::DEFAULT_DATABASE.to_string(),
+            fields: None,
         }
     }
 }
+
+/// Longest SQL text Athena accepts, in bytes.
+pub const MAX_SQL_BYTES: usize = 262_144;
 
 /// The result of a compile: every stage's output, so `--explain` and debug
 /// views can show any of them.
@@ -56,8 +69,19 @@ impl CompileOptions {
 pub struct Compiled {
     pub query: ast::Query,
     pub resolved: resolve::Resolved,
+    pub optimized: optimize::Optimized,
     pub plan: plan::Plan,
+    /// The SQL; when [`Compiled::runs`] is false, only a header comment.
     pub sql: String,
+    /// Things the user should know; the query still runs.
+    pub warnings: Vec<CompileError>,
+}
+
+impl Compiled {
+    /// False when the optimizer proved no record can match: nothing to run.
+    pub fn runs(&self) -> bool {
+        self.plan.scan != plan::Scan::Nothing
+    }
 }
 
 /// Compiles query text to SQL.
@@ -70,18 +94,60 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         .help("use lower-case letters, digits and `_`, starting with a letter or `_`"));
     }
     let query = parser::parse(text)?;
+    let mut warnings = lint::check(&query, options.fields.as_deref())?;
     let window = TimeWindow::fix(&options.window, options.now)?;
-    let resolved = resolve::resolve(&query, window)?;
-    let plan = plan::plan(&resolved, options.limit);
+    let resolved = resolve::resolve(&query, window, options.now)?;
+    let optimized = optimize::optimize(&resolved);
+    let plan = plan::plan(&optimized, options.limit);
+    if plan.lookups.len() > plan::MAX_LOOKUPS {
+        return Err(CompileError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the query looks up {} different things; at most {} fit one query",
+                plan.lookups.len(),
+                plan::MAX_LOOKUPS
+            ),
+        )
+        .at(query.expr.span(), "too many clauses")
+        .help("split the search into several queries, or use a wildcard, range or CIDR block instead of a long OR list"));
+    }
+    if plan.scans_all_tokens() {
+        warnings.push(
+            CompileError::new(
+                ErrorKind::Costly,
+                "a leading wildcard or a regex reads every token in the window",
+            )
+            .help("Athena cannot skip row groups for it: narrow the window, or add a plain term to the query (`AND`)")
+            .warning(),
+        );
+    }
     let tables = sql::Tables {
         database: options.database.clone(),
     };
-    let sql = sql::render(&plan, &tables, &query.to_string());
+    let header = sql::Header {
+        query: query.to_string(),
+        before: resolved.filter.to_string(),
+        after: optimized.filter.to_string(),
+    };
+    let sql = sql::render(&plan, &tables, &header);
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(CompileError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the SQL for this query is {} bytes; Athena accepts at most {MAX_SQL_BYTES}",
+                sql.len()
+            ),
+        )
+        .at(query.expr.span(), "too long")
+        .help("split the search into several queries, or use wildcards, ranges or CIDR blocks instead of long lists"));
+    }
     Ok(Compiled {
         query,
         resolved,
+        optimized,
         plan,
         sql,
+        warnings,
     })
 }
 

@@ -9,8 +9,11 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 use pest_derive::Parser;
 
-use crate::ast::{Expr, Field, Match, Query, Span, Value, ValueKind};
+use crate::ast::{
+    Bound, EXISTS_FIELD, Expr, Field, Match, Query, Range, Span, Value, ValueKind, WildPart,
+};
 use crate::error::{CompileError, ErrorKind};
+use crate::values::{Cidr, CidrError};
 
 #[derive(Parser)]
 #[grammar = "../../grammar/glaux.pest"]
@@ -30,9 +33,29 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
         .into_inner()
         .find(|p| p.as_rule() == Rule::or_expr)
         .expect("or_expr inside query");
-    Ok(Query {
-        expr: build_or(or_expr)?,
-    })
+    let expr = build_or(or_expr)?;
+    check_ranges(&expr)?;
+    Ok(Query { expr })
+}
+
+/// Every range must have a field (from `field:` or a field group).
+fn check_ranges(expr: &Expr) -> Result<(), CompileError> {
+    match expr {
+        Expr::Or { clauses, .. } | Expr::And { clauses, .. } => {
+            clauses.iter().try_for_each(check_ranges)
+        }
+        Expr::Not { expr, .. } => check_ranges(expr),
+        Expr::All { .. } => Ok(()),
+        Expr::Match(m) => match (&m.field, &m.value.kind) {
+            (None, ValueKind::Range(_)) => Err(CompileError::new(
+                ErrorKind::Syntax,
+                "a range needs a field",
+            )
+            .at(m.value.span, "which field is this range on?")
+            .help("write the field before it, as in `bytes:[1000 TO 5000]` or `@time:[now-1h TO now]`")),
+            _ => Ok(()),
+        },
+    }
 }
 
 /// Deepest nesting of parentheses and of consecutive `NOT`s accepted. The
@@ -51,20 +74,24 @@ fn check_balance(text: &str) -> Result<(), CompileError> {
         .at(Span::new(at, at + len), "this one is too deep")
         .help("flatten the query: `a OR b OR c` needs no parentheses")
     };
-    let mut nots = 0;
-    for (i, word) in text
-        .split_ascii_whitespace()
-        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
-    {
-        nots = if word == "NOT" { nots + 1 } else { 0 };
-        if nots > MAX_DEPTH {
-            return Err(too_deep(i, 3, "`NOT`s"));
-        }
-    }
     let mut opens: Vec<usize> = Vec::new();
-    let mut chars = text.char_indices();
+    let mut chars = text.char_indices().peekable();
+    let mut prev: Option<char> = None;
     while let Some((i, c)) = chars.next() {
+        let at_term_start =
+            prev.is_none_or(|p| p.is_whitespace() || matches!(p, '(' | ':' | '!' | '-' | '+'));
+        prev = Some(c);
         match c {
+            '\\' => {
+                chars.next();
+            }
+            // A complete `/regex/` may hold quotes and parentheses.
+            '/' if at_term_start => {
+                if let Some(len) = regex_len(&text[i..]) {
+                    while chars.next_if(|&(j, _)| j < i + len).is_some() {}
+                    prev = Some('/');
+                }
+            }
             '"' => {
                 let mut closed = false;
                 while let Some((_, c)) = chars.next() {
@@ -114,7 +141,30 @@ fn check_balance(text: &str) -> Result<(), CompileError> {
     Ok(())
 }
 
-const KEYWORDS: [&str; 3] = ["AND", "OR", "NOT"];
+/// Length of a complete `/regex/` at the start of `text` that ends before
+/// whitespace, `)` or the end, as the grammar reads one.
+fn regex_len(text: &str) -> Option<usize> {
+    let mut chars = text.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '/' => {
+                let end = i + 1;
+                return text[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|n| n.is_whitespace() || n == ')')
+                    .then_some(end);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+const KEYWORDS: [&str; 6] = ["AND", "OR", "NOT", "&&", "||", "!"];
 
 /// Turns a pest error into a diagnostic that says what was expected in words.
 fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> CompileError {
@@ -123,46 +173,50 @@ fn syntax_error(text: &str, err: pest::error::Error<Rule>) -> CompileError {
         pest::error::InputLocation::Span((s, _)) => s,
     };
     let rest = &text[pos..];
-    // An operator with no clause after it (`a AND`, `(a OR) b`, `a AND OR b`).
+    // An operator with nothing on one side (`a AND`, `OR a`, `(a OR) b`).
+    let is_boundary = |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || c == '(' || c == ')');
     let before = text[..pos].trim_end();
-    for kw in KEYWORDS {
-        if let Some(head) = before.strip_suffix(kw)
-            && head
-                .chars()
-                .next_back()
-                .is_none_or(|c| c.is_whitespace() || c == '(' || c == ')')
-        {
-            let span = Span::new(head.len(), before.len());
-            return CompileError::new(
-                ErrorKind::DanglingOperator,
-                format!("`{kw}` needs a clause after it"),
-            )
-            .at(span, format!("nothing after this `{kw}`"))
-            .help(format!(
-                "remove `{kw}`, or add a term after it; to search for the word itself, quote it: \"{}\"",
+    let found = KEYWORDS
+        .iter()
+        .find_map(|kw| {
+            let head = before.strip_suffix(kw)?;
+            is_boundary(head.chars().next_back()).then_some((*kw, head.len()))
+        })
+        .or_else(|| {
+            KEYWORDS.iter().find_map(|kw| {
+                let after = rest.strip_prefix(kw)?;
+                is_boundary(after.chars().next()).then_some((*kw, pos))
+            })
+        });
+    if let Some((kw, start)) = found {
+        let span = Span::new(start, start + kw.len());
+        let prior = text[..start].trim_end();
+        let binary = !matches!(kw, "NOT" | "!");
+        let nothing_before = prior.is_empty()
+            || prior.ends_with('(')
+            || ["AND", "OR", "&&", "||"].iter().any(|op| {
+                prior.ends_with(op)
+                    && is_boundary(prior[..prior.len() - op.len()].chars().next_back())
+            });
+        let side = if binary && nothing_before {
+            "before"
+        } else {
+            "after"
+        };
+        let search = if kw.chars().all(|c| c.is_ascii_alphabetic()) {
+            format!(
+                "; to search for the word itself, quote it: \"{}\"",
                 kw.to_lowercase()
-            ));
-        }
-    }
-    // An operator with no clause before it (`OR a`, `(AND a)`).
-    for kw in KEYWORDS {
-        if let Some(after) = rest.strip_prefix(kw)
-            && after
-                .chars()
-                .next()
-                .is_none_or(|c| c.is_whitespace() || c == '(' || c == ')')
-        {
-            let span = Span::new(pos, pos + kw.len());
-            return CompileError::new(
-                ErrorKind::DanglingOperator,
-                format!("`{kw}` needs a clause before it"),
             )
-            .at(span, format!("nothing before this `{kw}`"))
-            .help(format!(
-                "remove `{kw}`, or add a term before it; to search for the word itself, quote it: \"{}\"",
-                kw.to_lowercase()
-            ));
-        }
+        } else {
+            String::new()
+        };
+        return CompileError::new(
+            ErrorKind::DanglingOperator,
+            format!("`{kw}` needs a clause {side} it"),
+        )
+        .at(span, format!("nothing {side} this `{kw}`"))
+        .help(format!("remove `{kw}`, or add a term {side} it{search}"));
     }
     let next_char_len = rest.chars().next().map_or(0, char::len_utf8);
     let span = Span::new(pos, pos + next_char_len);
@@ -201,51 +255,18 @@ fn colon_error(text: &str, pos: usize) -> Option<CompileError> {
     let word_end = text[colon..].find(is_sep).map_or(text.len(), |i| colon + i);
     let word = &text[word_start..word_end];
     let field_name = &text[word_start..colon];
-    let after = &text[colon + 1..];
     let colon_span = Span::new(colon, colon + 1);
     if word.contains("::") {
         return Some(
             CompileError::new(ErrorKind::Syntax, format!("`{word}` must be quoted"))
                 .at(Span::new(word_start, word_end), "`::` cannot appear in a bare term")
                 .help(format!(
-                    "quote it: \"{word}\" (IPv6 addresses and other text with `::` are searched as phrases)"
+                    "quote it: \"{word}\", or escape the colons: `{}` (IPv6 addresses are matched whole either way)",
+                    word.replace(':', "\\:")
                 )),
-        );
-    }
-    if let Some(op) = field_name
-        .chars()
-        .next()
-        .filter(|c| matches!(c, '-' | '+' | '!'))
-        && is_field_name(&field_name[1..])
-    {
-        return Some(
-            CompileError::new(
-                ErrorKind::NotYetSupported,
-                format!("the `{op}` prefix operator is not supported yet"),
-            )
-            .at(
-                Span::new(word_start, word_start + 1),
-                format!("`{op}` is reserved"),
-            )
-            .help(format!(
-                "write `NOT {}:...` to exclude, `AND` to require",
-                &field_name[1..]
-            )),
         );
     }
     if is_field_name(field_name) {
-        if after.starts_with('(') {
-            return Some(
-                CompileError::new(
-                    ErrorKind::NotYetSupported,
-                    "field groups are not supported yet",
-                )
-                .at(Span::new(colon, colon + 2), "`field:(...)` is reserved")
-                .help(format!(
-                    "repeat the field for each value: `{field_name}:a OR {field_name}:b`"
-                )),
-            );
-        }
         return Some(
             CompileError::new(ErrorKind::Syntax, format!("`{field_name}:` has no value"))
                 .at(colon_span, "expected a value right after the colon")
@@ -343,8 +364,18 @@ fn build_unary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::not_op => nots.push(span_of(&p).start),
+            Rule::prefixed => inner = Some(build_prefixed(p)?),
             _ => inner = Some(build_primary(p)?),
         }
+    }
+    if nots.len() > MAX_DEPTH {
+        let at = nots[MAX_DEPTH];
+        return Err(CompileError::new(
+            ErrorKind::TooDeep,
+            format!("`NOT`s nested more than {MAX_DEPTH} deep"),
+        )
+        .at(Span::new(at, at + 1), "this one is too deep")
+        .help("two `NOT`s cancel out: remove them in pairs"));
     }
     let mut expr = inner.expect("unary has a primary");
     let end = expr.span().end;
@@ -357,6 +388,22 @@ fn build_unary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     Ok(expr)
 }
 
+/// `-x` is `NOT x`; `+x` is `x` (every clause is already required).
+fn build_prefixed(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let modifier = inner.next().expect("modifier");
+    let expr = build_primary(inner.next().expect("primary"))?;
+    Ok(if modifier.as_str() == "-" {
+        Expr::Not {
+            expr: Box::new(expr),
+            span,
+        }
+    } else {
+        expr
+    })
+}
+
 fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     let span = span_of(&pair);
     match pair.as_rule() {
@@ -364,7 +411,7 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
             let inner = pair.into_inner().next().expect("group holds an or_expr");
             build_or(inner)
         }
-        Rule::field_match => {
+        Rule::field_match | Rule::comparison_match => {
             let mut inner = pair.into_inner();
             let f = inner.next().expect("field");
             let field = Field {
@@ -372,157 +419,425 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
                 span: span_of(&f),
             };
             let v = inner.next().expect("value");
-            let value = build_value(v)?;
-            Ok(Expr::Match(Match {
-                field: Some(field),
-                value,
-                span,
-            }))
+            build_field_match(field, v, span)
         }
-        Rule::phrase | Rule::term => Ok(Expr::Match(Match {
+        // A range gets its field from a field group around it; one left
+        // without a field is diagnosed by `check_ranges` once the tree is built.
+        Rule::range => Ok(Expr::Match(Match {
             field: None,
-            value: build_value(pair)?,
+            value: build_range(pair)?,
             span,
         })),
+        Rule::regex => Ok(Expr::Match(Match {
+            field: None,
+            value: build_regex(pair),
+            span,
+        })),
+        Rule::phrase => Ok(Expr::Match(Match {
+            field: None,
+            value: build_phrase(pair),
+            span,
+        })),
+        Rule::term => match bare_value(pair.as_str(), span.start, None)? {
+            Bare::Stars => Ok(Expr::All { span }),
+            Bare::Kind(kind) => Ok(Expr::Match(Match {
+                field: None,
+                value: Value { kind, span },
+                span,
+            })),
+        },
         r => unreachable!("primary cannot be {r:?}"),
     }
 }
 
-fn build_value(pair: Pair<Rule>) -> Result<Value, CompileError> {
-    let span = span_of(&pair);
-    match pair.as_rule() {
-        Rule::phrase => {
-            let inner = pair.into_inner().next().expect("phrase_inner");
-            let text = unescape_phrase(inner.as_str(), span_of(&inner).start)?;
-            Ok(Value {
-                kind: ValueKind::Phrase(text),
-                span,
-            })
+fn build_field_match(field: Field, v: Pair<Rule>, span: Span) -> Result<Expr, CompileError> {
+    let vspan = span_of(&v);
+    let kind = match v.as_rule() {
+        Rule::group => {
+            if field.name == EXISTS_FIELD {
+                return Err(exists_error(&field, vspan));
+            }
+            let inner = build_or(v.into_inner().next().expect("group holds an or_expr"))?;
+            return apply_field(inner, &field);
         }
-        Rule::term | Rule::value_term => {
-            let kind = check_term(pair.as_str(), span.start)?;
-            Ok(Value { kind, span })
-        }
-        r => unreachable!("value cannot be {r:?}"),
+        Rule::range => build_range(v)?.kind,
+        Rule::comparison => build_comparison(v)?,
+        Rule::regex => build_regex(v).kind,
+        Rule::phrase => build_phrase(v).kind,
+        Rule::value_term => match bare_value(v.as_str(), vspan.start, Some(&field.name))? {
+            Bare::Stars => ValueKind::Exists,
+            Bare::Kind(ValueKind::Term(name)) if field.name == EXISTS_FIELD => {
+                if !is_field_name(&name) {
+                    return Err(exists_error(&field, vspan));
+                }
+                return Ok(Expr::Match(Match {
+                    field: Some(Field { name, span: vspan }),
+                    value: Value {
+                        kind: ValueKind::Exists,
+                        span: vspan,
+                    },
+                    span,
+                }));
+            }
+            Bare::Kind(kind) => kind,
+        },
+        r => unreachable!("field value cannot be {r:?}"),
+    };
+    if field.name == EXISTS_FIELD {
+        return Err(exists_error(&field, vspan));
     }
+    Ok(Expr::Match(Match {
+        field: Some(field),
+        value: Value { kind, span: vspan },
+        span,
+    }))
 }
 
-fn unescape_phrase(raw: &str, offset: usize) -> Result<String, CompileError> {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.char_indices();
-    while let Some((i, c)) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some((_, e @ ('"' | '\\'))) => out.push(e),
-            Some((j, e)) => {
+fn exists_error(field: &Field, value: Span) -> CompileError {
+    CompileError::new(ErrorKind::Syntax, "`_exists_:` takes a field name")
+        .at(
+            field.span.to(value),
+            "expected a field name after `_exists_:`",
+        )
+        .help("write `_exists_:errorCode` or `errorCode:*`")
+}
+
+/// Gives `field` to every match inside a field group, `field:(a OR b)`.
+fn apply_field(expr: Expr, field: &Field) -> Result<Expr, CompileError> {
+    Ok(match expr {
+        Expr::Or { clauses, span } => Expr::Or {
+            clauses: clauses
+                .into_iter()
+                .map(|c| apply_field(c, field))
+                .collect::<Result<_, _>>()?,
+            span,
+        },
+        Expr::And { clauses, span } => Expr::And {
+            clauses: clauses
+                .into_iter()
+                .map(|c| apply_field(c, field))
+                .collect::<Result<_, _>>()?,
+            span,
+        },
+        Expr::Not { expr, span } => Expr::Not {
+            expr: Box::new(apply_field(*expr, field)?),
+            span,
+        },
+        Expr::All { span } => Expr::Match(Match {
+            field: Some(field.clone()),
+            value: Value {
+                kind: ValueKind::Exists,
+                span,
+            },
+            span,
+        }),
+        Expr::Match(m) => {
+            if let Some(inner) = &m.field {
                 return Err(CompileError::new(
-                    ErrorKind::UnknownEscape,
-                    format!("unknown escape `\\{e}`"),
+                    ErrorKind::Syntax,
+                    format!("`{}:` inside the group of `{}:`", inner.name, field.name),
                 )
-                .at(
-                    Span::new(offset + i, offset + j + e.len_utf8()),
-                    "only `\\\"` and `\\\\` are escapes inside quotes",
-                )
+                .at(inner.span, "a field inside a field group")
                 .help(format!(
-                    "write `\\\\{e}` for a literal backslash followed by `{e}`"
+                    "a group after `{}:` holds values only; move `{}:...` out of the parentheses",
+                    field.name, inner.name
                 )));
             }
-            None => unreachable!("the grammar never ends a phrase on a lone backslash"),
+            Expr::Match(Match {
+                field: Some(field.clone()),
+                ..m
+            })
         }
-    }
-    Ok(out)
+    })
 }
 
-/// Checks a bare term for characters the full language reserves, and
-/// recognises a trailing `*`.
-fn check_term(text: &str, offset: usize) -> Result<ValueKind, CompileError> {
-    let at = |i: usize, c: char| Span::new(offset + i, offset + i + c.len_utf8());
-    let not_yet = |i: usize, c: char, what: &str, help: &str| {
-        CompileError::new(
-            ErrorKind::NotYetSupported,
-            format!("{what} is not supported yet"),
-        )
-        .at(at(i, c), format!("`{c}` is reserved"))
-        .help(help.to_string())
-    };
-    let quote_help = format!(
-        "to search for the text as written, quote it: \"{}\"",
-        text.replace('\\', "\\\\").replace('"', "\\\"")
-    );
-    if text == "&&" || text == "||" {
-        let op = if text == "&&" { "AND" } else { "OR" };
-        return Err(CompileError::new(
-            ErrorKind::NotYetSupported,
-            format!("`{text}` is not supported yet"),
-        )
-        .at(Span::new(offset, offset + 2), format!("write `{op}`"))
-        .help(format!("use the keyword `{op}` (upper case)")));
+fn build_phrase(pair: Pair<Rule>) -> Value {
+    let span = span_of(&pair);
+    let inner = pair.into_inner().next().expect("phrase_inner");
+    Value {
+        kind: ValueKind::Phrase(unescape_quoted(inner.as_str())),
+        span,
     }
-    if let Some(first) = text.chars().next() {
+}
+
+fn build_regex(pair: Pair<Rule>) -> Value {
+    let span = span_of(&pair);
+    let raw = pair.into_inner().next().expect("regex_inner").as_str();
+    let mut text = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('/') => text.push('/'),
+                Some(n) => {
+                    text.push('\\');
+                    text.push(n);
+                }
+                None => text.push('\\'),
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    Value {
+        kind: ValueKind::Regex(text),
+        span,
+    }
+}
+
+fn build_bound(pair: Pair<Rule>, inclusive: bool) -> Bound {
+    let inner = pair.into_inner().next().expect("bound alternative");
+    let text = match inner.as_rule() {
+        Rule::quoted_bound => {
+            unescape_quoted(inner.into_inner().next().expect("phrase_inner").as_str())
+        }
+        _ if inner.as_str() == "*" => return Bound::Unbounded,
+        _ => inner.as_str().to_string(),
+    };
+    if inclusive {
+        Bound::Inclusive(text)
+    } else {
+        Bound::Exclusive(text)
+    }
+}
+
+fn build_range(pair: Pair<Rule>) -> Result<Value, CompileError> {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let open = inner.next().expect("open").as_str() == "[";
+    let lower = build_bound(inner.next().expect("lower"), open);
+    let upper_pair = inner.next().expect("upper");
+    let close = inner.next().expect("close").as_str() == "]";
+    let upper = build_bound(upper_pair, close);
+    Ok(Value {
+        kind: ValueKind::Range(Range { lower, upper }),
+        span,
+    })
+}
+
+fn build_comparison(pair: Pair<Rule>) -> Result<ValueKind, CompileError> {
+    let mut inner = pair.into_inner();
+    let op = inner.next().expect("cmp_op").as_str();
+    let inclusive = op.ends_with('=');
+    let bound = build_bound(inner.next().expect("bound"), inclusive);
+    Ok(ValueKind::Range(if op.starts_with('>') {
+        Range {
+            lower: bound,
+            upper: Bound::Unbounded,
+        }
+    } else {
+        Range {
+            lower: Bound::Unbounded,
+            upper: bound,
+        }
+    }))
+}
+
+/// Inside quotes `\"` and `\\` are escapes; any other backslash is kept, so
+/// `"C:\Windows\System32"` means what it says.
+fn unescape_quoted(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && matches!(chars.peek(), Some('"' | '\\')) {
+            out.push(chars.next().expect("peeked"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A bare value: a term, a wildcard, a CIDR block, or only stars.
+enum Bare {
+    Kind(ValueKind),
+    /// `*`, `**`: every record (bare) or "the field exists" (after `field:`).
+    Stars,
+}
+
+/// Reads a bare term: removes escapes, finds wildcards and CIDR blocks, and
+/// diagnoses characters reserved by the language.
+fn bare_value(raw: &str, offset: usize, field: Option<&str>) -> Result<Bare, CompileError> {
+    let in_field = field.is_some();
+    let whole = match field {
+        Some(f) => format!("{f}:{raw}"),
+        None => raw.to_string(),
+    };
+    let at = |i: usize, c: char| Span::new(offset + i, offset + i + c.len_utf8());
+    let reserved_as = |i: usize, c: char, what: &str, label: &str, help: String| {
+        CompileError::new(ErrorKind::Reserved, what.to_string())
+            .at(at(i, c), label.to_string())
+            .help(help)
+    };
+    let reserved = |i: usize, c: char, what: &str, help: String| {
+        reserved_as(i, c, what, &format!("`{c}` is reserved"), help)
+    };
+    if let Some(first) = raw.chars().next() {
         match first {
             '+' | '-' | '!' => {
-                return Err(not_yet(
-                    0,
-                    first,
-                    &format!("the `{first}` prefix operator"),
-                    &format!("write `NOT term` to exclude, `AND` to require; {quote_help}"),
-                ));
+                return Err(CompileError::new(
+                    ErrorKind::DanglingOperator,
+                    format!("`{first}` must be written against one clause"),
+                )
+                .at(at(0, first), "not followed by a clause")
+                .help(format!(
+                    "write `{first}term`, `{first}field:value` or `{first}(a OR b)` with nothing in between; escape it to search for the character: `\\{first}`"
+                )));
             }
             '/' => {
-                return Err(not_yet(0, first, "a `/regex/`", &quote_help));
+                return Err(reserved(
+                    0,
+                    first,
+                    "a term starting with `/` is a regex that is never closed",
+                    format!(
+                        "close the regex with `/` (`/ab+c/`); for a path, escape the slash or quote it: \"{raw}\""
+                    ),
+                ));
             }
             '[' | '{' => {
-                return Err(not_yet(
+                return Err(reserved_as(
                     0,
                     first,
-                    "a range",
-                    "ranges like `bytes:[1000 TO 5000]` are planned; search an exact value for now",
+                    "this range is not complete",
+                    "range opened here, never closed",
+                    "write `field:[low TO high]`, with `{`/`}` for exclusive ends and `*` for an open end".into(),
                 ));
+            }
+            '<' | '>' | '=' if !in_field => {
+                return Err(reserved_as(
+                    0,
+                    first,
+                    "a comparison needs a field",
+                    "no field before it",
+                    "write the field before it, as in `bytes:>1000` or `@time > now-15m`".into(),
+                ));
+            }
+            '<' | '>' | '=' => {
+                return Err(reserved_as(
+                    0,
+                    first,
+                    "a comparison needs a value",
+                    "no value after it",
+                    "write a number or a time after it, as in `bytes:>1000` or `@time:>=now-1h`"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut parts: Vec<WildPart> = Vec::new();
+    let mut text = String::new();
+    let mut wild = false;
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let Some((j, e)) = chars.next() else {
+                    unreachable!("the grammar never ends a term on a lone backslash")
+                };
+                if e.is_alphanumeric() {
+                    return Err(CompileError::new(
+                        ErrorKind::UnknownEscape,
+                        format!("unknown escape `\\{e}`"),
+                    )
+                    .at(
+                        Span::new(offset + i, offset + j + e.len_utf8()),
+                        "a backslash escapes punctuation only",
+                    )
+                    .help(format!(
+                        "write `\\\\` for a backslash (`C\\:\\\\Windows`), or quote the text: \"{}\"",
+                        whole.replace('"', "\\\"")
+                    )));
+                }
+                text.push(e);
+            }
+            '*' | '?' => {
+                wild = true;
+                if !text.is_empty() {
+                    parts.push(WildPart::Text(std::mem::take(&mut text)));
+                }
+                let part = if c == '*' {
+                    WildPart::Any
+                } else {
+                    WildPart::One
+                };
+                if !(part == WildPart::Any && parts.last() == Some(&WildPart::Any)) {
+                    parts.push(part);
+                }
             }
             '|' => {
-                return Err(not_yet(
-                    0,
-                    first,
-                    "a `|` pipeline stage",
-                    "pipeline stages (`| count`, ...) are planned; remove the `|` and what follows it, or quote \"|\" to search for a pipe",
-                ));
+                let doubled = chars.peek().is_some_and(|&(_, n)| n == '|');
+                if doubled || raw[..i].ends_with('|') {
+                    return Err(reserved(
+                        i,
+                        c,
+                        "`||` must stand alone",
+                        "put spaces around `||` (`a || b`), or write `OR`".into(),
+                    ));
+                }
+                return Err(CompileError::new(
+                    ErrorKind::NotYetSupported,
+                    "pipeline stages (`| ...`) are not supported yet",
+                )
+                .at(Span::new(offset + i, offset + raw.len()), "`|` starts a pipeline stage")
+                .help("aggregation stages such as `| count by field` are planned; remove the `|` and what follows, or escape it to search for a pipe: `\\|`"));
             }
-            _ => {}
-        }
-    }
-    for (i, c) in text.char_indices() {
-        match c {
-            '|' => return Err(not_yet(i, c, "a `|` pipeline stage", &quote_help)),
-            '\\' => {
-                return Err(not_yet(
+            '^' => {
+                return Err(reserved(
                     i,
                     c,
-                    "backslash escaping in a bare term",
-                    &quote_help,
+                    "boosting (`^`) is not supported",
+                    "glaux returns every match newest first, so a boost has nothing to change; remove `^` and the number after it, or escape it: `\\^`".into(),
                 ));
             }
-            '?' => return Err(not_yet(i, c, "the `?` wildcard", &quote_help)),
-            '[' | ']' | '{' | '}' | '^' | '~' => {
-                return Err(not_yet(i, c, &format!("`{c}`"), &quote_help));
-            }
-            '*' if i + 1 != text.len() => {
-                return Err(not_yet(
+            '~' => {
+                return Err(reserved(
                     i,
                     c,
-                    "a `*` wildcard before the end of a term",
-                    "only a trailing `*` is supported for now, as in `Describe*`",
+                    "fuzzy and proximity search (`~`) are not supported",
+                    "use a wildcard (`admin*`, `adm?n`) or a regex (`/adm[io]n/`); escape it to search for the character: `\\~`".into(),
                 ));
             }
-            _ => {}
+            '[' | ']' | '{' | '}' => {
+                return Err(reserved(
+                    i,
+                    c,
+                    &format!("`{c}` must be escaped inside a term"),
+                    format!(
+                        "ranges go after a field (`bytes:[1 TO 5]`); to search for the character, escape it (`\\{c}`) or quote the value"
+                    ),
+                ));
+            }
+            _ => text.push(c),
         }
     }
-    Ok(match text.strip_suffix('*') {
-        Some(prefix) => ValueKind::Prefix(prefix.to_string()),
-        None => ValueKind::Term(text.to_string()),
-    })
+    if !wild {
+        return match Cidr::parse(&text) {
+            Ok(cidr) => Ok(Bare::Kind(ValueKind::Cidr(cidr))),
+            Err(CidrError::NotCidr) => Ok(Bare::Kind(ValueKind::Term(text))),
+            Err(e) => {
+                let why = match e {
+                    CidrError::BadLength { max } => {
+                        format!("the prefix length must be 0 to {max}")
+                    }
+                    _ => "the address part is not an IP address".to_string(),
+                };
+                Err(CompileError::new(
+                    ErrorKind::BadCidr,
+                    format!("`{text}` is not a CIDR block"),
+                )
+                .at(Span::new(offset, offset + raw.len()), why)
+                .help("write an address and a prefix length: `10.0.0.0/8`, `192.168.1.0/24`, `2001:db8::/32`; quote the value to search for the text"))
+            }
+        };
+    }
+    if !text.is_empty() {
+        parts.push(WildPart::Text(text));
+    }
+    if parts == [WildPart::Any] {
+        return Ok(Bare::Stars);
+    }
+    Ok(Bare::Kind(ValueKind::Wildcard(parts)))
 }
 
 #[cfg(test)]
@@ -542,6 +857,7 @@ mod tests {
             ),
             Expr::Not { expr, .. } => format!("(not {})", sexpr(expr)),
             Expr::Match(m) => m.to_string(),
+            Expr::All { .. } => "*".to_string(),
         }
     }
 
@@ -570,6 +886,107 @@ mod tests {
         check("a NOT b", "(and a (not b))");
         check("a AND NOT b", "(and a (not b))");
         check("((a))", "a");
+        // Symbol operators are the keywords.
+        check("a && b || c", "(or (and a b) c)");
+        check("!a b", "(and (not a) b)");
+        check("! a", "(not a)");
+        check("a || b && c", "(or a (and b c))");
+        // `-` is NOT bound to one clause; `+` marks what is already required.
+        check("a b -c", "(and a b (not c))");
+        check("a OR b -c", "(or a (and b (not c)))");
+        check("-a OR b", "(or (not a) b)");
+        check("+a -b c", "(and a (not b) c)");
+        check("-(a OR b) c", "(and (not (or a b)) c)");
+        check("-f:x", "(not f:x)");
+        check("+\"a b\"", "\"a b\"");
+        // Field groups distribute the field.
+        check("f:(a OR b)", "(or f:a f:b)");
+        check("f:(a b)", "(and f:a f:b)");
+        check("f:(a -b)", "(and f:a (not f:b))");
+        check("f:(a OR (b c*))", "(or f:a (and f:b f:c*))");
+        check("f:(\"x y\" OR [1 TO 2])", "(or f:\"x y\" f:[1 TO 2])");
+        check("f:(*)", "f:*");
+    }
+
+    #[test]
+    fn full_language_values() {
+        check("*", "*");
+        check("f:*", "f:*");
+        check("_exists_:errorCode", "errorCode:*");
+        check("Desc*be?", "Desc*be?");
+        check("*admin*", "*admin*");
+        check("f:i-0?f*", "f:i-0?f*");
+        check("/adm[io]n.*/", "/adm[io]n.*/");
+        check("f:/a\\/b/", "f:/a\\/b/");
+        check("bytes:[1000 TO 5000]", "bytes:[1000 TO 5000]");
+        check("status:{400 TO 500}", "status:{400 TO 500}");
+        check("status:[400 TO 500}", "status:[400 TO 500}");
+        check("bytes:[* TO 10]", "bytes:[* TO 10]");
+        check("bytes:>1000", "bytes:{1000 TO *]");
+        check("bytes:>=1000", "bytes:[1000 TO *]");
+        check("bytes:<5", "bytes:[* TO 5}");
+        check("bytes:<=5", "bytes:[* TO 5]");
+        check("@time > now-15m", "@time:{now-15m TO *]");
+        check(
+            "@time:[2024-05-01T00:00:00Z TO now-1h]",
+            "@time:[2024-05-01T00:00:00Z TO now-1h]",
+        );
+        check(
+            "@time:[\"2024-05-01 10:00\" TO now]",
+            "@time:[\"2024-05-01 10:00\" TO now]",
+        );
+        check("sourceIPAddress:10.0.0.0/8", "sourceIPAddress:10.0.0.0/8");
+        check("10.1.2.3/8", "10.0.0.0/8");
+        check("ip:2001:db8::/32", "ip:2001:db8::/32");
+        check("2001\\:db8\\:\\:/32", "2001\\:db8\\:\\:/32");
+        check("tag:cloudtrail", "tag:cloudtrail");
+        check("C\\:\\\\Windows\\\\System32", "C\\:\\\\Windows\\\\System32");
+        check("https\\:\\/\\/a\\/b\\?c=d", "https\\://a/b\\?c=d");
+        check("fe80\\:\\:1", "fe80\\:\\:1");
+        check("\"C:\\Windows\\System32\"", "\"C:\\\\Windows\\\\System32\"");
+        check("\\-5", "\\-5");
+        check("a\\*b", "a\\*b");
+        check("\\(x\\)", "\\(x\\)");
+    }
+
+    #[test]
+    fn escapes_and_wildcards_become_values() {
+        let value = |s: &str| match parse(s).unwrap().expr {
+            Expr::Match(m) => m.value.kind,
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(
+            value("C\\:\\\\Windows"),
+            ValueKind::Term("C:\\Windows".into())
+        );
+        assert_eq!(
+            value("\"C:\\Windows\""),
+            ValueKind::Phrase("C:\\Windows".into())
+        );
+        assert_eq!(value("\"a\\\"b\""), ValueKind::Phrase("a\"b".into()));
+        assert_eq!(
+            value("a\\*b*"),
+            ValueKind::Wildcard(vec![WildPart::Text("a*b".into()), WildPart::Any])
+        );
+        assert_eq!(
+            value("a**?"),
+            ValueKind::Wildcard(vec![
+                WildPart::Text("a".into()),
+                WildPart::Any,
+                WildPart::One
+            ])
+        );
+        assert_eq!(value("f:/a\\/b/"), ValueKind::Regex("a/b".into()));
+        assert_eq!(value("f:/a\\.b/"), ValueKind::Regex("a\\.b".into()));
+        assert_eq!(
+            value("f:10.1.2.3/8"),
+            ValueKind::Cidr(Cidr::parse("10.0.0.0/8").unwrap())
+        );
+        assert_eq!(value("f:user/x"), ValueKind::Term("user/x".into()));
+        assert_eq!(
+            value("f:arn:aws:iam::1:user/x"),
+            ValueKind::Term("arn:aws:iam::1:user/x".into())
+        );
     }
 
     #[test]
@@ -612,9 +1029,21 @@ mod tests {
         assert_eq!(kind("\"a"), ErrorKind::UnclosedQuote);
         assert_eq!(kind("a AND"), ErrorKind::DanglingOperator);
         assert_eq!(kind("OR a"), ErrorKind::DanglingOperator);
-        assert_eq!(kind("\"a\\nb\""), ErrorKind::UnknownEscape);
-        assert_eq!(kind("a?"), ErrorKind::NotYetSupported);
+        assert_eq!(kind("a\\nb"), ErrorKind::UnknownEscape);
+        assert_eq!(kind("a | count"), ErrorKind::NotYetSupported);
+        assert_eq!(kind("a^2"), ErrorKind::Reserved);
+        assert_eq!(kind("a~"), ErrorKind::Reserved);
+        assert_eq!(kind("/var/log"), ErrorKind::Reserved);
+        assert_eq!(kind("10.0.0.0/33"), ErrorKind::BadCidr);
+        assert_eq!(kind("[1 TO 2]"), ErrorKind::Syntax);
+        assert_eq!(kind("a:(b:c)"), ErrorKind::Syntax);
+        assert_eq!(kind("- a"), ErrorKind::DanglingOperator);
+        assert_eq!(kind("a &&"), ErrorKind::DanglingOperator);
         assert_eq!(kind("fe80::1"), ErrorKind::Syntax);
+        assert_eq!(
+            kind(&format!("{}a", "!".repeat(30_000))),
+            ErrorKind::TooDeep
+        );
         let deep = format!("{}a{}", "(".repeat(20_000), ")".repeat(20_000));
         assert_eq!(kind(&deep), ErrorKind::TooDeep);
         assert_eq!(

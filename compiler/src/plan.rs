@@ -1,55 +1,150 @@
-//! [`Resolved`] → [`Plan`]: the physical shape of the search.
+//! [`Optimized`] → [`Plan`]: the physical shape of the search.
 //!
-//! One scan of the index table looks up every distinct [`Lookup`] at once;
-//! the boolean [`Formula`] is evaluated per record over which lookups hit;
-//! then only the matching records are fetched from the message table. When
-//! the formula holds for a record with none of the tokens (`NOT x` alone),
-//! the index cannot list the matches, so the plan reads every message in the
-//! window instead ([`MessageScan::Window`]).
+//! One scan of the index table evaluates every distinct [`Lookup`] at once;
+//! the boolean [`Formula`] is evaluated per record over which lookups hit and
+//! over the record's own columns (`@time`, `tag`); then only the matching
+//! records are fetched from the message table. When the formula can hold for
+//! a record with no index hit (`NOT x`, `tag:json` alone), the index cannot
+//! list the matches, so the plan reads every message in the window instead
+//! ([`Scan::Window`], [`Scan::Messages`]).
 
-use crate::resolve::{Atom, Filter, Pattern, Resolved};
+use crate::optimize::Optimized;
+use crate::resolve::{Atom, Filter, Lookup, Pattern, RecordTest};
 use crate::window::{PartitionRange, TimeWindow};
 
 /// Default number of records returned.
 pub const DEFAULT_LIMIT: u64 = 100;
 
+/// Most distinct lookups in one query. Each is an aggregate in the index
+/// scan; thousands of them make Athena plans slow or fail, and past 1,000
+/// tokens Athena stops pruning row groups by the token list anyway.
+pub const MAX_LOOKUPS: usize = 1_000;
+
 /// A search, ready to be written as SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub window: TimeWindow,
-    pub partitions: PartitionRange,
+    /// `None` when nothing can match.
+    pub window: Option<TimeWindow>,
+    pub partitions: Option<PartitionRange>,
     /// Distinct lookups; a lookup's index is its id in the formula.
-    pub lookups: Vec<Atom>,
+    pub lookups: Vec<Lookup>,
     pub formula: Formula,
-    pub message_scan: MessageScan,
+    pub scan: Scan,
     /// `None`: no limit.
     pub limit: Option<u64>,
 }
 
-/// The boolean formula over lookup ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The boolean formula over lookup ids and record tests.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Formula {
     Lookup(usize),
+    Record(RecordTest),
     And(Vec<Formula>),
     Or(Vec<Formula>),
     Not(Box<Formula>),
+    Const(bool),
+}
+
+/// Three-valued truth, for reasoning about records the index knows nothing of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    False,
+    Unknown,
+    True,
 }
 
 impl Formula {
-    /// Evaluates the formula given which lookups hit.
-    pub fn eval(&self, hit: &dyn Fn(usize) -> bool) -> bool {
+    /// Kleene evaluation: `hit` says whether a lookup hit; record tests are
+    /// `Unknown`.
+    pub fn eval3(&self, hit: &dyn Fn(usize) -> bool) -> Truth {
         match self {
-            Formula::Lookup(i) => hit(*i),
-            Formula::And(fs) => fs.iter().all(|f| f.eval(hit)),
-            Formula::Or(fs) => fs.iter().any(|f| f.eval(hit)),
-            Formula::Not(f) => !f.eval(hit),
+            Formula::Lookup(i) => {
+                if hit(*i) {
+                    Truth::True
+                } else {
+                    Truth::False
+                }
+            }
+            Formula::Record(_) => Truth::Unknown,
+            Formula::Const(b) => {
+                if *b {
+                    Truth::True
+                } else {
+                    Truth::False
+                }
+            }
+            Formula::Not(f) => match f.eval3(hit) {
+                Truth::True => Truth::False,
+                Truth::False => Truth::True,
+                Truth::Unknown => Truth::Unknown,
+            },
+            Formula::And(fs) => fs
+                .iter()
+                .fold(Truth::True, |acc, f| match (acc, f.eval3(hit)) {
+                    (Truth::False, _) | (_, Truth::False) => Truth::False,
+                    (Truth::Unknown, _) | (_, Truth::Unknown) => Truth::Unknown,
+                    _ => Truth::True,
+                }),
+            Formula::Or(fs) => fs
+                .iter()
+                .fold(Truth::False, |acc, f| match (acc, f.eval3(hit)) {
+                    (Truth::True, _) | (_, Truth::True) => Truth::True,
+                    (Truth::Unknown, _) | (_, Truth::Unknown) => Truth::Unknown,
+                    _ => Truth::False,
+                }),
+        }
+    }
+
+    /// True if the formula tests the record's own columns somewhere.
+    pub fn has_record_tests(&self) -> bool {
+        match self {
+            Formula::Record(_) => true,
+            Formula::And(fs) | Formula::Or(fs) => fs.iter().any(Formula::has_record_tests),
+            Formula::Not(f) => f.has_record_tests(),
+            Formula::Lookup(_) | Formula::Const(_) => false,
+        }
+    }
+
+    /// A formula over lookups only that every match satisfies: record tests
+    /// (and their negations: the formula is in negation normal form) become
+    /// `TRUE`. Used to drop records early in the index scan.
+    pub fn relaxed(&self) -> Formula {
+        match self {
+            Formula::Record(_) => Formula::Const(true),
+            Formula::Not(f) if matches!(**f, Formula::Record(_)) => Formula::Const(true),
+            Formula::Not(f) => Formula::Not(Box::new(f.relaxed())),
+            Formula::And(fs) => {
+                let kept: Vec<Formula> = fs
+                    .iter()
+                    .map(Formula::relaxed)
+                    .filter(|f| *f != Formula::Const(true))
+                    .collect();
+                match kept.len() {
+                    0 => Formula::Const(true),
+                    1 => kept.into_iter().next().expect("one"),
+                    _ => Formula::And(kept),
+                }
+            }
+            Formula::Or(fs) => {
+                let all: Vec<Formula> = fs.iter().map(Formula::relaxed).collect();
+                if all.contains(&Formula::Const(true)) {
+                    Formula::Const(true)
+                } else {
+                    Formula::Or(all)
+                }
+            }
+            f => f.clone(),
         }
     }
 }
 
-/// Which message rows the final join starts from.
+/// Where the matching records come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageScan {
+pub enum Scan {
+    /// Nothing can match: no query runs.
+    Nothing,
+    /// No index lookups: the window's messages, filtered on their own columns.
+    Messages,
     /// Only records the index scan found (inner join): the normal case.
     Hits,
     /// Every record in the window, left-joined to what the index found.
@@ -57,25 +152,23 @@ pub enum MessageScan {
 }
 
 impl Plan {
-    /// True if some lookup is a phrase, which needs token positions.
-    pub fn needs_positions(&self) -> bool {
+    /// The longest phrase, in tokens (1 when there are none).
+    pub fn max_phrase(&self) -> usize {
         self.lookups
             .iter()
-            .any(|a| matches!(&a.pattern, Pattern::Tokens(t) if t.len() > 1))
+            .map(|l| match &l.pattern {
+                Pattern::Tokens(t) => t.len(),
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1)
     }
 
-    /// True if some lookup is a prefix.
-    pub fn has_prefixes(&self) -> bool {
-        self.lookups
-            .iter()
-            .any(|a| matches!(a.pattern, Pattern::Prefix(_)))
-    }
-
-    /// Distinct exact tokens looked up, in first-use order.
+    /// Distinct exact tokens looked up (terms and phrase words), in first-use order.
     pub fn exact_tokens(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for a in &self.lookups {
-            if let Pattern::Tokens(ts) = &a.pattern {
+        for l in &self.lookups {
+            if let Pattern::Tokens(ts) = &l.pattern {
                 for t in ts {
                     if !out.contains(&t.as_str()) {
                         out.push(t);
@@ -86,53 +179,56 @@ impl Plan {
         out
     }
 
-    /// Distinct prefixes looked up, in first-use order.
-    pub fn prefixes(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for a in &self.lookups {
-            if let Pattern::Prefix(p) = &a.pattern
-                && !out.contains(&p.as_str())
-            {
-                out.push(p);
-            }
-        }
-        out
+    /// True if some lookup must read every index row of the window (a
+    /// leading wildcard or a regex): worth a warning.
+    pub fn scans_all_tokens(&self) -> bool {
+        self.lookups.iter().any(|l| match &l.pattern {
+            Pattern::Like(p) => p.starts_with(['%', '_']),
+            Pattern::Regex(_) => true,
+            _ => false,
+        })
     }
 }
 
 /// Builds the plan. `limit: None` means no limit.
-pub fn plan(resolved: &Resolved, limit: Option<u64>) -> Plan {
+pub fn plan(optimized: &Optimized, limit: Option<u64>) -> Plan {
     let mut lookups = Vec::new();
-    let formula = to_formula(&resolved.filter, &mut lookups);
-    let message_scan = if formula.eval(&|_| false) {
-        MessageScan::Window
+    let formula = to_formula(&optimized.filter, &mut lookups);
+    let scan = if optimized.window.is_none() || formula == Formula::Const(false) {
+        Scan::Nothing
+    } else if lookups.is_empty() {
+        Scan::Messages
+    } else if formula.eval3(&|_| false) == Truth::False {
+        Scan::Hits
     } else {
-        MessageScan::Hits
+        Scan::Window
     };
     Plan {
-        window: resolved.window.clone(),
-        partitions: resolved.window.partitions(),
+        partitions: optimized.window.as_ref().map(TimeWindow::partitions),
+        window: optimized.window.clone(),
         lookups,
         formula,
-        message_scan,
+        scan,
         limit,
     }
 }
 
-fn to_formula(filter: &Filter, lookups: &mut Vec<Atom>) -> Formula {
+fn to_formula(filter: &Filter, lookups: &mut Vec<Lookup>) -> Formula {
     match filter {
-        Filter::Atom(atom) => {
-            let id = match lookups.iter().position(|a| a == atom) {
+        Filter::Atom(Atom::Index(lookup)) => {
+            let id = match lookups.iter().position(|l| l == lookup) {
                 Some(id) => id,
                 None => {
-                    lookups.push(atom.clone());
+                    lookups.push(lookup.clone());
                     lookups.len() - 1
                 }
             };
             Formula::Lookup(id)
         }
+        Filter::Atom(Atom::Record(test)) => Formula::Record(test.clone()),
         Filter::And(fs) => Formula::And(fs.iter().map(|f| to_formula(f, lookups)).collect()),
         Filter::Or(fs) => Formula::Or(fs.iter().map(|f| to_formula(f, lookups)).collect()),
         Filter::Not(f) => Formula::Not(Box::new(to_formula(f, lookups))),
+        Filter::Const(b) => Formula::Const(*b),
     }
 }

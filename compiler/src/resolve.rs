@@ -1,14 +1,25 @@
-//! [`Query`] → [`Resolved`]: terms tokenized with the shared tokenizer,
-//! wildcards checked, the time window fixed against the injected clock.
-//! After this stage nothing refers to the query text except spans in errors.
+//! [`Query`] → [`Resolved`]: every match given its meaning. Terms are
+//! tokenized with the shared tokenizer, wildcards become `LIKE` patterns,
+//! regexes are checked and anchored, range bounds become numbers (or epoch
+//! milliseconds), CIDR blocks become key ranges, `@time` and `tag` become
+//! tests on the record. After this stage nothing refers to the query text
+//! except spans in errors.
 
-use crate::ast::{Expr, Query, ValueKind};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::ast::{
+    Bound, Expr, Match, Query, Range, Span, TAG_FIELD, TIME_FIELD, ValueKind, WildPart,
+};
+use crate::datemath;
 use crate::error::{CompileError, ErrorKind};
-use crate::tokenizer::{normalize_prefix, tokenize};
+use crate::tokenizer::{is_word_char, tokenize};
+use crate::values::{Cidr, number_of};
 use crate::window::TimeWindow;
 
-/// A query with meaning attached: a boolean filter over token patterns, and
-/// the time window it applies to.
+/// A query with meaning attached: a boolean filter, and the time window of
+/// the command line or REPL it applies to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     pub window: TimeWindow,
@@ -22,94 +33,500 @@ pub enum Filter {
     Or(Vec<Filter>),
     Not(Box<Filter>),
     Atom(Atom),
+    /// Every record (`true`) or none (`false`).
+    Const(bool),
 }
 
-/// One thing to look up in the index: a token pattern, in one field or in any.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Atom {
+/// One test of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Atom {
+    /// Answered by the index table: some index row of the record matches.
+    Index(Lookup),
+    /// Answered by the record's own columns (`time_ms`, `tag`).
+    Record(RecordTest),
+}
+
+/// A test on index rows: a pattern, in one field, any field, or (for
+/// [`Pattern::Exists`]) a field or anything below it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
     /// `None` matches any field, including the text of non-JSON lines.
     pub field: Option<String>,
     pub pattern: Pattern,
 }
 
-/// What the tokens must look like.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What an index row must look like.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
     /// These tokens, adjacent and in order, in one field value. One token is a
     /// plain term; several are a phrase.
     Tokens(Vec<String>),
-    /// One token starting with this (lowercased) prefix.
-    Prefix(String),
+    /// One token matching a `LIKE` pattern (`%`, `_`; `\` escapes). The
+    /// pattern is lowercase, as tokens are.
+    Like(String),
+    /// One token matching this anchored regex (lowercase, portable subset).
+    Regex(String),
+    /// A value whose number (see [`crate::values`]) is in the range.
+    Number(NumberRange),
+    /// A token that is an IP address inside the block.
+    Ip(Cidr),
+    /// The field (or a field below it) has a value.
+    Exists,
 }
 
-impl std::fmt::Display for Atom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// A range of numbers; each end open or a value with its inclusiveness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumberRange {
+    pub lower: Option<(f64, bool)>,
+    pub upper: Option<(f64, bool)>,
+}
+
+impl NumberRange {
+    pub fn contains(&self, x: f64) -> bool {
+        self.lower
+            .is_none_or(|(l, inc)| if inc { x >= l } else { x > l })
+            && self
+                .upper
+                .is_none_or(|(u, inc)| if inc { x <= u } else { x < u })
+    }
+
+    /// True if no number can be in the range.
+    pub fn is_empty(&self) -> bool {
+        match (self.lower, self.upper) {
+            (Some((l, li)), Some((u, ui))) => l > u || (l == u && !(li && ui)),
+            _ => false,
+        }
+    }
+}
+
+/// A test on the record's own columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordTest {
+    /// `start_ms <= time_ms < end_ms`; `None` is open.
+    Time {
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+    },
+    /// The tag, lowercased, equals this.
+    Tag(String),
+    /// The tag, lowercased, matches this `LIKE` pattern.
+    TagLike(String),
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn go(x: &Filter, f: &mut fmt::Formatter<'_>, top: bool) -> fmt::Result {
+            match x {
+                Filter::Const(b) => write!(f, "{}", if *b { "TRUE" } else { "FALSE" }),
+                Filter::Atom(a) => write!(f, "{a}"),
+                Filter::Not(inner) => {
+                    f.write_str("NOT ")?;
+                    go(inner, f, false)
+                }
+                Filter::And(xs) | Filter::Or(xs) => {
+                    let op = if matches!(x, Filter::And(_)) {
+                        " AND "
+                    } else {
+                        " OR "
+                    };
+                    if !top {
+                        f.write_str("(")?;
+                    }
+                    for (i, c) in xs.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(op)?;
+                        }
+                        go(c, f, false)?;
+                    }
+                    if !top {
+                        f.write_str(")")?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+        go(self, f, true)
+    }
+}
+
+impl fmt::Display for Atom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Atom::Index(l) => l.fmt(f),
+            Atom::Record(r) => r.fmt(f),
+        }
+    }
+}
+
+fn fmt_ms(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map_or(ms.to_string(), |t| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    })
+}
+
+impl fmt::Display for RecordTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordTest::Time { start_ms, end_ms } => write!(
+                f,
+                "@time:[{} TO {}}}",
+                start_ms.map_or("*".to_string(), fmt_ms),
+                end_ms.map_or("*".to_string(), fmt_ms)
+            ),
+            RecordTest::Tag(t) => write!(f, "tag:{t}"),
+            RecordTest::TagLike(p) => write!(f, "tag:{}", p.replace('%', "*").replace('_', "?")),
+        }
+    }
+}
+
+impl fmt::Display for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(field) = &self.field {
             write!(f, "{field}:")?;
         }
         match &self.pattern {
             Pattern::Tokens(t) if t.len() == 1 => f.write_str(&t[0]),
             Pattern::Tokens(t) => write!(f, "\"{}\"", t.join(" ")),
-            Pattern::Prefix(p) => write!(f, "{p}*"),
+            Pattern::Like(p) => {
+                // Back to the query's wildcard spelling.
+                let mut chars = p.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '%' => f.write_str("*")?,
+                        '_' => f.write_str("?")?,
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                write!(f, "{n}")?;
+                            }
+                        }
+                        c => write!(f, "{c}")?,
+                    }
+                }
+                Ok(())
+            }
+            Pattern::Regex(r) => {
+                let inner = r
+                    .strip_prefix("^(?:")
+                    .and_then(|r| r.strip_suffix(")$"))
+                    .unwrap_or(r);
+                write!(f, "/{inner}/")
+            }
+            Pattern::Number(r) => {
+                match r.lower {
+                    Some((l, true)) => write!(f, "[{l}")?,
+                    Some((l, false)) => write!(f, "{{{l}")?,
+                    None => f.write_str("[*")?,
+                }
+                f.write_str(" TO ")?;
+                match r.upper {
+                    Some((u, true)) => write!(f, "{u}]"),
+                    Some((u, false)) => write!(f, "{u}}}"),
+                    None => f.write_str("*]"),
+                }
+            }
+            Pattern::Ip(c) => write!(f, "{c}"),
+            Pattern::Exists => f.write_str("*"),
         }
     }
 }
 
-/// Resolves a parsed query against a fixed window.
-pub fn resolve(query: &Query, window: TimeWindow) -> Result<Resolved, CompileError> {
+/// Resolves a parsed query. `now` anchors date math (`now-1h`) in the query.
+pub fn resolve(
+    query: &Query,
+    window: TimeWindow,
+    now: DateTime<Utc>,
+) -> Result<Resolved, CompileError> {
     Ok(Resolved {
         window,
-        filter: resolve_expr(&query.expr)?,
+        filter: resolve_expr(&query.expr, now)?,
     })
 }
 
-fn resolve_expr(expr: &Expr) -> Result<Filter, CompileError> {
+fn resolve_expr(expr: &Expr, now: DateTime<Utc>) -> Result<Filter, CompileError> {
+    let all = |clauses: &[Expr]| {
+        clauses
+            .iter()
+            .map(|c| resolve_expr(c, now))
+            .collect::<Result<Vec<_>, _>>()
+    };
     Ok(match expr {
-        Expr::And { clauses, .. } => {
-            Filter::And(clauses.iter().map(resolve_expr).collect::<Result<_, _>>()?)
-        }
-        Expr::Or { clauses, .. } => {
-            Filter::Or(clauses.iter().map(resolve_expr).collect::<Result<_, _>>()?)
-        }
-        Expr::Not { expr, .. } => Filter::Not(Box::new(resolve_expr(expr)?)),
-        Expr::Match(m) => {
-            let field = m.field.as_ref().map(|f| f.name.clone());
-            let pattern = match &m.value.kind {
-                ValueKind::Term(text) | ValueKind::Phrase(text) => {
-                    let tokens = tokenize(text);
-                    if tokens.is_empty() {
-                        return Err(CompileError::new(
-                            ErrorKind::NoToken,
-                            "nothing searchable in this value",
-                        )
-                        .at(m.value.span, "only separators here")
-                        .help("terms match whole tokens (letters, digits, `_`, and `.-:@` inside them); punctuation alone is never indexed"));
-                    }
-                    Pattern::Tokens(tokens)
-                }
-                ValueKind::Prefix(prefix) => {
-                    if prefix.is_empty() {
-                        return Err(CompileError::new(
-                            ErrorKind::BadWildcard,
-                            "a wildcard needs at least one character before it",
-                        )
-                        .at(m.value.span, "matches everything")
-                        .help("write a prefix such as `Describe*`; `field:*` (field exists) is not supported yet"));
-                    }
-                    match normalize_prefix(prefix) {
-                        Some(p) => Pattern::Prefix(p),
-                        None => {
-                            return Err(CompileError::new(
-                                ErrorKind::BadWildcard,
-                                format!("`{prefix}*` cannot match a single token"),
-                            )
-                            .at(m.value.span, "the prefix holds a separator")
-                            .help("a trailing `*` matches the start of one token; start with a letter or digit and leave out separators such as `/`, `,` or spaces"));
-                        }
-                    }
-                }
-            };
-            Filter::Atom(Atom { field, pattern })
-        }
+        Expr::And { clauses, .. } => Filter::And(all(clauses)?),
+        Expr::Or { clauses, .. } => Filter::Or(all(clauses)?),
+        Expr::Not { expr, .. } => Filter::Not(Box::new(resolve_expr(expr, now)?)),
+        Expr::All { .. } => Filter::Const(true),
+        Expr::Match(m) => resolve_match(m, now)?,
     })
+}
+
+fn resolve_match(m: &Match, now: DateTime<Utc>) -> Result<Filter, CompileError> {
+    let field = m.field.as_ref().map(|f| f.name.as_str());
+    match field {
+        Some(TIME_FIELD) => return resolve_time(m, now),
+        Some(TAG_FIELD) => return resolve_tag(m),
+        _ => {}
+    }
+    let span = m.value.span;
+    let pattern = match &m.value.kind {
+        ValueKind::Term(text) | ValueKind::Phrase(text) => {
+            let tokens = tokenize(text);
+            if tokens.is_empty() {
+                return Err(CompileError::new(
+                    ErrorKind::NoToken,
+                    "nothing searchable in this value",
+                )
+                .at(span, "only separators here")
+                .help("terms match whole tokens (letters, digits, `_`, and `.-:@` inside them); punctuation alone is never indexed"));
+            }
+            Pattern::Tokens(tokens)
+        }
+        ValueKind::Wildcard(parts) => Pattern::Like(like_pattern(parts, span)?),
+        ValueKind::Regex(re) => Pattern::Regex(check_regex(re, span)?),
+        ValueKind::Range(r) => {
+            if field.is_none() {
+                unreachable!("the parser gives every range a field");
+            }
+            let range = number_range(r, span, now)?;
+            if range.is_empty() {
+                return Ok(Filter::Const(false));
+            }
+            Pattern::Number(range)
+        }
+        ValueKind::Cidr(c) => Pattern::Ip(*c),
+        ValueKind::Exists => Pattern::Exists,
+    };
+    Ok(Filter::Atom(Atom::Index(Lookup {
+        field: field.map(str::to_string),
+        pattern,
+    })))
+}
+
+/// `@time:[a TO b]`, `@time:>now-15m`, `@time:*`.
+fn resolve_time(m: &Match, now: DateTime<Utc>) -> Result<Filter, CompileError> {
+    let span = m.value.span;
+    let r = match &m.value.kind {
+        ValueKind::Range(r) => r,
+        ValueKind::Exists => return Ok(Filter::Const(true)),
+        _ => {
+            return Err(CompileError::new(
+                ErrorKind::BadRange,
+                "`@time` takes a range or a comparison",
+            )
+            .at(span, "not a range")
+            .help("write `@time:[2024-05-01T00:00:00Z TO now-1h]`, `@time > now-15m` or `@time:[now-1d/d TO now/d}`"));
+        }
+    };
+    let bound = |b: &Bound| -> Result<Option<(i64, bool)>, CompileError> {
+        match b {
+            Bound::Unbounded => Ok(None),
+            Bound::Inclusive(t) | Bound::Exclusive(t) => {
+                let ms = datemath::parse(t, now)
+                    .map_err(|e| e.at(span, "not a time"))?
+                    .timestamp_millis();
+                Ok(Some((ms, matches!(b, Bound::Inclusive(_)))))
+            }
+        }
+    };
+    let lower = bound(&r.lower)?;
+    let upper = bound(&r.upper)?;
+    check_order(
+        lower.map(|(x, _)| x as f64),
+        upper.map(|(x, _)| x as f64),
+        r,
+        span,
+    )?;
+    let start_ms = lower.map(|(ms, inc)| if inc { ms } else { ms.saturating_add(1) });
+    let end_ms = upper.map(|(ms, inc)| if inc { ms.saturating_add(1) } else { ms });
+    if let (Some(s), Some(e)) = (start_ms, end_ms)
+        && s >= e
+    {
+        return Ok(Filter::Const(false));
+    }
+    Ok(Filter::Atom(Atom::Record(RecordTest::Time {
+        start_ms,
+        end_ms,
+    })))
+}
+
+/// `tag:cloudtrail`, `tag:"vpc flow"`, `tag:cloud*`.
+fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
+    let test = match &m.value.kind {
+        ValueKind::Term(t) | ValueKind::Phrase(t) => RecordTest::Tag(t.to_lowercase()),
+        ValueKind::Wildcard(parts) => {
+            let mut p = String::new();
+            for part in parts {
+                match part {
+                    WildPart::Text(t) => p.push_str(&like_escape(&t.to_lowercase())),
+                    WildPart::Any => p.push('%'),
+                    WildPart::One => p.push('_'),
+                }
+            }
+            RecordTest::TagLike(p)
+        }
+        ValueKind::Exists => return Ok(Filter::Const(true)),
+        _ => {
+            return Err(CompileError::new(
+                ErrorKind::Syntax,
+                "`tag` takes a log type name",
+            )
+            .at(m.value.span, "not a tag name")
+            .help("write `tag:cloudtrail`, `tag:json`, `tag:text` or a wildcard such as `tag:vpc*`"));
+        }
+    };
+    Ok(Filter::Atom(Atom::Record(test)))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A wildcard term → a `LIKE` pattern on one token. The literal parts must
+/// be text a single token can hold, lowercased as tokens are.
+fn like_pattern(parts: &[WildPart], span: Span) -> Result<String, CompileError> {
+    let mut out = String::new();
+    let mut literal = 0;
+    for part in parts {
+        match part {
+            WildPart::Text(t) => {
+                if let Some(bad) = t
+                    .chars()
+                    .find(|&c| !(is_word_char(c) || matches!(c, '.' | '-' | ':' | '@')))
+                {
+                    return Err(CompileError::new(
+                        ErrorKind::BadWildcard,
+                        "a wildcard term matches within one token",
+                    )
+                    .at(span, format!("`{bad}` separates tokens"))
+                    .help("leave separators such as `/`, `,` or spaces out of a wildcard term: `ec2*`, `*admin*`, `10.0.*`; use a phrase for several words"));
+                }
+                literal += t.chars().count();
+                out.push_str(&like_escape(&t.to_lowercase()));
+            }
+            WildPart::Any => out.push('%'),
+            WildPart::One => out.push('_'),
+        }
+    }
+    if literal == 0 && !parts.contains(&WildPart::One) {
+        unreachable!("only-star terms are `*`/`field:*`");
+    }
+    Ok(out)
+}
+
+/// Checks a regex against the subset glaux promises behaves the same on
+/// Athena (Java) and the local engine (Rust): literals, `.`, classes,
+/// groups, alternation, repetition, and escaped punctuation. Returns it
+/// lowercased (tokens are) and anchored.
+fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
+    let bad = |what: &str, help: &str| {
+        CompileError::new(ErrorKind::BadRegex, format!("this regex uses {what}"))
+            .at(span, "not in the portable subset")
+            .help(help.to_string())
+    };
+    let mut chars = re.chars().peekable();
+    let mut prev = '\0';
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_alphanumeric() => {
+                    return Err(bad(
+                        &format!("`\\{e}`"),
+                        "escape classes differ between engines: write `[0-9]` for `\\d`, `[a-z0-9_]` for `\\w`; escaping punctuation (`\\.`) is fine",
+                    ));
+                }
+                Some(_) => {}
+                None => return Err(bad("a trailing `\\`", "escape the backslash: `\\\\`")),
+            },
+            '(' if chars.peek() == Some(&'?') => {
+                return Err(bad(
+                    "a `(?...)` group",
+                    "flags, look-around and named groups differ between engines; matching is already case-insensitive and whole-token",
+                ));
+            }
+            '[' if prev == '[' || chars.peek() == Some(&':') => {
+                return Err(bad(
+                    "a nested or POSIX class",
+                    "list the characters: `[a-z0-9]`",
+                ));
+            }
+            '&' if prev == '&' => {
+                return Err(bad("`&&`", "class intersection differs between engines"));
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    let anchored = format!("^(?:{})$", re.to_lowercase());
+    regex::RegexBuilder::new(&anchored)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            let detail = e.to_string();
+            let last = detail.lines().last().unwrap_or("").trim().to_string();
+            CompileError::new(ErrorKind::BadRegex, "this regex does not compile")
+                .at(span, last)
+                .help("regexes match whole tokens: `/admin[0-9]+/`, `/(get|put)object/`")
+        })?;
+    Ok(anchored)
+}
+
+/// A range's bounds as numbers: both numbers, or both times (epoch ms).
+fn number_range(r: &Range, span: Span, now: DateTime<Utc>) -> Result<NumberRange, CompileError> {
+    let texts = [r.lower.text(), r.upper.text()];
+    let numbers: Vec<Option<f64>> = texts.iter().map(|t| t.and_then(number_of)).collect();
+    let is_time = texts
+        .iter()
+        .zip(&numbers)
+        .any(|(t, n)| t.is_some() && n.is_none());
+    let value = |b: &Bound, n: Option<f64>| -> Result<Option<(f64, bool)>, CompileError> {
+        let Some(t) = b.text() else { return Ok(None) };
+        let inc = matches!(b, Bound::Inclusive(_));
+        if !is_time {
+            return Ok(Some((n.expect("numeric bound"), inc)));
+        }
+        let ms = datemath::parse(t, now)
+            .map_err(|_| {
+                CompileError::new(
+                    ErrorKind::BadRange,
+                    format!("`{t}` is neither a number nor a time"),
+                )
+                .at(span, "in this range")
+                .help("range ends are numbers (`1000`, `-2.5`, `1e6`) or times (`2024-05-01T10:00:00Z`, `2024-05-01`, `now-1h`), both of one kind; `*` leaves an end open")
+            })?
+            .timestamp_millis();
+        Ok(Some((ms as f64, inc)))
+    };
+    let lower = value(&r.lower, numbers[0])?;
+    let upper = value(&r.upper, numbers[1])?;
+    check_order(lower.map(|x| x.0), upper.map(|x| x.0), r, span)?;
+    Ok(NumberRange { lower, upper })
+}
+
+fn check_order(
+    lower: Option<f64>,
+    upper: Option<f64>,
+    r: &Range,
+    span: Span,
+) -> Result<(), CompileError> {
+    if let (Some(l), Some(u)) = (lower, upper)
+        && l > u
+    {
+        return Err(CompileError::new(
+            ErrorKind::BadRange,
+            "this range is empty: its lower end is above its upper end",
+        )
+        .at(span, "lower > upper")
+        .help(format!(
+            "swap the ends: [{} TO {}]",
+            r.upper.text().unwrap_or("*"),
+            r.lower.text().unwrap_or("*")
+        )));
+    }
+    Ok(())
 }

@@ -2,7 +2,8 @@
 //!
 //! Rules this module keeps (see `docs/architecture.md` and the Athena notes):
 //! - Every value from the user reaches SQL only through [`string_literal`]
-//!   (or [`like_prefix`], which calls it); identifiers only through
+//!   (`LIKE` patterns are escaped first by [`crate::resolve::like_escape`],
+//!   numbers are re-printed from parsed `f64`s); identifiers only through
 //!   [`identifier`]. Nothing else formats user text into SQL.
 //! - Every table scan carries a plain `dt` range against constants, so Athena
 //!   prunes partitions, and an exact `time_ms` range.
@@ -10,14 +11,15 @@
 //! - The plan summary goes in `--` comment lines at the top; anything from the
 //!   user in them is stripped of line breaks by [`comment_text`].
 //! - The same text runs on the local engine (DataFusion), so only functions
-//!   both engines have are used: `bool_or`, `starts_with`, `count(DISTINCT)`,
-//!   `max`, `coalesce`, `LIKE … ESCAPE`.
+//!   both engines have are used: `bool_or`, `starts_with`, `lead … OVER`,
+//!   `regexp_like`, `lower`, `coalesce`, `LIKE … ESCAPE`, and `DOUBLE`
+//!   literals in exponent form.
 
 use std::fmt::Write as _;
 
 use crate::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c};
-use crate::plan::{Formula, MessageScan, Plan};
-use crate::resolve::{Atom, Pattern};
+use crate::plan::{Formula, Plan, Scan};
+use crate::resolve::{Lookup, NumberRange, Pattern, RecordTest};
 
 /// Where the tables are: the database (Athena) or schema (local engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,20 +59,6 @@ pub fn identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// `LIKE` operand matching strings that start with `prefix`: `\`, `%`, `_`
-/// escaped with `\`, used with `ESCAPE '\'`.
-pub fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for ch in prefix.chars() {
-        if matches!(ch, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(ch);
-    }
-    pattern.push('%');
-    string_literal(&pattern)
-}
-
 /// Text safe inside a `--` comment: control characters (line breaks among
 /// them) and Unicode line separators are written as `\u{..}` escapes.
 pub fn comment_text(text: &str) -> String {
@@ -85,107 +73,209 @@ pub fn comment_text(text: &str) -> String {
     out
 }
 
-fn ms(t: i64) -> String {
-    t.to_string()
+/// What the header comment says about the query besides the plan.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    /// The canonical text of the query.
+    pub query: String,
+    /// The filter before and after the optimizer.
+    pub before: String,
+    pub after: String,
 }
 
-/// Renders the plan as one SQL statement (no trailing `;`). `query` is the
-/// canonical text of the query, shown in the header comment.
-pub fn render(plan: &Plan, tables: &Tables, query: &str) -> String {
-    let mut sql = String::new();
-    header(&mut sql, plan, query);
-    let range = |alias: &str, indent: &str| {
-        let p = |col: &str| {
-            if alias.is_empty() {
-                identifier(col)
-            } else {
-                format!("{alias}.{}", identifier(col))
-            }
-        };
-        format!(
-            "{dt} >= {first} AND {dt} <= {last}\n{indent}AND {t} >= {start} AND {t} < {end}",
-            dt = p(PARTITION_COLUMN),
-            first = string_literal(&plan.partitions.first),
-            last = string_literal(&plan.partitions.last),
-            t = p(c::TIME_MS),
-            start = ms(plan.window.start_ms()),
-            end = ms(plan.window.end_ms()),
-        )
+/// A number as a SQL `DOUBLE` literal (`1e3`, `-2.5e-1`): the same type on
+/// Trino and DataFusion. Numbers come from parsed `f64`s, never user text.
+fn double_literal(x: f64) -> String {
+    format!("{x:e}")
+}
+
+/// Writes an index-row column, qualified by `alias` when there is one.
+fn col(alias: &str, name: &str) -> String {
+    if alias.is_empty() {
+        identifier(name)
+    } else {
+        format!("{alias}.{}", identifier(name))
+    }
+}
+
+/// The `dt` range and exact `time_ms` range of the window, on `alias`'s columns.
+fn window_range(plan: &Plan, alias: &str, indent: &str) -> String {
+    let (Some(w), Some(p)) = (&plan.window, &plan.partitions) else {
+        unreachable!("only plans that run have a window");
     };
+    format!(
+        "{dt} >= {first} AND {dt} <= {last}\n{indent}AND {t} >= {start} AND {t} < {end}",
+        dt = col(alias, PARTITION_COLUMN),
+        first = string_literal(&p.first),
+        last = string_literal(&p.last),
+        t = col(alias, c::TIME_MS),
+        start = w.start_ms(),
+        end = w.end_ms(),
+    )
+}
+
+/// True if the row condition of `lookup` can be NULL: it reads a nullable
+/// column (`num`, `ip`, or the `lead` of a record's last rows). Its
+/// aggregate is then wrapped in `coalesce(…, false)`, so "unknown" is a
+/// miss and `NOT` of a lookup that no row matched is true, as it must be.
+fn may_be_null(lookup: &Lookup) -> bool {
+    match &lookup.pattern {
+        Pattern::Tokens(t) => t.len() > 1,
+        Pattern::Number(_) | Pattern::Ip(_) => true,
+        Pattern::Like(_) | Pattern::Regex(_) | Pattern::Exists => false,
+    }
+}
+
+/// The condition on one index row for `lookup`.
+fn lookup_condition(lookup: &Lookup) -> String {
+    let token = identifier(c::TOKEN);
+    let field = identifier(c::FIELD);
+    let mut parts = Vec::new();
+    match (&lookup.field, &lookup.pattern) {
+        (Some(f), Pattern::Exists) => parts.push(format!(
+            "({field} = {} OR starts_with({field}, {}))",
+            string_literal(f),
+            string_literal(&format!("{f}."))
+        )),
+        (Some(f), _) => parts.push(format!("{field} = {}", string_literal(f))),
+        (None, _) => {}
+    }
+    match &lookup.pattern {
+        Pattern::Tokens(tokens) => {
+            parts.push(format!("{token} = {}", string_literal(&tokens[0])));
+            for (k, t) in tokens.iter().enumerate().skip(1) {
+                parts.push(format!(
+                    "\"next_token_{k}\" = {} AND \"next_pos_{k}\" = {} + {k}",
+                    string_literal(t),
+                    identifier(c::POS)
+                ));
+            }
+        }
+        Pattern::Like(p) => parts.push(format!("{token} LIKE {} ESCAPE '\\'", string_literal(p))),
+        // The empty token stands for a value without tokens; a regex that
+        // matches the empty string must not see it.
+        Pattern::Regex(r) => parts.push(format!(
+            "regexp_like({token}, {}) AND {token} <> ''",
+            string_literal(r)
+        )),
+        Pattern::Number(r) => parts.push(number_condition(r)),
+        Pattern::Ip(cidr) => {
+            let (lo, hi) = cidr.key_range();
+            let ip = identifier(c::IP);
+            parts.push(format!(
+                "{ip} >= {} AND {ip} <= {}",
+                string_literal(&lo),
+                string_literal(&hi)
+            ));
+        }
+        Pattern::Exists => {}
+    }
+    parts.join(" AND ")
+}
+
+fn number_condition(r: &NumberRange) -> String {
+    let num = identifier(c::NUM);
+    let mut parts = Vec::new();
+    match r.lower {
+        Some((x, true)) => parts.push(format!("{num} >= {}", double_literal(x))),
+        Some((x, false)) => parts.push(format!("{num} > {}", double_literal(x))),
+        None => {}
+    }
+    match r.upper {
+        Some((x, true)) => parts.push(format!("{num} <= {}", double_literal(x))),
+        Some((x, false)) => parts.push(format!("{num} < {}", double_literal(x))),
+        None => {}
+    }
+    if parts.is_empty() {
+        parts.push(format!("{num} IS NOT NULL"));
+    }
+    parts.join(" AND ")
+}
+
+/// The index predicate that keeps only rows some lookup can use: an `IN`
+/// list of exact tokens (row groups prune by statistics and Bloom filter),
+/// `LIKE` patterns (a prefix prunes as a range), and the conditions of
+/// regex, range, CIDR and presence lookups.
+fn prefilter(plan: &Plan) -> String {
+    let token = identifier(c::TOKEN);
+    let mut parts: Vec<String> = Vec::new();
+    let exact = plan.exact_tokens();
+    match exact.len() {
+        0 => {}
+        1 => parts.push(format!("{token} = {}", string_literal(exact[0]))),
+        _ => parts.push(format!(
+            "{token} IN ({})",
+            exact
+                .iter()
+                .map(|t| string_literal(t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    for l in &plan.lookups {
+        let cond = match &l.pattern {
+            Pattern::Tokens(_) => continue,
+            Pattern::Like(_) | Pattern::Regex(_) => lookup_condition(&Lookup {
+                field: None,
+                pattern: l.pattern.clone(),
+            }),
+            _ => lookup_condition(l),
+        };
+        let cond = if cond.contains(" AND ") {
+            format!("({cond})")
+        } else {
+            cond
+        };
+        if !parts.contains(&cond) {
+            parts.push(cond);
+        }
+    }
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        format!("({})", parts.join("\n        OR "))
+    }
+}
+
+fn record_condition(test: &RecordTest) -> String {
+    let time = col("m", c::TIME_MS);
+    let tag = format!("lower({})", col("m", c::TAG));
+    match test {
+        RecordTest::Time { start_ms, end_ms } => {
+            let mut parts = Vec::new();
+            if let Some(s) = start_ms {
+                parts.push(format!("{time} >= {s}"));
+            }
+            if let Some(e) = end_ms {
+                parts.push(format!("{time} < {e}"));
+            }
+            if parts.is_empty() {
+                "true".to_string()
+            } else {
+                format!("({})", parts.join(" AND "))
+            }
+        }
+        RecordTest::Tag(t) => format!("{tag} = {}", string_literal(t)),
+        RecordTest::TagLike(p) => format!("{tag} LIKE {} ESCAPE '\\'", string_literal(p)),
+    }
+}
+
+/// Renders the plan as one SQL statement (no trailing `;`). A plan that
+/// runs nothing renders as its header comment alone.
+pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
+    let mut sql = String::new();
+    write_header(&mut sql, plan, header);
+    if plan.scan == Scan::Nothing {
+        return sql;
+    }
     let key = format!(
         "{}, {}, {}",
         identifier(PARTITION_COLUMN),
         identifier(c::OBJECT),
         identifier(c::SEQ)
     );
-    let last_cte = match plan.message_scan {
-        MessageScan::Hits => "hits",
-        MessageScan::Window => "flags",
-    };
-
-    sql.push_str("WITH\n");
-    if plan.needs_positions() {
-        // Phrases: join the index rows to the lookup table, group occurrences
-        // by where their phrase would start, and keep complete ones.
-        let _ = writeln!(
-            sql,
-            "  \"lookups\" (\"lookup\", \"field\", \"token\", \"prefix\", \"offset\", \"width\") AS (\n    VALUES"
-        );
-        let mut rows = Vec::new();
-        for (id, atom) in plan.lookups.iter().enumerate() {
-            let field = atom
-                .field
-                .as_deref()
-                .map_or("CAST(NULL AS varchar)".to_string(), string_literal);
-            match &atom.pattern {
-                Pattern::Tokens(tokens) => {
-                    for (offset, token) in tokens.iter().enumerate() {
-                        rows.push(format!(
-                            "      ({id}, {field}, {}, false, {offset}, {})",
-                            string_literal(token),
-                            tokens.len()
-                        ));
-                    }
-                }
-                Pattern::Prefix(p) => {
-                    rows.push(format!(
-                        "      ({id}, {field}, {}, true, 0, 1)",
-                        string_literal(p)
-                    ));
-                }
-            }
-        }
-        sql.push_str(&rows.join(",\n"));
-        sql.push_str("\n  ),\n");
-        let token_match = if plan.has_prefixes() {
-            "(i.\"token\" = l.\"token\" OR (l.\"prefix\" AND starts_with(i.\"token\", l.\"token\")))"
-        } else {
-            "i.\"token\" = l.\"token\""
-        };
-        let _ = write!(
-            sql,
-            "  \"occurrences\" AS (\n    SELECT i.\"dt\", i.\"object\", i.\"seq\", l.\"lookup\", i.\"field\", i.\"pos\" - l.\"offset\" AS \"start\", l.\"offset\", l.\"width\"\n    FROM {index} AS i\n    JOIN \"lookups\" AS l\n      ON {token_match}\n      AND (l.\"field\" IS NULL OR i.\"field\" = l.\"field\")\n    WHERE {range}\n      AND {token_filter}\n  ),\n",
-            index = tables.index(),
-            range = range("i", "      "),
-            token_filter = token_filter(plan, "i."),
-        );
-        let _ = write!(
-            sql,
-            "  \"found\" AS (\n    SELECT \"dt\", \"object\", \"seq\", \"lookup\"\n    FROM \"occurrences\"\n    GROUP BY \"dt\", \"object\", \"seq\", \"lookup\", \"field\", \"start\"\n    HAVING count(DISTINCT \"offset\") = max(\"width\")\n  ),\n"
-        );
-        let hit = |id: usize| format!("bool_or(\"lookup\" = {id})");
-        write_last_cte(&mut sql, plan, last_cte, "\"found\"", &key, &hit);
-    } else {
-        let hit = |id: usize| format!("bool_or({})", single_token_condition(&plan.lookups[id]));
-        let from = format!(
-            "{}\n    WHERE {}\n      AND {}",
-            tables.index(),
-            range("", "      "),
-            token_filter(plan, "")
-        );
-        write_last_cte(&mut sql, plan, last_cte, &from, &key, &hit);
-    }
-
+    let record = |t: &RecordTest| record_condition(t);
+    let needs_flags = plan.scan == Scan::Window || plan.formula.has_record_tests();
     let select = format!(
         "SELECT m.{}, m.{}, m.{}, m.{}, m.{}",
         identifier(c::TIME_MS),
@@ -194,27 +284,123 @@ pub fn render(plan: &Plan, tables: &Tables, query: &str) -> String {
         identifier(c::SEQ),
         identifier(c::MESSAGE)
     );
-    let join_on = |alias: &str| {
-        format!(
-            "m.\"dt\" = {alias}.\"dt\" AND m.\"object\" = {alias}.\"object\" AND m.\"seq\" = {alias}.\"seq\""
-        )
-    };
-    let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
-    match plan.message_scan {
-        MessageScan::Hits => {
-            let _ = writeln!(sql, "JOIN \"hits\" AS h ON {}", join_on("h"));
-            let _ = writeln!(sql, "WHERE {}", range("m", "  "));
+
+    if plan.scan == Scan::Messages {
+        let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
+        let _ = write!(sql, "WHERE {}", window_range(plan, "m", "  "));
+        if plan.formula != Formula::Const(true) {
+            let cond = conjunct(&plan.formula, &|_| unreachable!("no lookups"), &record);
+            let _ = write!(sql, "\n  AND {cond}");
         }
-        MessageScan::Window => {
-            let _ = writeln!(sql, "LEFT JOIN \"flags\" AS f ON {}", join_on("f"));
-            let flag = |id: usize| format!("coalesce(f.\"l{id}\", false)");
+        sql.push('\n');
+    } else {
+        sql.push_str("WITH\n");
+        let max_phrase = plan.max_phrase();
+        let scan_from = if max_phrase > 1 {
+            // Phrases: each row sees the next looked-up rows of its record in
+            // position order; adjacency is `next_pos_k = pos + k`.
+            let over = format!("OVER (PARTITION BY {key} ORDER BY {})", identifier(c::POS));
+            // Only the columns some lookup reads: Athena bills by column bytes.
+            let reads = |p: fn(&Pattern) -> bool| plan.lookups.iter().any(|l| p(&l.pattern));
+            let mut names = Vec::new();
+            if plan.lookups.iter().any(|l| l.field.is_some()) {
+                names.push(c::FIELD);
+            }
+            names.extend([c::TOKEN, c::POS]);
+            if reads(|p| matches!(p, Pattern::Number(_))) {
+                names.push(c::NUM);
+            }
+            if reads(|p| matches!(p, Pattern::Ip(_))) {
+                names.push(c::IP);
+            }
+            let mut cols = vec![format!(
+                "{key}, {}",
+                names
+                    .iter()
+                    .map(|n| identifier(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )];
+            for k in 1..max_phrase {
+                cols.push(format!(
+                    "lead({}, {k}) {over} AS \"next_token_{k}\"",
+                    identifier(c::TOKEN)
+                ));
+                cols.push(format!(
+                    "lead({}, {k}) {over} AS \"next_pos_{k}\"",
+                    identifier(c::POS)
+                ));
+            }
             let _ = write!(
                 sql,
-                "WHERE {}\n  AND {}\n",
-                range("m", "  "),
-                formula_sql(&plan.formula, &flag)
+                "  \"rows\" AS (\n    SELECT {}\n    FROM {}\n    WHERE {}\n      AND {}\n  ),\n",
+                cols.join(",\n      "),
+                tables.index(),
+                window_range(plan, "", "      "),
+                prefilter(plan)
             );
+            "\"rows\"".to_string()
+        } else {
+            format!(
+                "{}\n    WHERE {}\n      AND {}",
+                tables.index(),
+                window_range(plan, "", "      "),
+                prefilter(plan)
+            )
+        };
+        let agg = |id: usize| {
+            let lookup = &plan.lookups[id];
+            let cond = lookup_condition(lookup);
+            if may_be_null(lookup) {
+                format!("coalesce(bool_or({cond}), false)")
+            } else {
+                format!("bool_or({cond})")
+            }
+        };
+        let mut select_cols = vec![key.clone()];
+        if needs_flags {
+            for id in 0..plan.lookups.len() {
+                select_cols.push(format!("{} AS \"l{id}\"", agg(id)));
+            }
         }
+        let _ = write!(
+            sql,
+            "  \"hits\" AS (\n    SELECT {}\n    FROM {scan_from}\n    GROUP BY {key}\n",
+            select_cols.join(",\n      ")
+        );
+        if plan.scan == Scan::Hits {
+            let having = plan.formula.relaxed();
+            if having != Formula::Const(true) {
+                let _ = writeln!(
+                    sql,
+                    "    HAVING {}",
+                    formula_sql(&having, &agg, &|_| unreachable!("relaxed"), "      ")
+                );
+            }
+        }
+        sql.push_str("  )\n");
+        let join_on =
+            "m.\"dt\" = h.\"dt\" AND m.\"object\" = h.\"object\" AND m.\"seq\" = h.\"seq\"";
+        let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
+        let join = if plan.scan == Scan::Window {
+            "LEFT JOIN"
+        } else {
+            "JOIN"
+        };
+        let _ = writeln!(sql, "{join} \"hits\" AS h ON {join_on}");
+        let _ = write!(sql, "WHERE {}", window_range(plan, "m", "  "));
+        if needs_flags {
+            let flag = |id: usize| {
+                if plan.scan == Scan::Window {
+                    format!("coalesce(h.\"l{id}\", false)")
+                } else {
+                    format!("h.\"l{id}\"")
+                }
+            };
+            let cond = conjunct(&plan.formula, &flag, &record);
+            let _ = write!(sql, "\n  AND {cond}");
+        }
+        sql.push('\n');
     }
     let _ = write!(
         sql,
@@ -229,123 +415,113 @@ pub fn render(plan: &Plan, tables: &Tables, query: &str) -> String {
     sql
 }
 
-/// Writes the CTE that reduces the index rows to one row per record: `hits`
-/// (records where the formula holds) or `flags` (which lookups hit, for the
-/// left join of a window scan).
-fn write_last_cte(
-    sql: &mut String,
-    plan: &Plan,
-    name: &str,
-    from: &str,
-    key: &str,
-    hit: &dyn Fn(usize) -> String,
-) {
-    match plan.message_scan {
-        MessageScan::Hits => {
-            let _ = write!(
-                sql,
-                "  \"{name}\" AS (\n    SELECT {key}\n    FROM {from}\n    GROUP BY {key}\n    HAVING {}\n  )\n",
-                formula_sql(&plan.formula, hit)
-            );
-        }
-        MessageScan::Window => {
-            let flags: Vec<String> = (0..plan.lookups.len())
-                .map(|id| format!("{} AS \"l{id}\"", hit(id)))
-                .collect();
-            let _ = write!(
-                sql,
-                "  \"{name}\" AS (\n    SELECT {key}, {}\n    FROM {from}\n    GROUP BY {key}\n  )\n",
-                flags.join(", ")
-            );
-        }
-    }
-}
-
-/// The index predicate that keeps only rows of looked-up tokens: an `IN` list
-/// for exact tokens (row groups prune by statistics and Bloom filter) and a
-/// `LIKE 'prefix%'` per prefix (prunes as a range).
-fn token_filter(plan: &Plan, alias: &str) -> String {
-    let token = format!("{alias}{}", identifier(c::TOKEN));
-    let mut parts = Vec::new();
-    let exact = plan.exact_tokens();
-    match exact.len() {
-        0 => {}
-        1 => parts.push(format!("{token} = {}", string_literal(exact[0]))),
-        _ => parts.push(format!(
-            "{token} IN ({})",
-            exact
-                .iter()
-                .map(|t| string_literal(t))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
-    for p in plan.prefixes() {
-        parts.push(format!("{token} LIKE {} ESCAPE '\\'", like_prefix(p)));
-    }
-    if parts.len() == 1 {
-        parts.pop().expect("one part")
+/// The formula as a condition that follows `AND`: a top-level `OR` needs
+/// parentheses (SQL's `AND` binds tighter).
+fn conjunct(
+    formula: &Formula,
+    leaf: &dyn Fn(usize) -> String,
+    record: &dyn Fn(&RecordTest) -> String,
+) -> String {
+    let cond = formula_sql(formula, leaf, record, "  ");
+    if matches!(formula, Formula::Or(_)) {
+        format!("({cond})")
     } else {
-        format!("({})", parts.join(" OR "))
+        cond
     }
 }
 
-/// The per-row condition of a single-token or prefix lookup.
-fn single_token_condition(atom: &Atom) -> String {
-    let token = match &atom.pattern {
-        Pattern::Tokens(t) => format!("\"token\" = {}", string_literal(&t[0])),
-        Pattern::Prefix(p) => format!("\"token\" LIKE {} ESCAPE '\\'", like_prefix(p)),
-    };
-    match &atom.field {
-        Some(f) => format!("\"field\" = {} AND {token}", string_literal(f)),
-        None => token,
-    }
-}
-
-fn formula_sql(formula: &Formula, leaf: &dyn Fn(usize) -> String) -> String {
-    fn go(f: &Formula, leaf: &dyn Fn(usize) -> String, top: bool) -> String {
+fn formula_sql(
+    formula: &Formula,
+    leaf: &dyn Fn(usize) -> String,
+    record: &dyn Fn(&RecordTest) -> String,
+    indent: &str,
+) -> String {
+    fn go(
+        f: &Formula,
+        leaf: &dyn Fn(usize) -> String,
+        record: &dyn Fn(&RecordTest) -> String,
+        top: Option<&str>,
+    ) -> String {
         match f {
             Formula::Lookup(id) => leaf(*id),
-            Formula::Not(inner) => format!("NOT {}", go(inner, leaf, false)),
+            Formula::Record(t) => record(t),
+            Formula::Const(b) => b.to_string(),
+            Formula::Not(inner) => format!("NOT {}", go(inner, leaf, record, None)),
             Formula::And(fs) | Formula::Or(fs) => {
                 let op = if matches!(f, Formula::And(_)) {
                     " AND "
                 } else {
                     " OR "
                 };
-                let body = fs
-                    .iter()
-                    .map(|x| go(x, leaf, false))
-                    .collect::<Vec<_>>()
-                    .join(op);
-                if top { body } else { format!("({body})") }
+                let parts: Vec<String> = fs.iter().map(|x| go(x, leaf, record, None)).collect();
+                if let Some(indent) = top {
+                    // One clause per line at the top, where formulas get long.
+                    parts.join(&format!("\n{indent}{}", op.trim_start()))
+                } else {
+                    format!("({})", parts.join(op))
+                }
             }
         }
     }
-    go(formula, leaf, true)
+    go(formula, leaf, record, Some(indent))
 }
 
-fn header(sql: &mut String, plan: &Plan, query: &str) {
-    let _ = writeln!(sql, "-- glaux query: {}", comment_text(query));
-    let _ = writeln!(sql, "-- window: {}", comment_text(&plan.window.to_string()));
+fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
+    let _ = writeln!(sql, "-- glaux query: {}", comment_text(&header.query));
+    let _ = writeln!(sql, "-- resolved: {}", comment_text(&header.before));
+    let _ = writeln!(sql, "-- optimized: {}", comment_text(&header.after));
+    let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
+        let _ = writeln!(
+            sql,
+            "-- nothing to run: no record can match (a contradiction or an empty time range)"
+        );
+        return;
+    };
+    let _ = writeln!(sql, "-- window: {}", comment_text(&window.to_string()));
     let _ = writeln!(
         sql,
         "-- partitions: dt {} .. {} ({} hour{})",
-        plan.partitions.first,
-        plan.partitions.last,
-        plan.partitions.count,
-        if plan.partitions.count == 1 { "" } else { "s" }
+        partitions.first,
+        partitions.last,
+        partitions.count,
+        if partitions.count == 1 { "" } else { "s" }
     );
+    if plan.scan == Scan::Nothing {
+        let _ = writeln!(
+            sql,
+            "-- nothing to run: no record can match (a contradiction or an empty range)"
+        );
+        return;
+    }
     let lookups: Vec<String> = plan
         .lookups
         .iter()
         .map(|a| comment_text(&a.to_string()))
         .collect();
-    let _ = writeln!(sql, "-- index lookups: {}", lookups.join(", "));
-    if plan.message_scan == MessageScan::Window {
+    if lookups.is_empty() {
+        let _ = writeln!(sql, "-- index lookups: none");
+    } else {
+        let _ = writeln!(sql, "-- index lookups: {}", lookups.join(", "));
+    }
+    match plan.scan {
+        Scan::Window => {
+            let _ = writeln!(
+                sql,
+                "-- note: the query matches records with none of these lookups, so every message in the window is read"
+            );
+        }
+        Scan::Messages => {
+            let _ = writeln!(
+                sql,
+                "-- note: nothing to look up in the index, so every message in the window is read"
+            );
+        }
+        _ => {}
+    }
+    if plan.scans_all_tokens() {
         let _ = writeln!(
             sql,
-            "-- note: the query matches records with none of these tokens, so every message in the window is read"
+            "-- cost: a leading wildcard or a regex reads every token of the window's index (no row-group pruning)"
         );
     }
     let _ = writeln!(
@@ -372,8 +548,16 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_wildcards() {
-        assert_eq!(like_prefix("a_b%c\\"), "'a\\_b\\%c\\\\%'");
-        assert_eq!(like_prefix("o'k"), "'o''k%'");
+        let like = |t: &str| string_literal(&crate::resolve::like_escape(t));
+        assert_eq!(like("a_b%c\\"), "'a\\_b\\%c\\\\'");
+        assert_eq!(like("o'k"), "'o''k'");
+    }
+
+    #[test]
+    fn doubles_are_exponent_literals() {
+        assert_eq!(double_literal(1000.0), "1e3");
+        assert_eq!(double_literal(-0.25), "-2.5e-1");
+        assert_eq!(double_literal(0.0), "0e0");
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct TimeWindow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub origin: String,
+    /// True when the user set no window: a time range in the query then
+    /// replaces it instead of intersecting it.
+    pub is_default: bool,
 }
 
 impl TimeWindow {
@@ -90,7 +93,12 @@ impl TimeWindow {
             )
             .help("swap --from and --to, or widen the window"));
         }
-        Ok(TimeWindow { start, end, origin })
+        Ok(TimeWindow {
+            start,
+            end,
+            origin,
+            is_default: *spec == WindowSpec::Default,
+        })
     }
 
     /// The hour partitions covering the window, first and last inclusive.
@@ -228,6 +236,7 @@ mod tests {
             start: t(a),
             end: t(b),
             origin: String::new(),
+            is_default: false,
         };
         let p = w("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z").partitions();
         assert_eq!(

@@ -47,6 +47,25 @@ pub fn render_report(report: &Report, color: bool) -> String {
     out
 }
 
+/// The SQL as printed by `--explain` and `\sql on`: a statement ends with
+/// `;`; a query that runs nothing is its header comment alone.
+pub fn sql_statement(c: &glaux_compiler::Compiled) -> String {
+    if c.runs() {
+        format!("{};", c.sql)
+    } else {
+        c.sql.trim_end().to_string()
+    }
+}
+
+/// Renders the compile warnings of `query` (stderr material).
+pub fn render_warnings(compiled: &glaux_compiler::Compiled, query: &str, color: bool) -> String {
+    compiled
+        .warnings
+        .iter()
+        .map(|w| render_report(&w.clone().with_source(query), color))
+        .collect()
+}
+
 /// Default store location: `$XDG_DATA_HOME/glaux/store` (or the platform's
 /// data directory).
 pub fn default_store() -> PathBuf {
@@ -152,7 +171,8 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
             if args.explain {
                 return match session.compile(&text) {
                     Ok(c) => {
-                        let _ = writeln!(out, "{};", c.sql);
+                        let _ = write!(err, "{}", render_warnings(&c, &text, color));
+                        let _ = writeln!(out, "{}", sql_statement(&c));
                         EXIT_OK
                     }
                     Err(r) => {
@@ -163,6 +183,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
             }
             match session.search(&text) {
                 Ok(outcome) => {
+                    let _ = write!(err, "{}", render_warnings(&outcome.compiled, &text, color));
                     let width = None;
                     if let Err(e) = output::write_hits(out, &outcome.hits, args.format, width) {
                         let _ = writeln!(err, "error: writing output: {e}");

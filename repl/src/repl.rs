@@ -119,7 +119,9 @@ pub fn help() -> String {
     let w = COMMANDS.iter().map(|(u, _)| u.len()).max().unwrap_or(0);
     let mut out = String::from(
         "Type a query and press Enter, e.g.  eventName:ConsoleLogin AND 10.0.0.1\n\
-         Terms match whole tokens; field:value, \"phrases\", AND/OR/NOT, ( ), prefix*.\n\n",
+         Terms match whole tokens; field:value, \"phrases\", AND/OR/NOT (&& || ! -), ( ),\n\
+         field:(a OR b), wild*card?, /regex/, bytes:[1 TO 5], bytes:>1000, ip:10.0.0.0/8,\n\
+         field:*, @time > now-15m, tag:cloudtrail, * (everything). See docs/language.md.\n\n",
     );
     for (usage, what) in COMMANDS {
         out.push_str(&format!("  {usage:w$}  {what}\n"));
@@ -133,6 +135,10 @@ pub fn is_incomplete(input: &str) -> bool {
     let mut in_quote = false;
     let mut escaped = false;
     for c in input.chars() {
+        if escaped && !in_quote {
+            escaped = false;
+            continue;
+        }
         if in_quote {
             match (escaped, c) {
                 (true, _) => escaped = false,
@@ -144,13 +150,14 @@ pub fn is_incomplete(input: &str) -> bool {
         }
         match c {
             '"' => in_quote = true,
+            '\\' => escaped = true,
             '(' => depth += 1,
             ')' => depth -= 1,
             _ => {}
         }
     }
     let last = input.split_whitespace().last().unwrap_or("");
-    in_quote || depth > 0 || matches!(last, "AND" | "OR" | "NOT")
+    in_quote || depth > 0 || matches!(last, "AND" | "OR" | "NOT" | "&&" | "||" | "!")
 }
 
 struct GlauxHelper;
@@ -262,8 +269,12 @@ fn terminal_width() -> usize {
 fn search(input: &str, session: &mut Session, view: &View, out: &mut dyn Write) {
     match session.search(input) {
         Ok(outcome) => {
+            eprint!(
+                "{}",
+                crate::render_warnings(&outcome.compiled, input, view.color)
+            );
             if view.show_sql {
-                let _ = writeln!(out, "{};\n", outcome.compiled.sql);
+                let _ = writeln!(out, "{}\n", crate::sql_statement(&outcome.compiled));
             }
             let width = (view.format == Format::Table).then(terminal_width);
             let _ = output::write_hits(out, &outcome.hits, view.format, width);
@@ -289,7 +300,8 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
         Command::Quit => {}
         Command::Explain(q) => match session.compile(&q) {
             Ok(c) => {
-                let _ = writeln!(out, "{};", c.sql);
+                eprint!("{}", crate::render_warnings(&c, &q, view.color));
+                let _ = writeln!(out, "{}", crate::sql_statement(&c));
             }
             Err(r) => eprint!("{}", render_report(&r, view.color)),
         },

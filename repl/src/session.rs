@@ -87,6 +87,7 @@ impl Session {
             window: self.window.clone(),
             limit: self.limit,
             database: self.database.clone(),
+            fields: None,
         };
         compile(query, &options).map_err(|e| e.with_source(query))
     }
@@ -96,6 +97,14 @@ impl Session {
     pub fn search(&mut self, query: &str) -> Result<Outcome, SearchError> {
         let compiled = self.compile(query).map_err(SearchError::Compile)?;
         let started = Instant::now();
+        if !compiled.runs() {
+            // The optimizer proved nothing can match: no engine, no scan.
+            return Ok(Outcome {
+                compiled,
+                hits: Vec::new(),
+                elapsed: started.elapsed(),
+            });
+        }
         if self.engine.is_none() {
             let engine = self
                 .runtime
@@ -133,16 +142,21 @@ pub fn footer(outcome: &Outcome) -> String {
         }
         _ => String::new(),
     };
+    let plan = &outcome.compiled.plan;
+    let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
+        return "0 records · nothing ran: no record can match (a contradiction or an empty time range; see \\explain)".to_string();
+    };
+    let ran = if outcome.compiled.runs() {
+        String::new()
+    } else {
+        " · nothing ran: no record can match (see \\explain)".to_string()
+    };
     format!(
-        "{n} record{}{limit_note} in {:.2} s · window {} · {} partition{}",
+        "{n} record{}{limit_note} in {:.2} s · window {} · {} partition{}{ran}",
         if n == 1 { "" } else { "s" },
         outcome.elapsed.as_secs_f64(),
-        outcome.compiled.plan.window,
-        outcome.compiled.plan.partitions.count,
-        if outcome.compiled.plan.partitions.count == 1 {
-            ""
-        } else {
-            "s"
-        },
+        window,
+        partitions.count,
+        if partitions.count == 1 { "" } else { "s" },
     )
 }

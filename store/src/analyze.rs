@@ -11,14 +11,17 @@
 
 use glaux_compiler::layout::TEXT_FIELD;
 use glaux_compiler::tokenizer::tokenize_into;
+use glaux_compiler::values::{ip_key, value_number};
 use serde_json::Value;
 
 /// One token occurrence.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub token: String,
     pub field: String,
     pub pos: i32,
+    pub num: Option<f64>,
+    pub ip: Option<String>,
 }
 
 /// Calls `emit(field, text)` for every scalar value of a JSON record.
@@ -57,14 +60,28 @@ pub fn entries(json: Option<&Value>, text: &str) -> Vec<Entry> {
     let mut out = Vec::new();
     let mut pos: i32 = 0;
     let mut add = |field: &str, value: &str| {
+        let mut num = value_number(value);
+        let start = out.len();
         tokenize_into(value, &mut |token| {
             out.push(Entry {
+                ip: ip_key(&token),
                 token,
                 field: field.to_string(),
                 pos,
+                num: num.take(),
             });
             pos = pos.saturating_add(1);
         });
+        if out.len() == start {
+            out.push(Entry {
+                token: String::new(),
+                field: field.to_string(),
+                pos,
+                num,
+                ip: None,
+            });
+            pos = pos.saturating_add(1);
+        }
         pos = pos.saturating_add(1);
     };
     match json {
@@ -84,19 +101,29 @@ mod tests {
             token: token.into(),
             field: field.into(),
             pos,
+            num: None,
+            ip: None,
         }
+    }
+
+    fn n(mut e: Entry, num: f64) -> Entry {
+        e.num = Some(num);
+        e
     }
 
     #[test]
     fn nested_and_arrays() {
-        let v = json!({"a": {"b": "X y"}, "c": [{"d": 1}, {"d": true}], "n": null});
+        let v =
+            json!({"a": {"b": "X y"}, "c": [{"d": 1}, {"d": true}], "n": null, "e": "", "t": "-5"});
         assert_eq!(
             entries(Some(&v), ""),
             vec![
                 e("x", "a.b", 0),
                 e("y", "a.b", 1),
-                e("1", "c.d", 3),
+                n(e("1", "c.d", 3), 1.0),
                 e("true", "c.d", 5),
+                e("", "e", 7),
+                n(e("5", "t", 9), -5.0),
             ]
         );
     }
@@ -109,7 +136,10 @@ mod tests {
                 e("failed", "", 0),
                 e("password", "", 1),
                 e("from", "", 2),
-                e("10.0.0.1", "", 3),
+                Entry {
+                    ip: ip_key("10.0.0.1"),
+                    ..e("10.0.0.1", "", 3)
+                },
             ]
         );
     }

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use glaux_compiler::layout::{ColumnType, INDEX_COLUMNS, MESSAGE_COLUMNS, columns as c};
 use parquet::arrow::ArrowWriter;
@@ -25,6 +25,7 @@ fn arrow_type(ty: ColumnType) -> DataType {
         ColumnType::Text => DataType::Utf8,
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Int32 => DataType::Int32,
+        ColumnType::Float64 => DataType::Float64,
     }
 }
 
@@ -32,7 +33,7 @@ fn schema_of(columns: &[glaux_compiler::layout::Column]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
-            .map(|col| Field::new(col.name, arrow_type(col.ty), false))
+            .map(|col| Field::new(col.name, arrow_type(col.ty), col.nullable))
             .collect::<Vec<_>>(),
     ))
 }
@@ -152,6 +153,10 @@ pub fn write_partition(
             entries.iter().map(|e| e.0.pos),
         )),
         Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.2))),
+        Arc::new(Float64Array::from_iter(entries.iter().map(|e| e.0.num))),
+        Arc::new(StringArray::from_iter(
+            entries.iter().map(|e| e.0.ip.as_deref()),
+        )),
     ];
     let index =
         RecordBatch::try_new(index_schema(), index_columns).map_err(std::io::Error::other)?;

@@ -1,0 +1,537 @@
+//! The correctness gate: random queries from the grammar, compiled to SQL
+//! and run on the embedded engine over a stored data set, must return
+//! exactly the records the reference evaluator accepts from the raw data.
+//!
+//! The data set is small and adversarial: IPs that are prefixes of each
+//! other, mixed case, Unicode, empty strings, arrays, nested objects,
+//! numbers as numbers and as strings, timestamps, missing fields, non-JSON
+//! lines, records either side of hour boundaries and of the window's ends.
+//!
+//! `PROPTEST_CASES` sets the number of queries (default 2,000, what CI
+//! runs); `PROPTEST_CASES=100000 cargo test -p glaux-tests --test
+//! differential` is the long run (docs/language.md).
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use chrono::{DateTime, Duration, Utc};
+use glaux_compiler::parser::parse;
+use glaux_compiler::{CompileOptions, WindowSpec, compile};
+use glaux_local_engine::LocalEngine;
+use glaux_store::{IngestOptions, Store};
+use glaux_tests::{Record, check_words, matches_at};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Data spans 09:00 to 15:00; the window cuts both ends off.
+const DATA_START: &str = "2024-05-01T09:00:00Z";
+const FROM: &str = "2024-05-01T09:30:00Z";
+const TO: &str = "2024-05-01T14:30:00Z";
+const NOW: &str = "2024-05-01T15:00:00Z";
+
+/// A raw record and where the store will keep it.
+struct Raw {
+    object: String,
+    seq: i64,
+    record: Record,
+}
+
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    engine: LocalEngine,
+    records: Vec<Raw>,
+    _dir: tempfile::TempDir,
+}
+
+const USERS: &[&str] = &[
+    "alice",
+    "Alice",
+    "ALICE SMITH",
+    "émilie",
+    "bob",
+    "",
+    "o'brien",
+    "alice@example.com",
+    "Ωmega",
+];
+const IPS: &[&str] = &[
+    "10.0.0.1",
+    "10.0.0.11",
+    "110.0.0.119",
+    "10.0.0.1x",
+    "192.168.1.5",
+    "2001:db8::1",
+    "fe80::1",
+    "10.0.1.1",
+];
+const MSGS: &[&str] = &[
+    "failed password for root",
+    "password failed",
+    "Failed Password",
+    "user alice logged in from 10.0.0.1",
+    "GET /api/v1/users?id=42 HTTP/1.1",
+    "C:\\Windows\\System32\\cmd.exe",
+    "arn:aws:iam::123456789012:user/alice",
+    "",
+];
+
+/// Record `i` of the JSON file: every field derived from `i`, some missing.
+fn json_record(i: usize, ts: i64) -> String {
+    let mut m = serde_json::Map::new();
+    m.insert("ts".into(), ts.into());
+    if i % 7 != 3 {
+        m.insert("user".into(), USERS[i % USERS.len()].into());
+    }
+    if i % 5 != 4 {
+        m.insert("ip".into(), IPS[(i * 3) % IPS.len()].into());
+    }
+    m.insert("msg".into(), MSGS[(i * 5) % MSGS.len()].into());
+    let n: serde_json::Value = match i % 6 {
+        0 => 0.into(),
+        1 => 42.into(),
+        2 => (-5).into(),
+        3 => "1500".into(),
+        4 => serde_json::json!(3.5),
+        _ => "42".into(),
+    };
+    m.insert("n".into(), n);
+    if i.is_multiple_of(3) {
+        m.insert("tags".into(), serde_json::json!(["api", "web"]));
+    } else if i % 3 == 1 {
+        m.insert("tags".into(), serde_json::json!([]));
+    }
+    if !i.is_multiple_of(4) {
+        m.insert(
+            "a".into(),
+            serde_json::json!({"b": if i.is_multiple_of(2) { "x y" } else { "y x" }, "c": [i % 3, 10]}),
+        );
+    }
+    if i % 4 == 2 {
+        m.insert("o".into(), serde_json::json!({"k": null}));
+    }
+    m.insert(
+        "t".into(),
+        format!("2024-05-0{}T1{}:00:00Z", 1 + i % 2, i % 10).into(),
+    );
+    serde_json::Value::Object(m).to_string()
+}
+
+/// Line `i` of the text file: a leading time, then text.
+fn text_line(i: usize, at: DateTime<Utc>) -> String {
+    let body = match i % 5 {
+        0 => format!("sshd: Failed password for root from {}", IPS[i % IPS.len()]),
+        1 => format!("REJECT {} 3389 tcp", IPS[(i + 1) % IPS.len()]),
+        2 => "{broken json alice".to_string(),
+        3 => format!("kernel: user {} ok", USERS[i % USERS.len()]),
+        _ => "GET /api/v1/users?id=42".to_string(),
+    };
+    format!(
+        "{} {body}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    )
+}
+
+fn fixture() -> &'static Fixture {
+    static FX: OnceLock<Fixture> = OnceLock::new();
+    FX.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        std::fs::create_dir_all(&raw).unwrap();
+        let start = t(DATA_START);
+        // (file name, tag the store gives it, (time, line) per record)
+        type File = (&'static str, &'static str, Vec<(i64, String)>);
+        let mut files: Vec<File> = Vec::new();
+        // 6 hours, a record every 97 s in the JSON log: many cross hours.
+        let json: Vec<(i64, String)> = (0..220)
+            .map(|i| {
+                let at =
+                    start + Duration::seconds(97 * i as i64) + Duration::milliseconds(i as i64);
+                (at.timestamp_millis(), json_record(i, at.timestamp_millis()))
+            })
+            .collect();
+        files.push(("app.ndjson", "json", json));
+        let text: Vec<(i64, String)> = (0..90)
+            .map(|i| {
+                let at = start + Duration::seconds(239 * i as i64);
+                (at.timestamp_millis(), text_line(i, at))
+            })
+            .collect();
+        files.push(("syslog.log", "text", text));
+        let mut records = Vec::new();
+        for (name, tag, lines) in &files {
+            let path = raw.join(name);
+            let body: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+            std::fs::write(&path, body).unwrap();
+            let object = std::fs::canonicalize(&path).unwrap().display().to_string();
+            for (seq, (ms, line)) in lines.iter().enumerate() {
+                records.push(Raw {
+                    object: object.clone(),
+                    seq: seq as i64,
+                    record: Record::new(*ms, tag, line),
+                });
+            }
+        }
+        let store = Store::new(dir.path().join("store"));
+        let report = glaux_store::ingest(&store, &[raw], &IngestOptions::default()).unwrap();
+        assert_eq!(report.records as usize, records.len(), "{report}");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let engine = rt.block_on(LocalEngine::open(&store, "glaux")).unwrap();
+        Fixture {
+            rt,
+            engine,
+            records,
+            _dir: dir,
+        }
+    })
+}
+
+type Keys = BTreeSet<(String, i64)>;
+
+fn options() -> CompileOptions {
+    CompileOptions {
+        window: WindowSpec::Range {
+            from: t(FROM),
+            to: Some(t(TO)),
+        },
+        limit: None,
+        ..CompileOptions::at(t(NOW))
+    }
+}
+
+fn run_engine(fx: &Fixture, sql: &str) -> Keys {
+    let batches = fx
+        .rt
+        .block_on(fx.engine.run(sql))
+        .unwrap_or_else(|e| panic!("engine: {e}\n{sql}"));
+    let mut out = Keys::new();
+    for b in batches {
+        let object = b.column_by_name("object").unwrap().as_string::<i32>();
+        let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            assert!(!object.is_null(i));
+            out.insert((object.value(i).to_string(), seq.value(i)));
+        }
+    }
+    out
+}
+
+fn reference(fx: &Fixture, query: &str) -> Keys {
+    let ast = parse(query).unwrap();
+    let (from, to) = (t(FROM).timestamp_millis(), t(TO).timestamp_millis());
+    fx.records
+        .iter()
+        .filter(|r| r.record.time_ms >= from && r.record.time_ms < to)
+        .filter(|r| matches_at(&ast, &r.record, t(NOW)))
+        .map(|r| (r.object.clone(), r.seq))
+        .collect()
+}
+
+// ---- the query generator -------------------------------------------------
+
+const FIELDS: &[&str] = &[
+    "user", "ip", "msg", "n", "tags", "a.b", "a.c", "t", "missing", "ts",
+];
+const TERMS: &[&str] = &[
+    "alice",
+    "ALICE",
+    "émilie",
+    "ÉMILIE",
+    "smith",
+    "bob",
+    "o'brien",
+    "10.0.0.1",
+    "10.0.0.11",
+    "110.0.0.119",
+    "10.0.0.1x",
+    "password",
+    "failed",
+    "root",
+    "api",
+    "web",
+    "42",
+    "5",
+    "1500",
+    "3.5",
+    "x",
+    "y",
+    "REJECT",
+    "3389",
+    "true",
+    "alice@example.com",
+    "example.com",
+    "sshd",
+    "users",
+    "v1",
+    "ωmega",
+    "arn",
+    "system32",
+    "C\\:\\\\Windows",
+    "0",
+    "10",
+];
+const PHRASES: &[&str] = &[
+    "\"failed password\"",
+    "\"password failed\"",
+    "\"alice smith\"",
+    "\"x y\"",
+    "\"2001:db8::1\"",
+    "\"fe80::1\"",
+    "\"C:\\Windows\\System32\"",
+    "\"arn:aws:iam::123456789012:user/alice\"",
+    "\"GET /api/v1\"",
+    "\"broken json\"",
+];
+const WILDCARDS: &[&str] = &[
+    "10.0.0.1*",
+    "ali*",
+    "*ce",
+    "a?ice",
+    "1*",
+    "*0.0.1*",
+    "10.0.0.?",
+    "*",
+    "?",
+    "pass*ord",
+    "*mil*",
+    "émi*",
+    "??",
+    "1?",
+];
+const REGEXES: &[&str] = &[
+    "/ali.*/",
+    "/10\\.0\\.0\\.1[0-9]?/",
+    "/[0-9]+/",
+    "/(x|y)/",
+    "/a.i.e/",
+];
+const RANGES: &[&str] = &[
+    "[0 TO 42]",
+    "{5 TO 1500]",
+    ">=42",
+    "<0",
+    "[* TO 5}",
+    "[1 TO 3]",
+    "{0 TO *]",
+    ">3.5",
+    "[2024-05-01T10:00:00Z TO 2024-05-01T12:00:00Z]",
+    "[2024-04-30 TO now]",
+    "<=-5",
+];
+const CIDRS: &[&str] = &[
+    "10.0.0.0/8",
+    "10.0.0.0/28",
+    "110.0.0.0/8",
+    "2001:db8::/32",
+    "0.0.0.0/0",
+    "10.0.0.1/32",
+    "192.168.0.0/16",
+    "fe80::/10",
+];
+const TIMES: &[&str] = &[
+    "@time:[2024-05-01T10:30:00Z TO 2024-05-01T11:15:00Z]",
+    "@time > 2024-05-01T12:00:00Z",
+    "@time:<now-3h",
+    "@time:[now-2h TO now-1h}",
+    "@time:{2024-05-01T11:00:00Z TO *]",
+];
+const TAGS: &[&str] = &[
+    "tag:json",
+    "tag:text",
+    "tag:t*",
+    "tag:JSON",
+    "tag:cloudtrail",
+];
+
+fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = String> {
+    proptest::sample::select(xs).prop_map(str::to_string)
+}
+
+/// One clause, as query text.
+fn atom() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => pick(TERMS),
+        3 => (pick(FIELDS), pick(TERMS)).prop_map(|(f, t)| format!("{f}:{t}")),
+        2 => prop_oneof![pick(PHRASES), (pick(FIELDS), pick(PHRASES)).prop_map(|(f, p)| format!("{f}:{p}"))],
+        2 => (proptest::option::of(pick(FIELDS)), pick(WILDCARDS)).prop_map(|(f, w)| match f {
+            Some(f) => format!("{f}:{w}"),
+            None if w == "*" => "*".to_string(),
+            None => w,
+        }),
+        1 => (proptest::option::of(pick(FIELDS)), pick(REGEXES)).prop_map(|(f, r)| match f {
+            Some(f) => format!("{f}:{r}"),
+            None => r,
+        }),
+        2 => (pick(FIELDS), pick(RANGES)).prop_map(|(f, r)| format!("{f}:{r}")),
+        1 => (proptest::option::of(pick(FIELDS)), pick(CIDRS)).prop_map(|(f, c)| match f {
+            Some(f) => format!("{f}:{c}"),
+            None => c.replace(':', "\\:"),
+        }),
+        1 => pick(FIELDS).prop_map(|f| format!("{f}:*")),
+        1 => pick(FIELDS).prop_map(|f| format!("_exists_:{f}")),
+        1 => pick(TIMES),
+        1 => pick(TAGS),
+        1 => (pick(FIELDS), pick(TERMS), pick(TERMS)).prop_map(|(f, a, b)| format!("{f}:({a} OR {b})")),
+        1 => (pick(FIELDS), pick(TERMS), pick(WILDCARDS)).prop_map(|(f, a, b)| format!("{f}:({a} -{b})")),
+    ]
+}
+
+/// A query: atoms combined with every spelling of the operators.
+fn query() -> impl Strategy<Value = String> {
+    atom().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone(), 0..3usize).prop_map(|(a, b, op)| {
+                let op = ["AND", "&&", ""][op];
+                if op.is_empty() {
+                    format!("({a} {b})")
+                } else {
+                    format!("({a} {op} {b})")
+                }
+            }),
+            (inner.clone(), inner.clone(), 0..2usize)
+                .prop_map(|(a, b, op)| format!("({a} {} {b})", ["OR", "||"][op])),
+            (inner.clone(), 0..4usize).prop_map(|(a, op)| match op {
+                0 => format!("NOT {a}"),
+                1 => format!("!{a}"),
+                2 => format!("-({a})"),
+                _ => format!("+({a})"),
+            }),
+            // Precedence without parentheses.
+            (inner.clone(), inner.clone(), inner)
+                .prop_map(|(a, b, c)| format!("({a} OR {b} AND {c})")),
+        ]
+    })
+}
+
+fn runner(default_cases: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default_cases);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+#[test]
+fn compiled_queries_return_exactly_the_reference_records() {
+    let fx = fixture();
+    // Queries run, with matches, answered without a query.
+    let counts = std::cell::Cell::new((0u32, 0u32, 0u32));
+    let result = runner(2_000).run(&query(), |q| {
+        let compiled = match compile(&q, &options()) {
+            Ok(c) => c,
+            Err(e) => return Err(TestCaseError::fail(format!("{q}: does not compile: {e:?}"))),
+        };
+        let want = reference(fx, &q);
+        let got = if compiled.runs() {
+            check_words(&compiled.sql);
+            run_engine(fx, &compiled.sql)
+        } else {
+            Keys::new()
+        };
+        let (n, found, none) = counts.get();
+        counts.set((
+            n + 1,
+            found + u32::from(!want.is_empty()),
+            none + u32::from(!compiled.runs()),
+        ));
+        if got != want {
+            let missing: Vec<_> = want.difference(&got).take(5).collect();
+            let extra: Vec<_> = got.difference(&want).take(5).collect();
+            return Err(TestCaseError::fail(format!(
+                "{q}\nmissing (reference has, engine lacks): {missing:?}\nextra: {extra:?}\n{}",
+                compiled.sql
+            )));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let stats = counts.get();
+    eprintln!(
+        "differential: {} queries, {} with matches, {} answered without a query",
+        stats.0, stats.1, stats.2
+    );
+    // The generator must produce queries that find something.
+    assert!(
+        stats.1 * 3 >= stats.0,
+        "too few queries match anything: {stats:?}"
+    );
+}
+
+#[test]
+fn printing_then_parsing_gives_the_same_query() {
+    let result = runner(2_000).run(&query(), |q| {
+        let first = parse(&q).map_err(|e| TestCaseError::fail(format!("{q}: {e:?}")))?;
+        let printed = first.to_string();
+        let again =
+            parse(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e:?}")))?;
+        prop_assert_eq!(
+            first.expr.without_spans(),
+            again.expr.without_spans(),
+            "{} → {}",
+            q,
+            printed
+        );
+        prop_assert_eq!(again.to_string(), printed);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Characters that matter to the grammar, and some that break naive code.
+const SOUP: &str = "aAzZ09 :\"()\\*?/[]{}^~|&!+-<>=.,@'_TONDR\u{e9}\u{3000}\n\t%$#";
+
+#[test]
+fn arbitrary_text_never_panics_and_sql_keeps_user_text_in_literals() {
+    let soup: Vec<char> = SOUP.chars().collect();
+    let text = prop_oneof![
+        proptest::collection::vec(proptest::sample::select(soup), 0..40)
+            .prop_map(|cs| cs.into_iter().collect::<String>()),
+        any::<String>(),
+        // Valid queries with a character spliced in.
+        (query(), any::<char>(), any::<prop::sample::Index>()).prop_map(|(q, c, at)| {
+            let mut cs: Vec<char> = q.chars().collect();
+            let i = at.index(cs.len() + 1);
+            cs.insert(i, c);
+            cs.into_iter().collect()
+        }),
+    ];
+    let result = runner(3_000).run(&text, |q| {
+        match compile(&q, &options()) {
+            Ok(c) if c.runs() => {
+                sqlparser::parser::Parser::parse_sql(
+                    &sqlparser::dialect::GenericDialect {},
+                    &c.sql,
+                )
+                .map_err(|e| TestCaseError::fail(format!("{q:?}: {e}\n{}", c.sql)))?;
+                check_words(&c.sql);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(span) = e.span {
+                    prop_assert!(
+                        span.end <= q.len()
+                            && q.is_char_boundary(span.start)
+                            && q.is_char_boundary(span.end)
+                    );
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
