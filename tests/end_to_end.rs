@@ -333,8 +333,14 @@ fn ingesting_twice_does_not_duplicate() {
         "2024-05-01T00:00:00Z",
         "2024-05-02T00:00:00Z",
     );
+    let catalog = glaux_store::catalog::read(&glaux_store::Store::new(&fx.store)).unwrap();
     ingest(&fx);
     assert_eq!(count_files(), files);
+    // The field catalog is per object, so counts do not double either.
+    assert_eq!(
+        glaux_store::catalog::read(&glaux_store::Store::new(&fx.store)).unwrap(),
+        catalog
+    );
     let after = query(
         &fx.store,
         "10.0.0.1",
@@ -610,4 +616,40 @@ fn reingest_after_a_time_change_replaces_records() {
         "2024-05-01T10:00:00Z",
     );
     assert_eq!(hits.len(), 2, "{hits:?}");
+}
+
+/// Ingest keeps a catalog of field paths; a field name close to a known one
+/// is an error naming it, through the real CLI.
+#[test]
+fn misspelled_fields_are_caught_with_the_store_catalog() {
+    let fx = fixture();
+    ingest(&fx);
+    let catalog = glaux_store::catalog::read(&glaux_store::Store::new(&fx.store)).unwrap();
+    // Counts are records per field, from the raw data.
+    let with_event_name = fx
+        .records
+        .iter()
+        .filter(|r| r.record.values.iter().any(|(f, _)| f == "eventName"))
+        .count() as u64;
+    assert!(with_event_name > 0);
+    assert_eq!(catalog.fields.get("eventName"), Some(&with_event_name));
+    assert!(catalog.fields.contains_key("userIdentity.userName"));
+    let run = glaux([
+        "query",
+        "--store",
+        fx.store.to_str().unwrap(),
+        "evntName:ConsoleLogin",
+    ]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `eventName`?"),
+        "{}",
+        run.stderr
+    );
+    // A correct field runs; an object path (`userIdentity:*`) is known too.
+    for ok in ["eventName:ConsoleLogin", "userIdentity:*"] {
+        let run = glaux(["query", "--store", fx.store.to_str().unwrap(), ok]);
+        assert_eq!(run.status, 0, "{ok}: {}", run.stderr);
+        assert!(!run.stderr.contains("unknown field"), "{}", run.stderr);
+    }
 }

@@ -61,6 +61,8 @@ pub struct Session {
     pub limit: Option<u64>,
     pub clock: Clock,
     engine: Option<LocalEngine>,
+    /// The store's field names (from its catalog), read on first use.
+    fields: std::cell::OnceCell<Option<Vec<String>>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -76,6 +78,7 @@ impl Session {
             limit: Some(glaux_compiler::plan::DEFAULT_LIMIT),
             clock,
             engine: None,
+            fields: std::cell::OnceCell::new(),
             runtime,
         })
     }
@@ -87,7 +90,7 @@ impl Session {
             window: self.window.clone(),
             limit: self.limit,
             database: self.database.clone(),
-            fields: None,
+            fields: self.known_fields(),
         };
         compile(query, &options).map_err(|e| e.with_source(query))
     }
@@ -127,9 +130,24 @@ impl Session {
         })
     }
 
-    /// Forgets the open engine, so the next search sees new files.
+    /// The field names the store's catalog lists; `None` when there is no
+    /// catalog (or it cannot be read): then no field is called unknown.
+    pub fn known_fields(&self) -> Option<Vec<String>> {
+        self.fields
+            .get_or_init(|| {
+                glaux_store::catalog::read(&self.store)
+                    .ok()
+                    .map(|c| c.names())
+                    .filter(|names| !names.is_empty())
+            })
+            .clone()
+    }
+
+    /// Forgets the open engine and the field list, so the next search sees
+    /// new files.
     pub fn refresh(&mut self) {
         self.engine = None;
+        self.fields = std::cell::OnceCell::new();
     }
 }
 

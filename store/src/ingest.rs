@@ -298,6 +298,7 @@ pub fn ingest_bytes(
     let fallback_time = mtime.unwrap_or_else(Utc::now);
 
     let mut by_partition: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    let mut catalog = crate::catalog::FieldCatalog::default();
     for record in decoded.records {
         let own = match &record.json {
             Some(v) => timestamp::from_json(v, options.time_field.as_deref()),
@@ -319,6 +320,7 @@ pub fn ingest_bytes(
             entries: entries(record.json.as_ref(), &record.text),
             text: record.text,
         };
+        catalog.add_record(&row.entries);
         report.records += 1;
         by_partition
             .entry(partition_of(time))
@@ -355,5 +357,6 @@ pub fn ingest_bytes(
         report.files_written += 2;
         report.partitions.insert(dt);
     }
+    crate::catalog::write_object(store, &name, &catalog)?;
     Ok(report)
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod catalog;
 pub mod decode;
 pub mod ingest;
 pub mod timestamp;
@@ -43,6 +44,11 @@ impl Store {
     }
 
     /// `<root>/indices/dt=<dt>`
+    /// Where the field catalog lives (`catalog/`, one file per object).
+    pub fn catalog_dir(&self) -> PathBuf {
+        self.root.join("catalog")
+    }
+
     pub fn index_partition(&self, dt: &str) -> PathBuf {
         self.index_dir().join(format!("{PARTITION_COLUMN}={dt}"))
     }
