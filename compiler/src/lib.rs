@@ -155,6 +155,28 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
 mod tests {
     use super::*;
 
+    #[test]
+    fn athena_limits_are_errors_before_anything_runs() {
+        let options =
+            CompileOptions::at(chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000));
+        // More distinct lookups than one query should carry.
+        let many: Vec<String> = (0..=plan::MAX_LOOKUPS).map(|i| format!("t{i}")).collect();
+        let err = compile(&many.join(" OR "), &options).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooLarge);
+        assert!(err.message.contains("1001"), "{}", err.message);
+        // Few lookups, but long ones: the SQL would pass Athena's 256 KiB.
+        let long: Vec<String> = (0..400)
+            .map(|i| format!("\"{} {i}\"", "x".repeat(200)))
+            .collect();
+        let err = compile(&long.join(" OR "), &options).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooLarge);
+        assert!(err.message.contains("262144"), "{}", err.message);
+        // Just under both limits compiles.
+        let ok: Vec<String> = (0..plan::MAX_LOOKUPS).map(|i| format!("t{i}")).collect();
+        let c = compile(&ok.join(" OR "), &options).unwrap();
+        assert!(c.sql.len() < MAX_SQL_BYTES);
+    }
+
     /// Every string of up to four characters over an alphabet of the
     /// characters that matter to the grammar (and some that break naive
     /// byte slicing) compiles or fails with an error — never panics — and
