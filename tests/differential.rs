@@ -92,12 +92,14 @@ fn json_record(i: usize, ts: i64) -> String {
         m.insert("ip".into(), IPS[(i * 3) % IPS.len()].into());
     }
     m.insert("msg".into(), MSGS[(i * 5) % MSGS.len()].into());
-    let n: serde_json::Value = match i % 6 {
+    let n: serde_json::Value = match i % 8 {
         0 => 0.into(),
         1 => 42.into(),
         2 => (-5).into(),
         3 => "1500".into(),
         4 => serde_json::json!(3.5),
+        5 => "-0".into(),
+        6 => serde_json::json!(-0.0),
         _ => "42".into(),
     };
     m.insert("n".into(), n);
@@ -322,6 +324,9 @@ const RANGES: &[&str] = &[
     "[2024-05-01T10:00:00Z TO 2024-05-01T12:00:00Z]",
     "[2024-04-30 TO now]",
     "<=-5",
+    ">=0",
+    "[-0 TO 0]",
+    "<=-0",
 ];
 const CIDRS: &[&str] = &[
     "10.0.0.0/8",
@@ -466,6 +471,32 @@ fn compiled_queries_return_exactly_the_reference_records() {
         stats.1 * 3 >= stats.0,
         "too few queries match anything: {stats:?}"
     );
+}
+
+/// The deepest query the language accepts (groups and negations together
+/// 128 deep) compiles, runs on the engine, and agrees with the reference.
+#[test]
+fn the_deepest_queries_run() {
+    let fx = fixture();
+    let mut q = "alice".to_string();
+    let mut depth = 0;
+    let mut i = 0;
+    while depth + 2 <= glaux_compiler::parser::MAX_DEPTH {
+        q = if i % 3 == 0 {
+            depth += 2;
+            format!("ip:10.0.0.1 AND NOT (n:[0 TO 42] OR {q})")
+        } else {
+            depth += 1;
+            format!("user:bob OR (\"password failed\" {q})")
+        };
+        i += 1;
+    }
+    let compiled = compile(&q, &options()).unwrap();
+    assert!(compiled.runs());
+    assert_eq!(run_engine(fx, &compiled.sql), reference(fx, &q));
+    let deeper = format!("NOT ({q})");
+    let err = compile(&deeper, &options()).map(|_| ()).unwrap_err();
+    assert_eq!(err.kind, glaux_compiler::ErrorKind::TooDeep);
 }
 
 #[test]

@@ -23,7 +23,8 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CompileErr
             rest,
         )
     } else {
-        return parse_time(text).map_err(|_| bad("not RFC 3339, a date, or date math"));
+        let t = parse_time(text).map_err(|_| bad("not RFC 3339, a date, or date math"))?;
+        return check_year(t).map_err(|_| bad("outside the years 1 to 9999"));
     };
     let mut t = anchor;
     while let Some(op) = ops.chars().next() {
@@ -51,7 +52,21 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CompileErr
             _ => return Err(bad("expected `+`, `-` or `/` in the date math")),
         }
     }
-    Ok(t)
+    check_year(t).map_err(|_| bad("outside the years 1 to 9999"))
+}
+
+/// Times glaux accepts lie in the years 1 to 9999: `dt` partition names are
+/// four-digit years, and string order must stay time order.
+pub fn check_year(t: DateTime<Utc>) -> Result<DateTime<Utc>, CompileError> {
+    if (1..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(CompileError::new(
+            ErrorKind::BadTime,
+            format!("{t} is outside the years 1 to 9999"),
+        )
+        .help("partitions are named by four-digit years; pick a time between 0001 and 9999"))
+    }
 }
 
 fn shift(t: DateTime<Utc>, n: i64, unit: char) -> Option<DateTime<Utc>> {
@@ -85,7 +100,9 @@ fn round_down(t: DateTime<Utc>, unit: char) -> Option<DateTime<Utc>> {
         'm' => t.with_nanosecond(0)?.with_second(0),
         'h' | 'H' => t.with_nanosecond(0)?.with_second(0)?.with_minute(0),
         'd' => day(t),
-        'w' => day(t - Duration::days(i64::from(t.weekday().num_days_from_monday()))),
+        'w' => day(t.checked_sub_signed(Duration::days(i64::from(
+            t.weekday().num_days_from_monday(),
+        )))?),
         'M' => Utc
             .with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
             .single(),

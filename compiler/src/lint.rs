@@ -27,7 +27,10 @@ fn walk(
         Expr::Not { expr, .. } => walk(expr, fields, warnings)?,
         Expr::All { .. } => {}
         Expr::Match(m) => {
-            if let (None, ValueKind::Term(t)) = (&m.field, &m.value.kind) {
+            // Unfielded, or fielded by a group (`f:(a or b)`: the match's span
+            // is its value's, as no `f:` was written against it).
+            let written_bare = m.field.is_none() || m.span == m.value.span;
+            if let (true, ValueKind::Term(t)) = (written_bare, &m.value.kind) {
                 let upper = t.to_uppercase();
                 if matches!(upper.as_str(), "AND" | "OR" | "NOT") && *t != upper {
                     warnings.push(

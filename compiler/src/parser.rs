@@ -33,7 +33,7 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
         .into_inner()
         .find(|p| p.as_rule() == Rule::or_expr)
         .expect("or_expr inside query");
-    let expr = build_or(or_expr)?;
+    let expr = build_or(or_expr, 0)?;
     check_ranges(&expr)?;
     Ok(Query { expr })
 }
@@ -63,17 +63,18 @@ fn check_ranges(expr: &Expr) -> Result<(), CompileError> {
 /// stack's end, whatever the input.
 pub const MAX_DEPTH: usize = 128;
 
+fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
+    CompileError::new(
+        ErrorKind::TooDeep,
+        format!("{what} nested more than {MAX_DEPTH} deep"),
+    )
+    .at(Span::new(at, at + len), "this one is too deep")
+    .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out")
+}
+
 /// Finds an unclosed quote or an unbalanced parenthesis and points at it,
 /// and refuses nesting deeper than [`MAX_DEPTH`].
 fn check_balance(text: &str) -> Result<(), CompileError> {
-    let too_deep = |at: usize, len: usize, what: &str| {
-        CompileError::new(
-            ErrorKind::TooDeep,
-            format!("{what} nested more than {MAX_DEPTH} deep"),
-        )
-        .at(Span::new(at, at + len), "this one is too deep")
-        .help("flatten the query: `a OR b OR c` needs no parentheses")
-    };
     let mut opens: Vec<usize> = Vec::new();
     let mut chars = text.char_indices().peekable();
     let mut prev: Option<char> = None;
@@ -328,12 +329,12 @@ fn span_of(pair: &Pair<Rule>) -> Span {
     Span::new(s.start(), s.end())
 }
 
-fn build_or(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+fn build_or(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
     let span = span_of(&pair);
     let mut clauses = Vec::new();
     for p in pair.into_inner() {
         if p.as_rule() == Rule::and_expr {
-            clauses.push(build_and(p)?);
+            clauses.push(build_and(p, depth)?);
         }
     }
     Ok(if clauses.len() == 1 {
@@ -343,12 +344,12 @@ fn build_or(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     })
 }
 
-fn build_and(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+fn build_and(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
     let span = span_of(&pair);
     let mut clauses = Vec::new();
     for p in pair.into_inner() {
         if p.as_rule() == Rule::unary {
-            clauses.push(build_unary(p)?);
+            clauses.push(build_unary(p, depth)?);
         }
     }
     Ok(if clauses.len() == 1 {
@@ -358,24 +359,33 @@ fn build_and(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     })
 }
 
-fn build_unary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+/// `depth`: groups and negations around this clause; the whole tree is at
+/// most [`MAX_DEPTH`] deep, so later stages can recurse over it safely.
+fn build_unary(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
     let mut nots = Vec::new();
     let mut inner = None;
+    let mut pairs = Vec::new();
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::not_op => nots.push(span_of(&p).start),
-            Rule::prefixed => inner = Some(build_prefixed(p)?),
-            _ => inner = Some(build_primary(p)?),
+            _ => pairs.push(p),
         }
     }
-    if nots.len() > MAX_DEPTH {
-        let at = nots[MAX_DEPTH];
+    if depth + nots.len() > MAX_DEPTH {
+        let at = nots[MAX_DEPTH.saturating_sub(depth).min(nots.len() - 1)];
         return Err(CompileError::new(
             ErrorKind::TooDeep,
             format!("`NOT`s nested more than {MAX_DEPTH} deep"),
         )
         .at(Span::new(at, at + 1), "this one is too deep")
         .help("two `NOT`s cancel out: remove them in pairs"));
+    }
+    let depth = depth + nots.len();
+    for p in pairs {
+        inner = Some(match p.as_rule() {
+            Rule::prefixed => build_prefixed(p, depth)?,
+            _ => build_primary(p, depth)?,
+        });
     }
     let mut expr = inner.expect("unary has a primary");
     let end = expr.span().end;
@@ -389,11 +399,11 @@ fn build_unary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
 }
 
 /// `-x` is `NOT x`; `+x` is `x` (every clause is already required).
-fn build_prefixed(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+fn build_prefixed(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let modifier = inner.next().expect("modifier");
-    let expr = build_primary(inner.next().expect("primary"))?;
+    let expr = build_primary(inner.next().expect("primary"), depth + 1)?;
     Ok(if modifier.as_str() == "-" {
         Expr::Not {
             expr: Box::new(expr),
@@ -404,12 +414,15 @@ fn build_prefixed(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     })
 }
 
-fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
+fn build_primary(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::group => {
+            if depth >= MAX_DEPTH {
+                return Err(too_deep(span.start, 1, "parentheses and `NOT`s"));
+            }
             let inner = pair.into_inner().next().expect("group holds an or_expr");
-            build_or(inner)
+            build_or(inner, depth + 1)
         }
         Rule::field_match | Rule::comparison_match => {
             let mut inner = pair.into_inner();
@@ -419,7 +432,7 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
                 span: span_of(&f),
             };
             let v = inner.next().expect("value");
-            build_field_match(field, v, span)
+            build_field_match(field, v, span, depth)
         }
         // A range gets its field from a field group around it; one left
         // without a field is diagnosed by `check_ranges` once the tree is built.
@@ -450,14 +463,25 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, CompileError> {
     }
 }
 
-fn build_field_match(field: Field, v: Pair<Rule>, span: Span) -> Result<Expr, CompileError> {
+fn build_field_match(
+    field: Field,
+    v: Pair<Rule>,
+    span: Span,
+    depth: usize,
+) -> Result<Expr, CompileError> {
     let vspan = span_of(&v);
     let kind = match v.as_rule() {
         Rule::group => {
             if field.name == EXISTS_FIELD {
                 return Err(exists_error(&field, vspan));
             }
-            let inner = build_or(v.into_inner().next().expect("group holds an or_expr"))?;
+            if depth >= MAX_DEPTH {
+                return Err(too_deep(vspan.start, 1, "parentheses and `NOT`s"));
+            }
+            let inner = build_or(
+                v.into_inner().next().expect("group holds an or_expr"),
+                depth + 1,
+            )?;
             return apply_field(inner, &field);
         }
         Rule::range => build_range(v)?.kind,
@@ -1050,6 +1074,18 @@ mod tests {
             kind(&format!("{}a", "NOT ".repeat(30_000))),
             ErrorKind::TooDeep
         );
+        // Groups and negations count together.
+        let mixed = format!(
+            "{}a{}",
+            format!("{}-(", "!".repeat(128)).repeat(128),
+            ")".repeat(128)
+        );
+        assert_eq!(kind(&mixed), ErrorKind::TooDeep);
+        assert_eq!(
+            kind(&format!("{}a{}", "NOT (".repeat(65), ")".repeat(65))),
+            ErrorKind::TooDeep
+        );
+        assert!(parse(&format!("{}a{}", "NOT (".repeat(64), ")".repeat(64))).is_ok());
         let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_ok());
         assert!(parse(&format!("{}a", "NOT ".repeat(MAX_DEPTH))).is_ok());

@@ -413,6 +413,26 @@ fn like_pattern(parts: &[WildPart], span: Span) -> Result<String, CompileError> 
             WildPart::One => out.push('_'),
         }
     }
+    // Tokens neither start nor end with `.`, `-` or `@` (the tokenizer
+    // trims them): such a pattern could never match, which would be a
+    // silent no-match.
+    let joiner = |c: char| matches!(c, '.' | '-' | '@');
+    let first = match parts.first() {
+        Some(WildPart::Text(t)) => t.chars().next().filter(|&c| joiner(c)),
+        _ => None,
+    };
+    let last = match parts.last() {
+        Some(WildPart::Text(t)) => t.chars().next_back().filter(|&c| joiner(c)),
+        _ => None,
+    };
+    if let Some(c) = first.or(last) {
+        return Err(CompileError::new(
+            ErrorKind::BadWildcard,
+            format!("no token starts or ends with `{c}`"),
+        )
+        .at(span, "this pattern can never match")
+        .help("the tokenizer drops `.`, `-` and `@` at the ends of a token: leave them out (`example.com*` rather than `.example.com*`)"));
+    }
     if literal == 0 && !parts.contains(&WildPart::One) {
         unreachable!("only-star terms are `*`/`field:*`");
     }
@@ -429,38 +449,64 @@ fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
             .at(span, "not in the portable subset")
             .help(help.to_string())
     };
-    let mut chars = re.chars().peekable();
-    let mut prev = '\0';
-    while let Some(c) = chars.next() {
+    let chars: Vec<char> = re.chars().collect();
+    // Inside `[...]`: set when a class opens, with the index of its first
+    // member (a `]` there is a literal, not the end).
+    let mut class_start: Option<usize> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
         match c {
-            '\\' => match chars.next() {
-                Some(e) if e.is_alphanumeric() => {
-                    return Err(bad(
-                        &format!("`\\{e}`"),
-                        "escape classes differ between engines: write `[0-9]` for `\\d`, `[a-z0-9_]` for `\\w`; escaping punctuation (`\\.`) is fine",
-                    ));
+            '\\' => {
+                match next {
+                    // Escaped metacharacters are literal on both engines.
+                    Some(
+                        '.' | '\\' | '/' | '-' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{'
+                        | '}' | '|' | '^' | '$',
+                    ) => {}
+                    Some(e) => {
+                        return Err(bad(
+                            &format!("`\\{e}`"),
+                            "only metacharacters may be escaped (`\\.`, `\\(`, `\\-`...): escape classes and assertions such as `\\d`, `\\w`, `\\<` differ between engines; write `[0-9]` for `\\d`, `[a-z0-9_]` for `\\w`",
+                        ));
+                    }
+                    None => {
+                        return Err(bad("a trailing `\\`", "escape the backslash: `\\\\`"));
+                    }
                 }
-                Some(_) => {}
-                None => return Err(bad("a trailing `\\`", "escape the backslash: `\\\\`")),
-            },
-            '(' if chars.peek() == Some(&'?') => {
+                i += 2;
+                continue;
+            }
+            '(' if class_start.is_none() && next == Some('?') => {
                 return Err(bad(
                     "a `(?...)` group",
                     "flags, look-around and named groups differ between engines; matching is already case-insensitive and whole-token",
                 ));
             }
-            '[' if prev == '[' || chars.peek() == Some(&':') => {
+            '[' if class_start.is_none() => {
+                if posix_class(&chars[i + 1..]) {
+                    return Err(bad("a POSIX class", "list the characters: `[a-z0-9]`"));
+                }
+                let first = if next == Some('^') { i + 2 } else { i + 1 };
+                class_start = Some(first);
+            }
+            '[' => {
                 return Err(bad(
-                    "a nested or POSIX class",
-                    "list the characters: `[a-z0-9]`",
+                    "a nested class",
+                    "nested classes differ between engines; list the characters: `[a-z0-9]`",
                 ));
             }
-            '&' if prev == '&' => {
-                return Err(bad("`&&`", "class intersection differs between engines"));
+            ']' if class_start.is_some_and(|first| i > first) => class_start = None,
+            '&' | '-' | '~' if class_start.is_some() && next == Some(c) => {
+                return Err(bad(
+                    &format!("`{c}{c}` in a class"),
+                    "class set operations (`&&`, `--`, `~~`) differ between engines; list the characters instead",
+                ));
             }
             _ => {}
         }
-        prev = c;
+        i += 1;
     }
     let anchored = format!("^(?:{})$", re.to_lowercase());
     regex::RegexBuilder::new(&anchored)
@@ -474,6 +520,19 @@ fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
                 .help("regexes match whole tokens: `/admin[0-9]+/`, `/(get|put)object/`")
         })?;
     Ok(anchored)
+}
+
+/// True if `rest` (after a `[`) starts with a POSIX class name, `:alpha:]`.
+fn posix_class(rest: &[char]) -> bool {
+    let letters = rest
+        .iter()
+        .skip(1)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    rest.first() == Some(&':')
+        && letters > 0
+        && rest.get(1 + letters) == Some(&':')
+        && rest.get(2 + letters) == Some(&']')
 }
 
 /// A range's bounds as numbers: both numbers, or both times (epoch ms).

@@ -54,7 +54,12 @@ pub fn number_of(text: &str) -> Option<f64> {
     if i != b.len() {
         return None;
     }
-    text.parse::<f64>().ok().filter(|x| x.is_finite())
+    // `+ 0.0` turns -0 into 0: engines that order floats totally (arrow's
+    // `total_cmp`) would otherwise put -0 below 0, where IEEE says equal.
+    text.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .map(|x| x + 0.0)
 }
 
 /// The instant of a timestamp text (RFC 3339, or ISO 8601 date and time with
@@ -129,7 +134,8 @@ impl Cidr {
         if len.is_empty() || len.len() > 3 || !len.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CidrError::NotCidr);
         }
-        let looks_v4 = !addr.is_empty() && addr.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let looks_v4 = addr.bytes().filter(|&b| b == b'.').count() == 3
+            && addr.bytes().all(|b| b.is_ascii_digit() || b == b'.');
         let looks_v6 = addr.contains(':')
             && addr
                 .bytes()
@@ -220,6 +226,10 @@ mod tests {
         ] {
             assert_eq!(number_of(t), Some(n), "{t}");
         }
+        // -0 is 0, bit for bit, so every engine orders it as IEEE does.
+        for t in ["-0", "-0.0", "-1e-400"] {
+            assert_eq!(number_of(t).map(f64::to_bits), Some(0f64.to_bits()), "{t}");
+        }
         for t in [
             "", "-", "1.", ".5", "1e", "0x10", "NaN", "inf", " 1", "1 ", "1.2.3", "1e999",
         ] {
@@ -278,6 +288,8 @@ mod tests {
         assert_eq!(Cidr::parse("10.0.0.256/8"), Err(CidrError::BadAddress));
         assert_eq!(Cidr::parse("user/x"), Err(CidrError::NotCidr));
         assert_eq!(Cidr::parse("a/8"), Err(CidrError::NotCidr));
+        assert_eq!(Cidr::parse("12/25"), Err(CidrError::NotCidr));
+        assert_eq!(Cidr::parse("1.1/2"), Err(CidrError::NotCidr));
         assert_eq!(Cidr::parse("10.0.0.0"), Err(CidrError::NotCidr));
     }
 }

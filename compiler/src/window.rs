@@ -82,6 +82,8 @@ impl TimeWindow {
         };
         // The tables hold milliseconds: so does the window.
         let (start, end) = (trunc_ms(start), trunc_ms(end));
+        crate::datemath::check_year(start)?;
+        crate::datemath::check_year(end)?;
         if start >= end {
             return Err(CompileError::new(
                 ErrorKind::EmptyWindow,

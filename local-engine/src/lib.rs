@@ -58,6 +58,10 @@ impl LocalEngine {
         options.execution.parquet.reorder_filters = true;
         options.execution.parquet.bloom_filter_on_read = true;
         options.execution.parquet.enable_page_index = true;
+        // glaux queries nest up to 128 groups and negations deep; the SQL
+        // parser's default limit (50) would refuse what the language allows.
+        options.sql_parser.recursion_limit =
+            datafusion::common::config::ConfigNonZeroUsize::try_new(1_024)?;
         let ctx = SessionContext::new_with_config(config);
 
         let schema = Arc::new(MemorySchemaProvider::new());
