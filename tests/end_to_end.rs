@@ -653,3 +653,31 @@ fn misspelled_fields_are_caught_with_the_store_catalog() {
         assert!(!run.stderr.contains("unknown field"), "{}", run.stderr);
     }
 }
+
+/// A query the optimizer proves empty runs nothing and says so; its
+/// `--explain` is the header alone, with the reason.
+#[test]
+fn contradictions_run_nothing() {
+    let fx = fixture();
+    ingest(&fx);
+    let store = fx.store.to_str().unwrap();
+    for q in [
+        "alice AND NOT alice",
+        "tag:json tag:text",
+        "@time:<2024-01-01 alice",
+    ] {
+        let run = glaux([
+            "query", "--store", store, "--since", "1d", "--format", "ndjson", q,
+        ]);
+        assert_eq!(run.status, 0, "{q}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{q}");
+        assert!(run.stderr.contains("nothing ran"), "{q}: {}", run.stderr);
+        let explain = glaux(["query", "--store", store, "--since", "1d", "--explain", q]);
+        assert!(
+            explain.stdout.contains("-- nothing to run"),
+            "{}",
+            explain.stdout
+        );
+        assert!(!explain.stdout.contains("SELECT"), "{}", explain.stdout);
+    }
+}

@@ -162,12 +162,12 @@ pub fn footer(outcome: &Outcome) -> String {
     };
     let plan = &outcome.compiled.plan;
     let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
-        return "0 records · nothing ran: no record can match (a contradiction or an empty time range; see \\explain)".to_string();
+        return "0 records · nothing ran: no record can match (a contradiction or an empty time range; see --explain or \\explain)".to_string();
     };
     let ran = if outcome.compiled.runs() {
         String::new()
     } else {
-        " · nothing ran: no record can match (see \\explain)".to_string()
+        " · nothing ran: no record can match (see --explain or \\explain)".to_string()
     };
     format!(
         "{n} record{}{limit_note} in {:.2} s · window {} · {} partition{}{ran}",
