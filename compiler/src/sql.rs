@@ -470,12 +470,15 @@ fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
     let _ = writeln!(sql, "-- glaux query: {}", comment_text(&header.query));
     let _ = writeln!(sql, "-- resolved: {}", comment_text(&header.before));
     let _ = writeln!(sql, "-- optimized: {}", comment_text(&header.after));
-    let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
+    if plan.scan == Scan::Nothing {
         let _ = writeln!(
             sql,
             "-- nothing to run: no record can match (a contradiction or an empty time range)"
         );
         return;
+    }
+    let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
+        unreachable!("a plan that runs has a window");
     };
     let _ = writeln!(sql, "-- window: {}", comment_text(&window.to_string()));
     let _ = writeln!(
@@ -486,13 +489,6 @@ fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
         partitions.count,
         if partitions.count == 1 { "" } else { "s" }
     );
-    if plan.scan == Scan::Nothing {
-        let _ = writeln!(
-            sql,
-            "-- nothing to run: no record can match (a contradiction or an empty range)"
-        );
-        return;
-    }
     let lookups: Vec<String> = plan
         .lookups
         .iter()
