@@ -66,7 +66,15 @@ pub fn number_of(text: &str) -> Option<f64> {
 /// `T` or a space and no offset, read as UTC), in epoch milliseconds.
 pub fn timestamp_ms_of(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 16 || !b[0].is_ascii_digit() || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+    // Cheap shape check first (`dddd-dd-ddTdd:dd`): most values are not
+    // timestamps, and chrono's parsers are not free.
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() < 16
+        || !digits(0..4)
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+        || b[13] != b':'
     {
         return None;
     }
@@ -102,7 +110,9 @@ pub fn ip_key_of(addr: IpAddr) -> String {
 
 /// The key of a token that is an IP address (see the module docs).
 pub fn ip_key(token: &str) -> Option<String> {
-    if !token.contains(['.', ':']) {
+    // Called for every token at ingest: reject most words on their first byte.
+    let first = *token.as_bytes().first()?;
+    if !(first.is_ascii_hexdigit() || first == b':') || !token.contains(['.', ':']) {
         return None;
     }
     token.parse::<IpAddr>().ok().map(ip_key_of)

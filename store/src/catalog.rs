@@ -20,15 +20,23 @@ impl FieldCatalog {
     /// Counts the fields of one record (each field once per record; the
     /// text of non-JSON lines has no field and is not counted).
     pub fn add_record(&mut self, entries: &[Entry]) {
-        let mut seen: Vec<&str> = entries
-            .iter()
-            .map(|e| e.field.as_str())
-            .filter(|f| !f.is_empty())
-            .collect();
+        // Entries come value by value: drop runs of one field before sorting.
+        let mut seen: Vec<&str> = Vec::new();
+        for e in entries {
+            if !e.field.is_empty() && seen.last() != Some(&e.field.as_str()) {
+                seen.push(&e.field);
+            }
+        }
         seen.sort_unstable();
         seen.dedup();
         for f in seen {
-            *self.fields.entry(f.to_string()).or_default() += 1;
+            // Allocate a key only for a field not seen before.
+            match self.fields.get_mut(f) {
+                Some(n) => *n += 1,
+                None => {
+                    self.fields.insert(f.to_string(), 1);
+                }
+            }
         }
     }
 
