@@ -443,6 +443,10 @@ fn compiled_queries_return_exactly_the_reference_records() {
             Keys::new()
         };
         let (n, found, none) = counts.get();
+        if (n + 1) % 5_000 == 0 {
+            // Long runs (PROPTEST_CASES=100000) show progress with --nocapture.
+            eprintln!("differential: {} queries so far", n + 1);
+        }
         counts.set((
             n + 1,
             found + u32::from(!want.is_empty()),
