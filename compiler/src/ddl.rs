@@ -24,6 +24,16 @@ pub struct DdlOptions {
 /// Renders `CREATE DATABASE` and the two `CREATE EXTERNAL TABLE` statements,
 /// each ending in `;`, separated by blank lines.
 pub fn render(options: &DdlOptions) -> Result<String, CompileError> {
+    Ok(statements(options)?
+        .iter()
+        .map(|s| format!("{s};\n"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The same statements one by one, without the `;` (Athena runs one
+/// statement per query): what `glaux ddl --apply` submits.
+pub fn statements(options: &DdlOptions) -> Result<Vec<String>, CompileError> {
     let location = options.location.trim_end_matches('/');
     let Some(rest) = location.strip_prefix("s3://") else {
         return Err(CompileError::new(
@@ -71,8 +81,10 @@ pub fn render(options: &DdlOptions) -> Result<String, CompileError> {
         )
         .help("write it as YYYY-MM-DD-HH, e.g. 2024-01-01-00"));
     }
-    let mut out = String::new();
-    let _ = writeln!(out, "CREATE DATABASE IF NOT EXISTS `{}`;", options.database);
+    let mut out = vec![format!(
+        "CREATE DATABASE IF NOT EXISTS `{}`",
+        options.database
+    )];
     for (table, columns, doc) in [
         (INDEX_TABLE, INDEX_COLUMNS, "one row per token occurrence"),
         (
@@ -81,8 +93,9 @@ pub fn render(options: &DdlOptions) -> Result<String, CompileError> {
             "one row per original record",
         ),
     ] {
-        out.push('\n');
-        table_ddl(&mut out, options, location, table, columns, doc);
+        let mut one = String::new();
+        table_ddl(&mut one, options, location, table, columns, doc);
+        out.push(one);
     }
     Ok(out)
 }
@@ -154,7 +167,7 @@ fn table_ddl(
         .iter()
         .map(|(k, v)| format!("  {}={}", hive_literal(k), hive_literal(v)))
         .collect();
-    let _ = writeln!(out, "TBLPROPERTIES (\n{}\n);", props.join(",\n"));
+    let _ = write!(out, "TBLPROPERTIES (\n{}\n)", props.join(",\n"));
 }
 
 #[cfg(test)]

@@ -13,14 +13,61 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(name = "glaux", version, about, long_about = None)]
 pub struct Cli {
-    /// The local store: a directory holding indices/ and messages/.
-    #[arg(long, global = true, env = "GLAUX_STORE", value_name = "DIR")]
-    pub store: Option<PathBuf>,
+    /// The store: a directory holding indices/ and messages/, or
+    /// s3://bucket/prefix (for ingest, ddl and the Athena engine).
+    #[arg(long, global = true, value_name = "DIR|S3_URL")]
+    pub store: Option<String>,
 
     /// Athena database (Glue) holding the tables; the local engine uses the
-    /// same name, so --explain SQL runs unchanged on either.
-    #[arg(long, global = true, env = "GLAUX_DATABASE", default_value = glaux_compiler::layout::DEFAULT_DATABASE)]
-    pub database: String,
+    /// same name, so --explain SQL runs unchanged on either [default: glaux].
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+
+    /// Where searches run [default: local].
+    #[arg(long, global = true, value_enum, help_heading = "Engine")]
+    pub engine: Option<crate::config::EngineKind>,
+
+    /// AWS profile from ~/.aws/config (otherwise AWS_PROFILE or `default`).
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// AWS region (otherwise AWS_REGION or the profile's).
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this URL (a VPC endpoint, LocalStack, moto).
+    #[arg(long, global = true, value_name = "URL", help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS call; throttling and transient errors are retried
+    /// with jittered backoff [default: 6].
+    #[arg(long, global = true, value_name = "N", help_heading = "AWS")]
+    pub max_attempts: Option<String>,
+
+    /// Athena workgroup [default: primary].
+    #[arg(long, global = true, help_heading = "Athena")]
+    pub workgroup: Option<String>,
+
+    /// Athena data catalog [default: AwsDataCatalog].
+    #[arg(long, global = true, help_heading = "Athena")]
+    pub catalog: Option<String>,
+
+    /// s3:// prefix for Athena's result files (otherwise the workgroup's).
+    #[arg(long, global = true, value_name = "S3_URL", help_heading = "Athena")]
+    pub output_location: Option<String>,
+
+    /// Reuse Athena's result of the same SQL up to this many minutes old
+    /// (0: off, the default).
+    #[arg(long, global = true, value_name = "MINUTES", help_heading = "Athena")]
+    pub reuse_minutes: Option<String>,
+
+    /// USD per TB scanned, for the cost in the footer [default: 5].
+    #[arg(long, global = true, value_name = "USD", help_heading = "Athena")]
+    pub price_per_tb: Option<String>,
+
+    /// Config file [default: $XDG_CONFIG_HOME/glaux/config.toml; env GLAUX_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Fix the clock at this instant (RFC 3339) instead of the system time;
     /// for reproducible output.
@@ -29,6 +76,31 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The settings given as flags, by config key.
+    pub fn setting_flags(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let mut m = std::collections::BTreeMap::new();
+        let mut put = |k: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                m.insert(k, v);
+            }
+        };
+        put("engine", self.engine.map(|e| e.to_string()));
+        put("store", self.store.clone());
+        put("database", self.database.clone());
+        put("profile", self.profile.clone());
+        put("region", self.region.clone());
+        put("endpoint_url", self.endpoint_url.clone());
+        put("max_attempts", self.max_attempts.clone());
+        put("workgroup", self.workgroup.clone());
+        put("catalog", self.catalog.clone());
+        put("output_location", self.output_location.clone());
+        put("reuse_minutes", self.reuse_minutes.clone());
+        put("price_per_tb", self.price_per_tb.clone());
+        m
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,8 +114,12 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run one query and print the matching records.
     Query(QueryArgs),
-    /// Print Athena DDL for the two tables, with partition projection on dt.
+    /// Print Athena DDL for the two tables, with partition projection on dt
+    /// (--apply runs it on Athena).
     Ddl(DdlArgs),
+    /// Print the settings in effect and where each came from (flag, env,
+    /// config file, default), as TOML that can seed a config file.
+    Config,
 }
 
 #[derive(Debug, Args)]
@@ -72,9 +148,13 @@ pub struct IngestArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub workers: usize,
-    /// Files or directories (walked) to read.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// S3 objects fetched at once when reading from s3://.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Files or directories (walked), or s3://bucket/prefix (every object
+    /// under it, CloudTrail's AWSLogs/ layout included), to read.
+    #[arg(required = true, value_name = "PATH|S3_URL")]
+    pub paths: Vec<String>,
 }
 
 /// The time window of a search.
@@ -115,9 +195,13 @@ pub struct QueryArgs {
 #[derive(Debug, Args)]
 pub struct DdlArgs {
     /// S3 location of the store: s3://bucket/prefix (tables go in
-    /// prefix/indices/ and prefix/messages/).
+    /// prefix/indices/ and prefix/messages/) [default: --store, if on S3].
     #[arg(long, value_name = "S3_URL")]
-    pub location: String,
+    pub location: Option<String>,
+    /// Run the statements on Athena (CREATE DATABASE, then the two tables)
+    /// instead of printing them.
+    #[arg(long)]
+    pub apply: bool,
     /// First hour the partition projection covers (YYYY-MM-DD-HH).
     #[arg(long, default_value = "2020-01-01-00", value_name = "DT")]
     pub projection_start: String,

@@ -61,7 +61,7 @@ pub fn create(dir: &Path, clock: Clock, scale: u32, out: &mut dyn Write) -> std:
 pub fn run(
     args: &DemoArgs,
     clock: Clock,
-    database: &str,
+    settings: &crate::config::Settings,
     out: &mut dyn Write,
     err: &mut dyn Write,
     color: bool,
@@ -78,9 +78,20 @@ pub fn run(
         return crate::EXIT_OK;
     }
     let _ = out.flush();
-    match Session::new(store, clock) {
+    // The demo store is on this machine: the local engine searches it,
+    // whatever the settings say.
+    let mut settings = settings.clone();
+    settings.set(
+        "engine",
+        "local".into(),
+        crate::config::Origin::Flag("glaux demo"),
+    );
+    match Session::new(store, clock, settings.clone()) {
         Ok(mut session) => {
-            session.database = database.to_string();
+            session.database = settings
+                .get("database")
+                .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
+                .to_string();
             crate::repl::run(session, color)
         }
         Err(e) => {

@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
 pub mod demo;
+pub mod ingest;
 pub mod output;
 pub mod repl;
 pub mod session;
@@ -16,7 +18,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use glaux_compiler::window::{parse_duration, parse_time};
 use glaux_compiler::{CompileError, Report, WindowSpec};
-use glaux_store::{IngestOptions, Store};
+use glaux_store::Store;
 
 use crate::cli::{Cli, Command, WindowArgs};
 use crate::session::{Clock, SearchError, Session};
@@ -117,40 +119,43 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
         Ok(None) => Clock::System,
         Err(e) => return usage_error(err, e, color),
     };
-    let store = Store::new(cli.store.clone().unwrap_or_else(default_store));
-    match cli.command.unwrap_or(Command::Repl) {
-        Command::Repl => match Session::new(store, clock) {
-            Ok(mut session) => {
-                session.database = cli.database.clone();
-                repl::run(session, color)
+    let settings = match load_settings(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let store_text = settings
+        .get("store")
+        .map(str::to_string)
+        .unwrap_or_else(|| default_store().display().to_string());
+    let store = Store::new(&store_text);
+    let database = settings
+        .get("database")
+        .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
+        .to_string();
+    let new_session =
+        |store: Store, err: &mut dyn Write| match Session::new(store, clock, settings.clone()) {
+            Ok(mut s) => {
+                s.database = database.clone();
+                Some(s)
             }
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
-                EXIT_FAILURE
+                None
             }
+        };
+    match cli.command.unwrap_or(Command::Repl) {
+        Command::Repl => match new_session(store, err) {
+            Some(session) => repl::run(session, color),
+            None => EXIT_FAILURE,
         },
-        Command::Demo(args) => demo::run(&args, clock, &cli.database, out, err, color),
-        Command::Ingest(args) => {
-            let options = IngestOptions {
-                tag: args.tag,
-                time_field: args.time_field,
-                workers: args.workers,
-            };
-            match glaux_store::ingest(&store, &args.paths, &options) {
-                Ok(report) => {
-                    let _ = writeln!(out, "ingested into {}", store.root().display());
-                    let _ = writeln!(out, "{report}");
-                    if report.failed.is_empty() {
-                        EXIT_OK
-                    } else {
-                        EXIT_FAILURE
-                    }
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "error: ingest failed: {e}");
-                    EXIT_FAILURE
-                }
-            }
+        Command::Demo(args) => demo::run(&args, clock, &settings, out, err, color),
+        Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
+        Command::Config => {
+            let _ = write!(out, "{settings}");
+            EXIT_OK
         }
         Command::Query(args) => {
             let window = match window_spec(&args.window) {
@@ -158,15 +163,10 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 Err(e) => return usage_error(err, e, color),
             };
             let text = args.query.join(" ");
-            let mut session = match Session::new(store, clock) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    return EXIT_FAILURE;
-                }
+            let Some(mut session) = new_session(store, err) else {
+                return EXIT_FAILURE;
             };
             session.window = window;
-            session.database = cli.database.clone();
             session.limit = (args.limit != 0).then_some(args.limit);
             if args.explain {
                 return match session.compile(&text) {
@@ -196,20 +196,86 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
             }
         }
         Command::Ddl(args) => {
+            let Some(location) = args
+                .location
+                .clone()
+                .or_else(|| store_text.starts_with("s3://").then(|| store_text.clone()))
+            else {
+                let _ = writeln!(
+                    err,
+                    "error: the DDL needs the store's S3 location: pass --location s3://bucket/prefix (or --store s3://…)"
+                );
+                return EXIT_USAGE;
+            };
             let options = glaux_compiler::ddl::DdlOptions {
-                location: args.location,
-                database: cli.database.clone(),
+                location,
+                database: database.clone(),
                 projection_start: args.projection_start,
             };
-            match glaux_compiler::ddl::render(&options) {
-                Ok(ddl) => {
-                    let _ = write!(out, "{ddl}");
+            if !args.apply {
+                return match glaux_compiler::ddl::render(&options) {
+                    Ok(ddl) => {
+                        let _ = write!(out, "{ddl}");
+                        EXIT_OK
+                    }
+                    Err(e) => usage_error(err, e, color),
+                };
+            }
+            let statements = match glaux_compiler::ddl::statements(&options) {
+                Ok(s) => s,
+                Err(e) => return usage_error(err, e, color),
+            };
+            let Some(mut session) = new_session(store, err) else {
+                return EXIT_FAILURE;
+            };
+            // `CREATE DATABASE` runs in the default database (the one to be
+            // created may not exist yet); the tables name theirs.
+            session.database = "default".to_string();
+            match session.athena_statements(&statements) {
+                Ok(runs) => {
+                    for (sql, run) in statements.iter().zip(&runs) {
+                        let first = sql
+                            .lines()
+                            .find(|l| !l.starts_with("--"))
+                            .unwrap_or_default();
+                        let _ = writeln!(out, "{first} … ok (query {})", run.query_execution_id);
+                    }
                     EXIT_OK
                 }
-                Err(e) => usage_error(err, e, color),
+                Err(e) => search_error(err, e, color),
             }
         }
     }
+}
+
+/// Reads the config file (if any) and resolves every setting.
+pub fn load_settings(cli: &Cli) -> Result<config::Settings, config::ConfigError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let explicit = cli.config.clone().or_else(|| {
+        env("GLAUX_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let path = explicit.clone().or_else(|| config::default_file(&env));
+    let text = match &path {
+        None => None,
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => Some(t),
+            // The default file is optional; a file the user named is not.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => None,
+            Err(e) => {
+                return Err(config::ConfigError {
+                    what: format!("config file {}", p.display()),
+                    why: e.to_string(),
+                });
+            }
+        },
+    };
+    let file = match (&path, &text) {
+        (Some(p), Some(t)) => Some((p.as_path(), t.as_str())),
+        _ => None,
+    };
+    config::resolve(&cli.setting_flags(), &env, file)
 }
 
 fn usage_error(err: &mut dyn Write, e: CompileError, color: bool) -> i32 {
@@ -227,6 +293,18 @@ pub fn search_error(err: &mut dyn Write, e: SearchError, color: bool) -> i32 {
         SearchError::Engine(e) => {
             let _ = writeln!(err, "error: {e}");
             EXIT_FAILURE
+        }
+        SearchError::Athena(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_FAILURE
+        }
+        SearchError::Aws(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_FAILURE
+        }
+        SearchError::Config(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_USAGE
         }
         SearchError::Output(e) => {
             let _ = writeln!(err, "error: unexpected result from the engine: {e}");

@@ -13,6 +13,7 @@ use rustyline::error::ReadlineError;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Config, Editor, Helper};
 
+use crate::config::EngineKind;
 use crate::output::{self, Format};
 use crate::session::{self, SearchError, Session};
 use crate::{render_report, search_error};
@@ -31,6 +32,7 @@ pub enum Command {
     Limit(String),
     Format(String),
     Sql(Option<bool>),
+    Engine(Option<String>),
     Refresh,
 }
 
@@ -62,6 +64,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "\\sql on|off",
         "print the SQL above each result (on by default)",
+    ),
+    (
+        "\\engine local|athena",
+        "run searches on the embedded engine or on Amazon Athena",
     ),
     (
         "\\refresh",
@@ -108,6 +114,7 @@ impl std::str::FromStr for Command {
                 "" => None,
                 _ => return Err("\\sql takes on or off".into()),
             }),
+            "\\engine" => Command::Engine((!arg.is_empty()).then(|| arg.clone())),
             "\\refresh" => Command::Refresh,
             _ => return Err(format!("unknown command {name}; \\help lists them")),
         })
@@ -217,11 +224,11 @@ pub fn run(mut session: Session, color: bool) -> i32 {
     };
     let stdout = std::io::stdout();
     println!(
-        "glaux {} — local store {}\nwindow: last 24 hours · \\help for help · Ctrl-D to quit",
+        "glaux {} — {} · window: last 24 hours · \\help for help · Ctrl-D to quit",
         env!("CARGO_PKG_VERSION"),
-        session.store.root().display()
+        engine_line(&session),
     );
-    if !session.store.exists() {
+    if session.engine_kind() == EngineKind::Local && !session.store.exists() {
         println!(
             "note: no store at {} yet; run `glaux ingest --store DIR PATH...` or `glaux demo`",
             session.store.root().display()
@@ -257,6 +264,20 @@ pub fn run(mut session: Session, color: bool) -> i32 {
         let _ = editor.save_history(h);
     }
     crate::EXIT_OK
+}
+
+/// `local store /path` or `athena (database glaux, workgroup primary)`.
+fn engine_line(session: &Session) -> String {
+    match session.engine_kind() {
+        EngineKind::Local => format!("local store {}", session.store.root().display()),
+        EngineKind::Athena => {
+            let a = session.settings.athena();
+            format!(
+                "Athena, database {}, workgroup {}",
+                session.database, a.workgroup
+            )
+        }
+    }
 }
 
 fn terminal_width() -> usize {
@@ -376,6 +397,16 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
             session.refresh();
             let _ = writeln!(out, "store re-read");
         }
+        Command::Engine(None) => {
+            let _ = writeln!(out, "engine: {}", engine_line(session));
+        }
+        Command::Engine(Some(name)) => match name.parse::<EngineKind>() {
+            Ok(kind) => {
+                session.set_engine(kind);
+                let _ = writeln!(out, "engine: {}", engine_line(session));
+            }
+            Err(e) => eprintln!("{e}"),
+        },
     }
 }
 

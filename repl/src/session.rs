@@ -5,10 +5,13 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use glaux_athena_engine::cost::{cost_usd, human_bytes, human_usd};
+use glaux_athena_engine::{AthenaEngine, AthenaError};
 use glaux_compiler::{CompileOptions, Compiled, Report, WindowSpec, compile};
 use glaux_local_engine::{EngineError, LocalEngine};
 use glaux_store::Store;
 
+use crate::config::{EngineKind, Settings};
 use crate::output::{Hit, hits_from_batches};
 
 /// Where "now" comes from: the system clock, or a fixed instant (`--now`,
@@ -34,6 +37,11 @@ pub enum SearchError {
     /// The query or an option is wrong: render with the query text.
     Compile(Report),
     Engine(EngineError),
+    Athena(AthenaError),
+    /// AWS access could not be set up (no credentials, no region).
+    Aws(glaux_aws::AwsError),
+    /// A setting is wrong or does not fit the engine.
+    Config(String),
     Output(String),
     /// Ctrl-C while the query ran.
     Cancelled,
@@ -45,12 +53,32 @@ impl From<EngineError> for SearchError {
     }
 }
 
+impl From<AthenaError> for SearchError {
+    fn from(e: AthenaError) -> Self {
+        if e.is_cancelled_by_user() {
+            SearchError::Cancelled
+        } else {
+            SearchError::Athena(e)
+        }
+    }
+}
+
+/// What Athena reported about a run, for the footer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AthenaRun {
+    pub query_execution_id: String,
+    pub stats: glaux_athena_engine::Stats,
+    pub price_per_tb: f64,
+}
+
 /// What a search returned.
 #[derive(Debug)]
 pub struct Outcome {
     pub compiled: Compiled,
     pub hits: Vec<Hit>,
     pub elapsed: Duration,
+    /// Set when the search ran on Athena.
+    pub athena: Option<AthenaRun>,
 }
 
 /// Session state.
@@ -60,14 +88,17 @@ pub struct Session {
     pub window: WindowSpec,
     pub limit: Option<u64>,
     pub clock: Clock,
+    /// Engine, AWS and Athena settings with their origins.
+    pub settings: Settings,
     engine: Option<LocalEngine>,
+    athena: Option<AthenaEngine>,
     /// The store's field names (from its catalog), read on first use.
     fields: std::cell::OnceCell<Option<Vec<String>>>,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Session {
-    pub fn new(store: Store, clock: Clock) -> std::io::Result<Self> {
+    pub fn new(store: Store, clock: Clock, settings: Settings) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -77,7 +108,9 @@ impl Session {
             window: WindowSpec::Default,
             limit: Some(glaux_compiler::plan::DEFAULT_LIMIT),
             clock,
+            settings,
             engine: None,
+            athena: None,
             fields: std::cell::OnceCell::new(),
             runtime,
         })
@@ -95,39 +128,119 @@ impl Session {
         compile(query, &options).map_err(|e| e.with_source(query))
     }
 
-    /// Compiles and runs `query` on the local engine. Ctrl-C cancels the run
-    /// (the future is dropped) and returns [`SearchError::Cancelled`].
+    /// The engine searches run on.
+    pub fn engine_kind(&self) -> EngineKind {
+        self.settings.engine().unwrap_or(EngineKind::Local)
+    }
+
+    /// Compiles and runs `query` on the session's engine. Ctrl-C cancels
+    /// the run (the local engine's future is dropped; an Athena query is
+    /// stopped with `StopQueryExecution`) and returns
+    /// [`SearchError::Cancelled`].
     pub fn search(&mut self, query: &str) -> Result<Outcome, SearchError> {
         let compiled = self.compile(query).map_err(SearchError::Compile)?;
         let started = Instant::now();
-        if !compiled.runs() {
+        let mut outcome = Outcome {
+            compiled,
+            hits: Vec::new(),
+            elapsed: Duration::ZERO,
+            athena: None,
+        };
+        if !outcome.compiled.runs() {
             // The optimizer proved nothing can match: no engine, no scan.
-            return Ok(Outcome {
-                compiled,
-                hits: Vec::new(),
-                elapsed: started.elapsed(),
-            });
+            outcome.elapsed = started.elapsed();
+            return Ok(outcome);
         }
+        let sql = outcome.compiled.sql.clone();
+        let batches = match self.engine_kind() {
+            EngineKind::Local => {
+                self.open_local()?;
+                let engine = self.engine.as_ref().expect("opened above");
+                self.runtime.block_on(async {
+                    tokio::select! {
+                        r = engine.run(&sql) => r.map_err(SearchError::from),
+                        _ = tokio::signal::ctrl_c() => Err(SearchError::Cancelled),
+                    }
+                })?
+            }
+            EngineKind::Athena => {
+                let engine = self.athena()?.clone();
+                let finished = self.runtime.block_on(engine.run(&sql, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                }))?;
+                outcome.athena = Some(AthenaRun {
+                    query_execution_id: finished.query_execution_id,
+                    stats: finished.stats,
+                    price_per_tb: self.settings.price_per_tb().unwrap_or(5.0),
+                });
+                finished.batches
+            }
+        };
+        outcome.hits = hits_from_batches(&batches).map_err(SearchError::Output)?;
+        outcome.elapsed = started.elapsed();
+        Ok(outcome)
+    }
+
+    /// Opens the local engine on first use.
+    fn open_local(&mut self) -> Result<(), SearchError> {
         if self.engine.is_none() {
+            if self.store.root().to_string_lossy().starts_with("s3://") {
+                return Err(SearchError::Config(format!(
+                    "the local engine reads a store on this machine, not {}; use --engine athena (or \\engine athena) for a store on S3",
+                    self.store.root().display()
+                )));
+            }
             let engine = self
                 .runtime
                 .block_on(LocalEngine::open(&self.store, &self.database))?;
             self.engine = Some(engine);
         }
-        let engine = self.engine.as_ref().expect("engine opened above");
-        let sql = compiled.sql.clone();
-        let batches = self.runtime.block_on(async {
-            tokio::select! {
-                r = engine.run(&sql) => r.map_err(SearchError::from),
-                _ = tokio::signal::ctrl_c() => Err(SearchError::Cancelled),
-            }
-        })?;
-        let hits = hits_from_batches(&batches).map_err(SearchError::Output)?;
-        Ok(Outcome {
-            compiled,
-            hits,
-            elapsed: started.elapsed(),
-        })
+        Ok(())
+    }
+
+    /// The Athena engine, set up on first use (credentials and region are
+    /// checked then, within seconds).
+    fn athena(&mut self) -> Result<&AthenaEngine, SearchError> {
+        if self.athena.is_none() {
+            let config = self
+                .runtime
+                .block_on(glaux_aws::load(&self.settings.aws()))
+                .map_err(SearchError::Aws)?;
+            let mut settings = self.settings.athena();
+            settings.database = self.database.clone();
+            self.athena = Some(AthenaEngine::new(&config, settings));
+        }
+        Ok(self.athena.as_ref().expect("engine set up above"))
+    }
+
+    /// Switches engines (`\engine`); the next search sets the new one up.
+    pub fn set_engine(&mut self, kind: EngineKind) {
+        self.settings.set(
+            "engine",
+            kind.to_string(),
+            crate::config::Origin::Flag("\\engine"),
+        );
+    }
+
+    /// Runs statements that return nothing (DDL) on Athena, in order.
+    pub fn athena_statements(
+        &mut self,
+        statements: &[String],
+    ) -> Result<Vec<AthenaRun>, SearchError> {
+        let engine = self.athena()?.clone();
+        let price = self.settings.price_per_tb().unwrap_or(5.0);
+        let mut runs = Vec::new();
+        for sql in statements {
+            let f = self.runtime.block_on(engine.run(sql, async {
+                let _ = tokio::signal::ctrl_c().await;
+            }))?;
+            runs.push(AthenaRun {
+                query_execution_id: f.query_execution_id,
+                stats: f.stats,
+                price_per_tb: price,
+            });
+        }
+        Ok(runs)
     }
 
     /// The field names the store's catalog lists; `None` when there is no
@@ -147,6 +260,7 @@ impl Session {
     /// new files.
     pub fn refresh(&mut self) {
         self.engine = None;
+        self.athena = None;
         self.fields = std::cell::OnceCell::new();
     }
 }
@@ -169,12 +283,39 @@ pub fn footer(outcome: &Outcome) -> String {
     } else {
         " · nothing ran: no record can match (see --explain or \\explain)".to_string()
     };
+    let athena = outcome.athena.as_ref().map(athena_note).unwrap_or_default();
     format!(
-        "{n} record{}{limit_note} in {:.2} s · window {} · {} partition{}{ran}",
+        "{n} record{}{limit_note} in {:.2} s{athena} · window {} · {} partition{}{ran}",
         if n == 1 { "" } else { "s" },
         outcome.elapsed.as_secs_f64(),
         window,
         partitions.count,
         if partitions.count == 1 { "" } else { "s" },
+    )
+}
+
+/// ` · Athena 1.20 s · scanned 3.4 MB · $0.000048 (10 MB minimum, $5/TB)`
+pub fn athena_note(run: &AthenaRun) -> String {
+    let st = &run.stats;
+    let scanned = st.data_scanned_bytes;
+    let minimum = if glaux_athena_engine::cost::billed_bytes(scanned)
+        == glaux_athena_engine::cost::MINIMUM_BILLED
+    {
+        "10 MB minimum, "
+    } else {
+        ""
+    };
+    let reused = if st.reused_result {
+        " · reused result"
+    } else {
+        ""
+    };
+    format!(
+        " · Athena {:.2} s · scanned {} · {} ({minimum}${}/TB){reused} · id {}",
+        st.engine_ms as f64 / 1000.0,
+        human_bytes(scanned),
+        human_usd(cost_usd(scanned, run.price_per_tb)),
+        run.price_per_tb,
+        run.query_execution_id,
     )
 }

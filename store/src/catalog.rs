@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::Store;
 use crate::analyze::Entry;
+use crate::target::Target;
 
 /// Field path → number of records that have it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,17 +55,17 @@ impl FieldCatalog {
 }
 
 /// Writes the catalog of the object whose data files are called `name`
-/// (`<hash>.parquet`), atomically.
-pub fn write_object(store: &Store, name: &str, catalog: &FieldCatalog) -> std::io::Result<()> {
-    let dir = store.catalog_dir();
-    std::fs::create_dir_all(&dir)?;
+/// (`<hash>.parquet`) as `catalog/<hash>.json`.
+pub fn write_object(
+    target: &dyn Target,
+    name: &str,
+    catalog: &FieldCatalog,
+) -> std::io::Result<()> {
     let file = Path::new(name).with_extension("json");
-    let tmp = dir.join(format!(".{}.{}.tmp", file.display(), std::process::id()));
-    std::fs::write(
-        &tmp,
+    target.put(
+        &format!("catalog/{}", file.display()),
         serde_json::to_vec(catalog).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(&tmp, dir.join(file))
+    )
 }
 
 /// Merges every object's catalog. A store without a catalog (written before

@@ -4,6 +4,10 @@
 //! file named after the object. Re-ingesting an object rewrites the same
 //! files, so nothing is duplicated.
 //!
+//! Objects come from a [`Source`] (local files, S3 objects) and files go to
+//! a [`Target`] (a local directory, an S3 prefix) by keys relative to the
+//! store root, so both kinds of store get the same layout and file names.
+//!
 //! Objects are processed in parallel (one worker per core). Nothing is
 //! dropped silently: every degraded record or failed object is counted in the
 //! [`IngestReport`].
@@ -12,18 +16,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
+use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
 use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::analyze::entries;
 use crate::decode::{decode, decompress};
+use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
-use crate::writer::{Row, write_partition};
+use crate::writer::{Row, encode_partition};
 
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
@@ -164,35 +168,33 @@ pub fn file_name_for(object: &str) -> String {
 
 /// The hours each file name already occupies in a store, listed once per
 /// ingest run (not once per object), so an object's stale hours are found
-/// without scanning every partition again.
+/// without listing every partition again.
 #[derive(Debug, Default)]
 pub struct StoredFiles {
     hours: HashMap<String, BTreeSet<String>>,
 }
 
 impl StoredFiles {
-    /// Lists the partition directories of both tables.
-    pub fn scan(store: &Store) -> std::io::Result<Self> {
+    /// Lists the partitions of both tables.
+    pub fn scan(target: &dyn Target) -> std::io::Result<Self> {
         let mut hours: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for table_dir in [store.index_dir(), store.message_dir()] {
-            for entry in std::fs::read_dir(&table_dir)? {
-                let dir = entry?.path();
-                let Some(dt) = dir
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_prefix("dt="))
-                    .map(str::to_string)
-                else {
+        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+            for key in target.list(&format!("{table}/"))? {
+                // <table>/dt=<dt>/<name>
+                let mut parts = key.splitn(3, '/').skip(1);
+                let (Some(dir), Some(name)) = (parts.next(), parts.next()) else {
                     continue;
                 };
-                for file in std::fs::read_dir(&dir)? {
-                    if let Some(name) = file?.file_name().to_str() {
-                        hours
-                            .entry(name.to_string())
-                            .or_default()
-                            .insert(dt.clone());
-                    }
+                let Some(dt) = dir.strip_prefix("dt=") else {
+                    continue;
+                };
+                if name.contains('/') {
+                    continue;
                 }
+                hours
+                    .entry(name.to_string())
+                    .or_default()
+                    .insert(dt.to_string());
             }
         }
         Ok(StoredFiles { hours })
@@ -208,36 +210,45 @@ impl StoredFiles {
     }
 }
 
-/// Ingests `paths` into `store`.
+/// Ingests local files and directories (walked) into the local `store`.
 pub fn ingest(
     store: &Store,
     paths: &[PathBuf],
     options: &IngestOptions,
 ) -> std::io::Result<IngestReport> {
     store.create()?;
-    let objects = list_objects(paths)?;
-    let stored = StoredFiles::scan(store)?;
+    let files = Files::new(list_objects(paths)?);
+    ingest_from(store, &files, options)
+}
+
+/// Ingests every object `source` hands out into `target`, on
+/// `options.workers` threads (0: one per core). An object that cannot be
+/// read or stored is counted in the report with its reason; the others go
+/// on.
+pub fn ingest_from(
+    target: &dyn Target,
+    source: &dyn Source,
+    options: &IngestOptions,
+) -> std::io::Result<IngestReport> {
+    let stored = StoredFiles::scan(target)?;
     let workers = match options.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
-    }
-    .min(objects.len().max(1));
-    let next = AtomicUsize::new(0);
+    };
     let total = Mutex::new(IngestReport::default());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 let mut local = IngestReport::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = objects.get(i) else { break };
-                    match ingest_object(store, &stored, path, options) {
+                while let Some(next) = source.next() {
+                    let result = next.and_then(|f| {
+                        let object = f.object.clone();
+                        ingest_bytes(target, &stored, &f.object, f.bytes, f.mtime, options)
+                            .map_err(|e| (object, e.to_string()))
+                    });
+                    match result {
                         Ok(r) => local.merge(r),
-                        Err(e) => {
-                            local
-                                .failed
-                                .push((path.display().to_string(), e.to_string()));
-                        }
+                        Err(failed) => local.failed.push(failed),
                     }
                 }
                 total.lock().expect("report lock").merge(local);
@@ -249,27 +260,11 @@ pub fn ingest(
     Ok(report)
 }
 
-/// Ingests one file. The object id is its canonical absolute path.
-pub fn ingest_object(
-    store: &Store,
-    stored: &StoredFiles,
-    path: &Path,
-    options: &IngestOptions,
-) -> std::io::Result<IngestReport> {
-    let object = std::fs::canonicalize(path)?.display().to_string();
-    let bytes = std::fs::read(path)?;
-    let mtime: Option<DateTime<Utc>> = std::fs::metadata(path)?
-        .modified()
-        .ok()
-        .map(|t: SystemTime| t.into());
-    ingest_bytes(store, stored, &object, bytes, mtime, options)
-}
-
 /// Ingests the content of one object, named `object`. `mtime` is the last
 /// fallback for record times (now, if `None`). `stored` tells where earlier
 /// ingests put this object's files.
 pub fn ingest_bytes(
-    store: &Store,
+    target: &dyn Target,
     stored: &StoredFiles,
     object: &str,
     bytes: Vec<u8>,
@@ -336,27 +331,24 @@ pub fn ingest_bytes(
         if by_partition.contains_key(dt) {
             continue;
         }
-        for dir in [store.index_partition(dt), store.message_partition(dt)] {
-            match std::fs::remove_file(dir.join(&name)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+            target.delete(&partition_key(table, dt, &name))?;
         }
     }
     for (dt, mut rows) in by_partition {
-        let written = write_partition(
-            &store.index_partition(&dt),
-            &store.message_partition(&dt),
-            &name,
-            object,
-            &tag,
-            &mut rows,
-        )?;
-        report.index_rows += written.index_rows;
-        report.bytes_out += written.bytes;
+        let encoded = encode_partition(object, &tag, &mut rows)?;
+        report.index_rows += encoded.index_rows;
+        report.bytes_out += (encoded.index.len() + encoded.messages.len()) as u64;
+        target.put(&partition_key(INDEX_TABLE, &dt, &name), encoded.index)?;
+        target.put(&partition_key(MESSAGE_TABLE, &dt, &name), encoded.messages)?;
         report.files_written += 2;
         report.partitions.insert(dt);
     }
-    crate::catalog::write_object(store, &name, &catalog)?;
+    crate::catalog::write_object(target, &name, &catalog)?;
     Ok(report)
+}
+
+/// `<table>/dt=<dt>/<name>`: a data file's key relative to the store root.
+pub fn partition_key(table: &str, dt: &str, name: &str) -> String {
+    format!("{table}/{PARTITION_COLUMN}={dt}/{name}")
 }

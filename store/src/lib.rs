@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod catalog;
 pub mod decode;
 pub mod ingest;
+pub mod target;
 pub mod timestamp;
 pub mod writer;
 
@@ -16,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
 
-pub use ingest::{IngestOptions, IngestReport, StoredFiles, ingest};
+pub use ingest::{IngestOptions, IngestReport, StoredFiles, ingest, ingest_from};
+pub use target::{Fetched, Files, Source, Target};
 
 /// A local store rooted at a directory.
 #[derive(Debug, Clone)]
@@ -43,12 +45,12 @@ impl Store {
         self.root.join(MESSAGE_TABLE)
     }
 
-    /// `<root>/indices/dt=<dt>`
     /// Where the field catalog lives (`catalog/`, one file per object).
     pub fn catalog_dir(&self) -> PathBuf {
         self.root.join("catalog")
     }
 
+    /// `<root>/indices/dt=<dt>`
     pub fn index_partition(&self, dt: &str) -> PathBuf {
         self.index_dir().join(format!("{PARTITION_COLUMN}={dt}"))
     }

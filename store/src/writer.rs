@@ -2,11 +2,11 @@
 //! rows (sorted by token, field, seq, pos; Bloom filter and statistics on
 //! `token`; dictionary encoding; zstd) and its messages (sorted by seq).
 //!
-//! Files are written under a hidden temporary name and renamed into place,
-//! so a reader never sees half a file and a crash leaves no partial data.
+//! Files are encoded in memory and handed to a [`crate::target::Target`],
+//! which writes each atomically (a temporary name renamed into place
+//! locally; one PutObject on S3), so a reader never sees half a file and a
+//! crash leaves no partial data.
 
-use std::fs;
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
@@ -99,23 +99,17 @@ fn message_properties() -> WriterProperties {
         .build()
 }
 
-/// What one partition write produced.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Written {
+/// One object's hour, encoded: the two files' bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Encoded {
+    pub index: Vec<u8>,
+    pub messages: Vec<u8>,
     pub index_rows: u64,
-    pub bytes: u64,
 }
 
-/// Writes `rows` (all of one object, one hour) as `<index_dir>/<name>` and
-/// `<message_dir>/<name>`.
-pub fn write_partition(
-    index_dir: &Path,
-    message_dir: &Path,
-    name: &str,
-    object: &str,
-    tag: &str,
-    rows: &mut [Row],
-) -> std::io::Result<Written> {
+/// Encodes `rows` (all of one object, one hour) as an index file and a
+/// message file.
+pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::Result<Encoded> {
     rows.sort_by_key(|r| r.seq);
     let mut entries: Vec<(&Entry, i64, i64)> = rows
         .iter()
@@ -176,31 +170,18 @@ pub fn write_partition(
     let messages =
         RecordBatch::try_new(message_schema(), message_columns).map_err(std::io::Error::other)?;
 
-    let mut bytes = write_file(index_dir, name, &index, index_properties(distinct))?;
-    bytes += write_file(message_dir, name, &messages, message_properties())?;
-    Ok(Written {
+    Ok(Encoded {
+        index: encode(&index, index_properties(distinct))?,
+        messages: encode(&messages, message_properties())?,
         index_rows: n as u64,
-        bytes,
     })
 }
 
-fn write_file(
-    dir: &Path,
-    name: &str,
-    batch: &RecordBatch,
-    props: WriterProperties,
-) -> std::io::Result<u64> {
-    fs::create_dir_all(dir)?;
-    // Unique per process and call, so concurrent writers never share one.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-    let file = fs::File::create(&tmp)?;
-    let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(std::io::Error::other)?;
+fn encode(batch: &RecordBatch, props: WriterProperties) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
+        .map_err(std::io::Error::other)?;
     writer.write(batch).map_err(std::io::Error::other)?;
     writer.close().map_err(std::io::Error::other)?;
-    let len = fs::metadata(&tmp)?.len();
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(len)
+    Ok(out)
 }

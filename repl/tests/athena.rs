@@ -1,0 +1,568 @@
+//! The real `glaux` binary on the Athena path, against moto's server and a
+//! scripted peer on 127.0.0.1 (nothing reaches AWS: the environment has
+//! fixed test credentials, no AWS config files, no instance metadata).
+//!
+//! - every output format prints the same bytes on Athena as on the local
+//!   engine, for the same rows;
+//! - Ctrl-C stops the Athena query and exits 130;
+//! - a FAILED query, missing credentials and misconfiguration are told;
+//! - `glaux ingest` from and to S3, `glaux ddl --apply`, `glaux config`.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use glaux_testkit::AWS_TEST_ENV;
+use glaux_testkit::moto::Moto;
+use glaux_testkit::peer::athena::{execution, failed, glaux_columns, header, page, row};
+use glaux_testkit::peer::{Peer, Reply};
+use serde_json::{Value, json};
+
+const NOW: &str = "2024-05-01T12:00:00Z";
+
+/// The binary with a clean, AWS-free environment.
+fn glaux() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_glaux"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("HOME", std::env::temp_dir())
+        .env("XDG_CONFIG_HOME", "/nonexistent/glaux-test-config");
+    for (k, v) in AWS_TEST_ENV {
+        c.env(k, v);
+    }
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn demo_store(dir: &Path) -> std::path::PathBuf {
+    let out = run(glaux()
+        .args(["--now", NOW, "demo", "--no-repl", "--dir"])
+        .arg(dir.join("demo")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir.join("demo").join("store")
+}
+
+/// Athena rows (header first) for the NDJSON the local engine printed.
+fn athena_rows(ndjson: &str) -> Vec<Value> {
+    let cols = glaux_columns();
+    let mut rows = vec![header(&cols)];
+    for line in ndjson.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let time = chrono::DateTime::parse_from_rfc3339(v["time"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        rows.push(row(&[
+            Some(time.to_string()),
+            Some(v["tag"].as_str().unwrap().to_string()),
+            Some(v["object"].as_str().unwrap().to_string()),
+            Some(v["seq"].to_string()),
+            Some(v["message"].as_str().unwrap().to_string()),
+        ]));
+    }
+    rows
+}
+
+#[test]
+fn every_format_prints_the_same_on_athena_as_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let moto = Moto::start();
+    for query in [
+        "eventName:ConsoleLogin AND 10.0.0.1",
+        "tag:json AND level:error",
+        "nothing-matches-this",
+    ] {
+        let local = |format: &str| {
+            let out = run(glaux()
+                .args(["--now", NOW, "--store"])
+                .arg(&store)
+                .args(["query", "--format", format, query]));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            out
+        };
+        let ndjson = text(&local("ndjson").stdout);
+        let rows = athena_rows(&ndjson);
+        let cols: Vec<Value> = glaux_columns()
+            .iter()
+            .map(|(n, t)| json!({"Name": n, "Label": n, "Type": t}))
+            .collect();
+        for format in ["table", "json", "ndjson", "csv"] {
+            moto.queue_athena_results(&json!({
+                "results": [{"rows": rows, "column_info": cols}]
+            }));
+            let expected = local(format);
+            let out = run(glaux().args([
+                "--now",
+                NOW,
+                "--engine",
+                "athena",
+                "--endpoint-url",
+                &moto.url,
+                "--output-location",
+                "s3://athena-results/glaux/",
+                "query",
+                "--format",
+                format,
+                query,
+            ]));
+            let err = text(&out.stderr);
+            assert!(out.status.success(), "{err}");
+            assert_eq!(
+                text(&out.stdout),
+                text(&expected.stdout),
+                "{query} as {format}"
+            );
+            // The footer says it ran on Athena, what it scanned and cost.
+            assert!(err.contains(" · Athena "), "{err}");
+            assert!(
+                err.contains("scanned 0 B · $0.000048 (10 MB minimum, $5/TB)"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_athena_query_and_exits_130() {
+    let stopped = Arc::new(AtomicBool::new(false));
+    let peer = {
+        let stopped = stopped.clone();
+        Peer::start(move |call| match call.operation.as_str() {
+            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-running"})),
+            "GetQueryExecution" => Reply::ok(execution(
+                "q-running",
+                if stopped.load(Ordering::SeqCst) {
+                    "CANCELLED"
+                } else {
+                    "RUNNING"
+                },
+                0,
+            )),
+            "StopQueryExecution" => {
+                stopped.store(true, Ordering::SeqCst);
+                Reply::ok(json!({}))
+            }
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        })
+    };
+    let child = glaux()
+        .args([
+            "--engine",
+            "athena",
+            "--endpoint-url",
+            &peer.url,
+            "query",
+            "x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the query is being polled, then press "Ctrl-C".
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count("GetQueryExecution") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the query never ran: {:?}",
+            peer.operations()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cancelled"),
+        "{}",
+        text(&out.stderr)
+    );
+    let calls = peer.calls();
+    let stop = calls
+        .iter()
+        .find(|c| c.operation == "StopQueryExecution")
+        .expect("glaux called StopQueryExecution");
+    assert_eq!(stop.body["QueryExecutionId"], "q-running");
+}
+
+#[test]
+fn a_failed_query_prints_athenas_reason_and_exits_1() {
+    let peer = Peer::start(|call| match call.operation.as_str() {
+        "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-failed"})),
+        "GetQueryExecution" => Reply::ok(failed(
+            "q-failed",
+            "HIVE_BAD_DATA: Field message's type BINARY in parquet is incompatible with type varchar",
+            2,
+            1100,
+            false,
+        )),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let out = run(glaux().args([
+        "--engine",
+        "athena",
+        "--endpoint-url",
+        &peer.url,
+        "query",
+        "x",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: Athena query q-failed FAILED: HIVE_BAD_DATA: Field message's type BINARY in parquet is incompatible with type varchar [user error, error type 1100]\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn pages_of_results_are_all_printed() {
+    let peer = Peer::start(|call| {
+        let cols = glaux_columns();
+        let hit = |i: usize| {
+            row(&[
+                Some((1_714_557_600_000i64 + i as i64).to_string()),
+                Some("json".into()),
+                Some("/o".into()),
+                Some(i.to_string()),
+                Some(format!("line {i}")),
+            ])
+        };
+        match call.operation.as_str() {
+            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q"})),
+            "GetQueryExecution" => Reply::ok(execution("q", "SUCCEEDED", 25 << 20)),
+            "GetQueryResults" => match call.body.get("NextToken").and_then(Value::as_str) {
+                None => {
+                    let mut rows = vec![header(&cols)];
+                    rows.extend((0..999).map(hit));
+                    Reply::ok(page(&cols, rows, Some("t2")))
+                }
+                Some("t2") => Reply::ok(page(&cols, (999..1999).map(hit).collect(), Some("t3"))),
+                _ => Reply::ok(page(&cols, (1999..2500).map(hit).collect(), None)),
+            },
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        }
+    });
+    let out = run(glaux().args([
+        "--engine",
+        "athena",
+        "--endpoint-url",
+        &peer.url,
+        "--price-per-tb",
+        "6.25",
+        "query",
+        "--limit",
+        "0",
+        "--format",
+        "ndjson",
+        "x",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 2500);
+    let err = text(&out.stderr);
+    assert!(err.starts_with("2500 records in "), "{err}");
+    // 25 MB billed as scanned (over the minimum), at the configured price:
+    // 25 × 2^20 / 2^40 × 6.25 = $0.000149.
+    assert!(
+        err.contains("scanned 25.0 MB · $0.000149 ($6.25/TB)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_credentials_are_a_clear_error_not_a_hang() {
+    let started = Instant::now();
+    let out = run(glaux()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        // Instance metadata is NOT disabled: on this machine nothing answers
+        // at 169.254.169.254, as on a laptop.
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .args(["--engine", "athena", "query", "x"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: no AWS credentials")
+            || err.starts_with("error: looking for AWS credentials took longer"),
+        "{err}"
+    );
+    // Not a timing assertion on speed, only a guard against a hang: the
+    // bound is the 10 s credentials timeout plus process start.
+    assert!(started.elapsed() < Duration::from_secs(120));
+
+    let out = run(glaux()
+        .env_remove("AWS_REGION")
+        .args(["--engine", "athena", "query", "x"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: no AWS region"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn config_shows_values_and_where_they_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("glaux.toml");
+    std::fs::write(
+        &file,
+        "engine = \"athena\"\nworkgroup = \"analysts\"\nprice_per_tb = 5.5\n",
+    )
+    .unwrap();
+    let out = run(glaux()
+        .env("GLAUX_DATABASE", "security")
+        .args(["--config"])
+        .arg(&file)
+        .args(["--workgroup", "oncall", "config"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    let line = |key: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")) || l.starts_with(&format!("# {key} ")))
+            .unwrap_or_else(|| panic!("{key} missing in\n{shown}"))
+            .to_string()
+    };
+    assert!(
+        line("engine").contains(&format!("\"athena\"  # file {}", file.display()))
+            || line("engine").contains(&format!("# file {}", file.display())),
+        "{shown}"
+    );
+    assert!(
+        line("workgroup").starts_with("workgroup = \"oncall\"")
+            && line("workgroup").ends_with("# flag --workgroup"),
+        "{shown}"
+    );
+    assert!(
+        line("database").ends_with("# env GLAUX_DATABASE"),
+        "{shown}"
+    );
+    assert!(
+        line("region").contains("\"us-east-1\"")
+            && line("region").ends_with("# AWS chain (AWS_* env, ~/.aws/config)"),
+        "{shown}"
+    );
+    assert!(line("catalog").ends_with("# default"), "{shown}");
+    assert!(
+        line("output_location").starts_with("# output_location (not set)"),
+        "{shown}"
+    );
+
+    // A named config file that does not exist is an error; a typo'd key too.
+    let out = run(glaux().args(["--config", "/nonexistent/x.toml", "config"]));
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(&file, "enigne = \"athena\"\n").unwrap();
+    let out = run(glaux().args(["--config"]).arg(&file).arg("config"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown key `enigne`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn local_engine_refuses_an_s3_store_with_a_hint() {
+    let out = run(glaux().args(["--store", "s3://bucket/glaux", "query", "x"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("use --engine athena"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let files = glaux_samples::generate(&glaux_samples::SampleOptions::small(
+        chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc(),
+    ));
+    glaux_samples::write_to(&raw, &files).unwrap();
+    let records: usize = files.iter().map(|f| f.records.len()).sum();
+
+    // Buckets and raw objects, through moto's S3 (path-style).
+    for bucket in ["raw", "store"] {
+        let (status, body) =
+            glaux_testkit::moto::http(moto.port, "PUT", &format!("/{bucket}"), "").unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    for f in &files {
+        put_object(moto.port, "raw", &f.path, &f.bytes);
+    }
+
+    let out = run(glaux().args([
+        "--endpoint-url",
+        &moto.url,
+        "--store",
+        "s3://store/glaux",
+        "ingest",
+        "s3://raw/cloudtrail/AWSLogs/",
+        "s3://raw/app/",
+    ]));
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}{report}", text(&out.stderr));
+    assert!(
+        report.starts_with("ingested into s3://store/glaux/"),
+        "{report}"
+    );
+    assert!(report.contains("objects failed:          0"), "{report}");
+
+    // S3 → a local store, then search it locally: same records.
+    let local = dir.path().join("local");
+    let out = run(glaux()
+        .args(["--endpoint-url", &moto.url, "--store"])
+        .arg(&local)
+        .args(["ingest", "s3://raw/"]));
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}{report}", text(&out.stderr));
+    assert!(
+        report.contains(&format!("records stored:          {records}")),
+        "{report}"
+    );
+    // Records without a time of their own are timed by the object's
+    // LastModified (the real clock): the window covers both.
+    let out = run(glaux()
+        .args(["--now", NOW, "--store"])
+        .arg(&local)
+        .args(["query", "--from", "2024-04-30", "--to", "2100-01-01"])
+        .args(["--limit", "0", "--format", "ndjson", "*"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    assert_eq!(lines.lines().count(), records);
+    assert!(
+        lines.lines().all(|l| l.contains("\"object\":\"s3://raw/")),
+        "objects are named by their S3 URL"
+    );
+
+    // The DDL runs through Athena: CREATE DATABASE, then the two tables.
+    let out = run(glaux().args([
+        "--endpoint-url",
+        &moto.url,
+        "--store",
+        "s3://store/glaux",
+        "--output-location",
+        "s3://athena-results/",
+        "ddl",
+        "--apply",
+    ]));
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(
+        lines[0].starts_with("CREATE DATABASE IF NOT EXISTS `glaux` … ok (query "),
+        "{shown}"
+    );
+    assert!(
+        lines[1].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `glaux`.`indices` ("),
+        "{shown}"
+    );
+    assert!(
+        lines[2].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `glaux`.`messages` ("),
+        "{shown}"
+    );
+}
+
+/// PutObject through moto's path-style S3 API (no signature checks).
+fn put_object(port: u16, bucket: &str, key: &str, bytes: &[u8]) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    )
+    .unwrap();
+    s.write_all(bytes).unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
+
+#[test]
+fn repl_survives_ctrl_c_during_an_athena_query_and_switches_engines() {
+    use std::io::Write;
+    let stopped = Arc::new(AtomicBool::new(false));
+    let peer = {
+        let stopped = stopped.clone();
+        Peer::start(move |call| match call.operation.as_str() {
+            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-repl"})),
+            "GetQueryExecution" => Reply::ok(execution(
+                "q-repl",
+                if stopped.load(Ordering::SeqCst) {
+                    "CANCELLED"
+                } else {
+                    "RUNNING"
+                },
+                0,
+            )),
+            "StopQueryExecution" => {
+                stopped.store(true, Ordering::SeqCst);
+                Reply::ok(json!({}))
+            }
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = glaux()
+        .env("XDG_DATA_HOME", dir.path())
+        .args(["--engine", "athena", "--endpoint-url", &peer.url, "--store"])
+        .arg(dir.path().join("none"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\\sql off\nslow query\n").unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count("GetQueryExecution") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the query never ran: {:?}",
+            peer.operations()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    // The session goes on: switch engines, show it, leave.
+    stdin
+        .write_all(b"\\engine\n\\engine local\n\\engine bigquery\n\\q\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        stdout.contains("engine: Athena, database glaux, workgroup primary"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("engine: local store"), "{stdout}");
+    assert!(
+        stderr.contains("unknown engine `bigquery`; use local or athena"),
+        "{stderr}"
+    );
+    assert_eq!(peer.count("StopQueryExecution"), 1);
+}

@@ -1,0 +1,239 @@
+//! glaux against moto's server (a third-party implementation of the AWS
+//! APIs, started on 127.0.0.1 by each test): the Athena call sequence with
+//! results injected through moto's results API, and ingest from and to S3.
+//!
+//! Needs `moto_server` (scripts/test installs it); without it these tests
+//! fail with instructions.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use aws_credential_types::Credentials;
+use glaux_athena_engine::{AthenaEngine, AthenaSettings};
+use glaux_aws::s3::{S3, S3Url};
+use glaux_aws::store::{S3Objects, S3Target, list_logs};
+use glaux_aws::{AwsSettings, SdkConfig};
+use glaux_samples::{SampleOptions, generate};
+use glaux_store::{IngestOptions, Store, Target};
+use glaux_testkit::moto::Moto;
+use serde_json::json;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn sdk_config(rt: &tokio::runtime::Runtime, moto: &Moto) -> SdkConfig {
+    let settings = AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(moto.url.clone()),
+        ..AwsSettings::default()
+    };
+    rt.block_on(
+        glaux_aws::loader(&settings)
+            .unwrap()
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load(),
+    )
+}
+
+#[test]
+fn athena_call_sequence_on_moto() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let config = sdk_config(&rt, &moto);
+    let columns = [("time_ms", "bigint"), ("tag", "varchar"), ("seq", "bigint")];
+    let header = json!({"Data": columns.iter().map(|(n, _)| json!({"VarCharValue": n})).collect::<Vec<_>>()});
+    moto.queue_athena_results(&json!({
+        "results": [{
+            "rows": [
+                header,
+                {"Data": [{"VarCharValue": "1714557600000"}, {"VarCharValue": "cloudtrail"}, {"VarCharValue": "4"}]},
+                {"Data": [{"VarCharValue": "1714557600001"}, {}, {"VarCharValue": "5"}]}
+            ],
+            "column_info": columns.iter().map(|(n, t)| json!({"Name": n, "Label": n, "Type": t})).collect::<Vec<_>>()
+        }]
+    }));
+    let engine = AthenaEngine::new(
+        &config,
+        AthenaSettings {
+            output_location: Some("s3://athena-results/glaux/".into()),
+            ..AthenaSettings::default()
+        },
+    );
+    let f = rt
+        .block_on(engine.run("SELECT 1", std::future::pending()))
+        .unwrap();
+    assert!(!f.query_execution_id.is_empty());
+    assert_eq!(f.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    let seq = f.batches[0]
+        .column_by_name("seq")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    assert_eq!((seq.value(0), seq.value(1)), (4, 5));
+    // Stopping a finished query is accepted by the API.
+    rt.block_on(engine.stop(&f.query_execution_id)).unwrap();
+}
+
+/// Uploads the small sample data set under `raw` the way AWS services lay
+/// it out (CloudTrail's AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/),
+/// plus a CloudTrail digest file and a corrupt object.
+fn upload_raw(rt: &tokio::runtime::Runtime, s3: &S3) -> usize {
+    let client = s3.client();
+    for b in ["raw", "store"] {
+        rt.block_on(client.create_bucket().bucket(b).send())
+            .unwrap();
+    }
+    let files = generate(&SampleOptions::small(
+        chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .to_utc(),
+    ));
+    let mut records = 0;
+    for f in &files {
+        records += f.records.len();
+        rt.block_on(s3.put("raw", &format!("logs/{}", f.path), f.bytes.clone()))
+            .unwrap();
+    }
+    rt.block_on(s3.put(
+        "raw",
+        "logs/cloudtrail/AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/05/01/digest.json.gz",
+        b"not a log".to_vec(),
+    ))
+    .unwrap();
+    rt.block_on(s3.put(
+        "raw",
+        "logs/broken.json.gz",
+        vec![0x1f, 0x8b, 0x08, 0, 1, 2, 3],
+    ))
+    .unwrap();
+    records
+}
+
+fn ingest_from_s3(
+    rt: &tokio::runtime::Runtime,
+    s3: &S3,
+    target: &dyn Target,
+) -> glaux_store::IngestReport {
+    let url = S3Url::parse("s3://raw/logs/").unwrap().unwrap();
+    let objects = rt.block_on(list_logs(s3, &url)).unwrap();
+    let source = S3Objects::start(s3.clone(), url.bucket.clone(), objects, 4, rt.handle());
+    glaux_store::ingest_from(target, &source, &IngestOptions::default()).unwrap()
+}
+
+#[test]
+fn ingest_from_s3_to_s3_and_to_a_local_dir_writes_the_same_store() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let config = sdk_config(&rt, &moto);
+    let s3 = S3::new(&config, true);
+    let records = upload_raw(&rt, &s3);
+
+    // S3 → S3.
+    let store_url = S3Url::parse("s3://store/glaux").unwrap().unwrap();
+    let target = S3Target::new(s3.clone(), store_url.clone(), rt.handle().clone());
+    let report = ingest_from_s3(&rt, &s3, &target);
+    assert_eq!(report.records as usize, records, "{report}");
+    assert_eq!(report.failed.len(), 1, "{report}");
+    assert_eq!(report.failed[0].0, "s3://raw/logs/broken.json.gz");
+    assert!(report.objects > 0);
+
+    // S3 → local: the same keys, byte for byte (deterministic names and
+    // encoding; object ids are the s3:// URLs in both).
+    let dir = tempfile::tempdir().unwrap();
+    let local = Store::new(dir.path());
+    local.create().unwrap();
+    let local_report = ingest_from_s3(&rt, &s3, &local);
+    assert_eq!(local_report.records, report.records);
+    let mut remote_files = BTreeMap::new();
+    for key in ["indices/", "messages/", "catalog/"]
+        .iter()
+        .flat_map(|p| target.list(p).unwrap())
+    {
+        let bytes = rt
+            .block_on(s3.get("store", &format!("glaux/{key}")))
+            .unwrap();
+        remote_files.insert(key, bytes);
+    }
+    let mut local_files = BTreeMap::new();
+    for key in ["indices/", "messages/", "catalog/"]
+        .iter()
+        .flat_map(|p| local.list(p).unwrap())
+    {
+        local_files.insert(key.clone(), std::fs::read(dir.path().join(&key)).unwrap());
+    }
+    assert!(!remote_files.is_empty());
+    let only_remote: Vec<_> = remote_files
+        .keys()
+        .filter(|k| !local_files.contains_key(*k))
+        .collect();
+    let only_local: Vec<_> = local_files
+        .keys()
+        .filter(|k| !remote_files.contains_key(*k))
+        .collect();
+    assert!(
+        only_remote.is_empty() && only_local.is_empty(),
+        "only on S3: {only_remote:?}; only local: {only_local:?}"
+    );
+    let differ: Vec<_> = remote_files
+        .iter()
+        .filter(|(k, v)| local_files.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(differ.is_empty(), "contents differ: {differ:?}");
+
+    // Every key sits where Athena's partition projection looks.
+    for key in remote_files.keys().filter(|k| !k.starts_with("catalog/")) {
+        let parts: Vec<&str> = key.split('/').collect();
+        assert_eq!(parts.len(), 3, "{key}");
+        assert!(parts[1].starts_with("dt=") && parts[1].len() == 16, "{key}");
+        assert!(parts[2].ends_with(".parquet"), "{key}");
+    }
+
+    // The local copy answers queries: every record is there once.
+    let engine = rt
+        .block_on(glaux_local_engine::LocalEngine::open(&local, "glaux"))
+        .unwrap();
+    let batches = rt
+        .block_on(engine.run("SELECT count(*) AS n, count(DISTINCT object || '#' || CAST(seq AS VARCHAR)) AS d FROM \"glaux\".\"messages\""))
+        .unwrap();
+    let n = batches[0].column(0).as_primitive::<Int64Type>().value(0);
+    let d = batches[0].column(1).as_primitive::<Int64Type>().value(0);
+    assert_eq!((n as usize, d as usize), (records, records));
+    let objects = rt
+        .block_on(engine.run("SELECT DISTINCT object FROM \"glaux\".\"messages\""))
+        .unwrap();
+    let names: Vec<String> = objects
+        .iter()
+        .flat_map(|b| {
+            let c = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+            let c = c.as_string::<i32>().clone();
+            (0..c.len())
+                .map(|i| c.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        names.iter().all(|n| n.starts_with("s3://raw/logs/")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("CloudTrail-Digest")),
+        "digest files are not logs"
+    );
+
+    // Ingesting again replaces, never duplicates.
+    let again = ingest_from_s3(&rt, &s3, &target);
+    assert_eq!(again.records, report.records);
+    let keys_again: std::collections::BTreeSet<String> = ["indices/", "messages/", "catalog/"]
+        .iter()
+        .flat_map(|p| target.list(p).unwrap())
+        .collect();
+    assert!(
+        keys_again.iter().eq(remote_files.keys()),
+        "a second ingest changed the set of files"
+    );
+}
