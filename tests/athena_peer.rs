@@ -392,6 +392,85 @@ fn cancelling_a_running_query_stops_it_on_athena() {
 }
 
 #[test]
+fn ctrl_c_while_the_start_is_in_flight_stops_what_it_started() {
+    let rt = runtime();
+    let peer = Peer::start(|call| match call.operation.as_str() {
+        "StartQueryExecution" => {
+            // Athena is slow to answer; the user presses Ctrl-C meanwhile.
+            std::thread::sleep(Duration::from_millis(800));
+            Reply::ok(json!({"QueryExecutionId": ID}))
+        }
+        "StopQueryExecution" => Reply::ok(json!({})),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let engine = engine(&rt, &peer, 3);
+    let e = rt
+        .block_on(async {
+            engine
+                .run("SELECT 1", tokio::time::sleep(Duration::from_millis(100)))
+                .await
+        })
+        .unwrap_err();
+    assert!(e.is_cancelled_by_user(), "{e:?}");
+    assert_eq!(
+        peer.operations(),
+        ["StartQueryExecution", "StopQueryExecution"]
+    );
+    assert_eq!(peer.calls()[1].body["QueryExecutionId"], ID);
+}
+
+#[test]
+fn retryable_failures_are_resubmitted_at_most_twice() {
+    let rt = runtime();
+    let peer = Peer::start(|call| match call.operation.as_str() {
+        "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": format!("q-{}", call.nth)})),
+        "GetQueryExecution" => Reply::ok(failed(
+            call.body["QueryExecutionId"].as_str().unwrap(),
+            "GENERIC_INTERNAL_ERROR",
+            1,
+            401,
+            true,
+        )),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let e = rt
+        .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Athena query q-2 FAILED: GENERIC_INTERNAL_ERROR [system error, error type 401, retryable]"
+    );
+    assert_eq!(peer.count("StartQueryExecution"), 3);
+}
+
+#[test]
+fn polling_errors_stop_the_query_so_it_does_not_run_on_unseen() {
+    let rt = runtime();
+    let peer = Peer::start(|call| match call.operation.as_str() {
+        "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": ID})),
+        "GetQueryExecution" => Reply::error(403, "AccessDeniedException", "not allowed"),
+        "StopQueryExecution" => Reply::ok(json!({})),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let e = rt
+        .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Athena GetQueryExecution failed:"),
+        "{e}"
+    );
+    assert_eq!(
+        peer.operations(),
+        [
+            "StartQueryExecution",
+            "GetQueryExecution",
+            "StopQueryExecution"
+        ]
+    );
+}
+
+#[test]
 fn polling_backs_off() {
     // A query that runs ~1.6 s is polled a handful of times, not hundreds.
     let rt = runtime();
@@ -477,7 +556,7 @@ fn malformed_responses_are_errors_not_panics() {
         "{e}"
     );
 
-    // SUCCEEDED without a state at all.
+    // A GetQueryExecution answer without a state at all.
     let peer = Peer::start(|call| match call.operation.as_str() {
         "GetQueryExecution" => Reply::ok(json!({"QueryExecution": {"QueryExecutionId": ID}})),
         _ => happy_script(call),

@@ -119,8 +119,13 @@ fn ingest_from_s3(
     target: &dyn Target,
 ) -> glaux_store::IngestReport {
     let url = S3Url::parse("s3://raw/logs/").unwrap().unwrap();
-    let objects = rt.block_on(list_logs(s3, &url)).unwrap();
-    let source = S3Objects::start(s3.clone(), url.bucket.clone(), objects, 4, rt.handle());
+    let objects = rt
+        .block_on(list_logs(s3, &url))
+        .unwrap()
+        .into_iter()
+        .map(|o| (url.bucket.clone(), o))
+        .collect();
+    let source = S3Objects::start(s3.clone(), objects, 4, rt.handle());
     glaux_store::ingest_from(target, &source, &IngestOptions::default()).unwrap()
 }
 
@@ -236,4 +241,43 @@ fn ingest_from_s3_to_s3_and_to_a_local_dir_writes_the_same_store() {
         keys_again.iter().eq(remote_files.keys()),
         "a second ingest changed the set of files"
     );
+}
+
+#[test]
+fn an_s3_url_names_a_folder_or_one_object_and_naming_nothing_is_an_error() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let s3 = S3::new(&sdk_config(&rt, &moto), true);
+    rt.block_on(s3.client().create_bucket().bucket("raw").send())
+        .unwrap();
+    for key in [
+        "logs/a.json",
+        "logs/b.json",
+        "logs-old/c.json",
+        "logs/sub/d.json",
+    ] {
+        rt.block_on(s3.put("raw", key, b"{}".to_vec())).unwrap();
+    }
+    let keys = |url: &str| -> Result<Vec<String>, String> {
+        let url = S3Url::parse(url).unwrap().unwrap();
+        rt.block_on(list_logs(&s3, &url))
+            .map(|v| v.into_iter().map(|o| o.key).collect())
+    };
+    // A folder, with or without the slash; not its namesake `logs-old/`.
+    assert_eq!(
+        keys("s3://raw/logs").unwrap(),
+        ["logs/a.json", "logs/b.json", "logs/sub/d.json"]
+    );
+    assert_eq!(keys("s3://raw/logs/").unwrap().len(), 3);
+    // One object by its key.
+    assert_eq!(keys("s3://raw/logs/b.json").unwrap(), ["logs/b.json"]);
+    // The whole bucket.
+    assert_eq!(keys("s3://raw").unwrap().len(), 4);
+    // A typo is an error, not an empty success.
+    let e = keys("s3://raw/lgos/").unwrap_err();
+    assert_eq!(
+        e,
+        "no log objects at s3://raw/lgos/ (nothing under it, and no object by that name)"
+    );
+    assert!(keys("s3://raw/logs/b.js").is_err());
 }

@@ -171,7 +171,21 @@ impl AthenaEngine {
         let mut cancel = std::pin::pin!(cancel);
         let mut attempt = 0;
         loop {
-            let id = self.start(sql).await?;
+            // Ctrl-C while the start is in flight: the query may exist on
+            // Athena already, so let the start finish (the SDK bounds it)
+            // and stop what it started.
+            let start = self.start(sql);
+            let mut start = std::pin::pin!(start);
+            let id = tokio::select! {
+                r = &mut start => r?,
+                () = &mut cancel => {
+                    let id = start.await.unwrap_or_default();
+                    if !id.is_empty() {
+                        self.stop(&id).await?;
+                    }
+                    return Err(AthenaError::Cancelled { id, by: Some(BY_USER) });
+                }
+            };
             let waited = tokio::select! {
                 r = self.wait(&id) => r,
                 () = &mut cancel => {
@@ -184,10 +198,22 @@ impl AthenaEngine {
                     retryable: true, ..
                 }) if attempt < self.settings.resubmit => {
                     attempt += 1;
-                    tokio::time::sleep(jitter(POLL_MAX * attempt)).await;
-                    continue;
+                    tokio::select! {
+                        () = tokio::time::sleep(jitter(POLL_MAX * attempt)) => continue,
+                        () = &mut cancel => return Err(AthenaError::Cancelled { id, by: Some(BY_USER) }),
+                    }
                 }
-                other => other?,
+                Ok(stats) => stats,
+                Err(e) => {
+                    // glaux stops following the query (polling failed, or
+                    // an answer made no sense): stop it too, so it does
+                    // not run on and bill unseen. A query that already
+                    // ended ignores the call.
+                    if matches!(e, AthenaError::Call { .. } | AthenaError::Malformed { .. }) {
+                        let _ = self.stop(&id).await;
+                    }
+                    return Err(e);
+                }
             };
             let batches = tokio::select! {
                 r = self.results(&id) => r?,
@@ -394,7 +420,10 @@ impl AthenaEngine {
             .map(|_| ())
             .map_err(|e| AthenaError::Call {
                 call: "StopQueryExecution",
-                detail: error_chain(&e),
+                detail: format!(
+                    "query {id} may still be running (stop it in the console or with `aws athena stop-query-execution`): {}",
+                    error_chain(&e)
+                ),
             })
     }
 }

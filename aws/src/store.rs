@@ -66,14 +66,36 @@ pub fn is_log_key(key: &str) -> bool {
     !key.ends_with('/') && !key.contains("/CloudTrail-Digest/")
 }
 
-/// Lists the raw objects under `url` (every page), logs only.
+/// Lists the raw objects `url` names (every page), logs only: everything
+/// under it as a folder (`s3://b/logs` reads `logs/…`, not `logs-old/…`),
+/// or, when nothing is, the one object whose key it is. Naming nothing at
+/// all is an error: a mistyped prefix must not look like a quiet hour.
 pub async fn list_logs(s3: &S3, url: &S3Url) -> Result<Vec<Listed>, String> {
-    Ok(s3
+    let under: Vec<Listed> = s3
         .list(&url.bucket, &url.prefix)
         .await?
         .into_iter()
         .filter(|o| is_log_key(&o.key))
-        .collect())
+        .collect();
+    if !under.is_empty() {
+        return Ok(under);
+    }
+    let key = url.prefix.trim_end_matches('/');
+    if !key.is_empty() {
+        let exact: Vec<Listed> = s3
+            .list(&url.bucket, key)
+            .await?
+            .into_iter()
+            .filter(|o| o.key == key)
+            .collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+    }
+    Err(format!(
+        "no log objects at {} (nothing under it, and no object by that name)",
+        url
+    ))
 }
 
 /// Raw objects fetched from S3, at most `concurrency` GETs in flight and at
@@ -84,11 +106,10 @@ pub struct S3Objects {
 }
 
 impl S3Objects {
-    /// Starts fetching `objects` of `bucket` on `runtime`.
+    /// Starts fetching `objects` (bucket, object) on `runtime`.
     pub fn start(
         s3: S3,
-        bucket: String,
-        objects: Vec<Listed>,
+        objects: Vec<(String, Listed)>,
         concurrency: usize,
         runtime: &Handle,
     ) -> Self {
@@ -96,9 +117,8 @@ impl S3Objects {
         let (tx, rx) = tokio::sync::mpsc::channel(concurrency);
         runtime.spawn(async move {
             let mut fetched = futures::stream::iter(objects)
-                .map(|o| {
+                .map(|(bucket, o)| {
                     let s3 = s3.clone();
-                    let bucket = bucket.clone();
                     async move {
                         let url = format!("s3://{bucket}/{}", o.key);
                         match s3.get(&bucket, &o.key).await {

@@ -399,9 +399,16 @@ impl fmt::Display for Settings {
             .iter()
             .map(|k| {
                 let (v, o) = &self.values[k.name];
-                let line = match v {
-                    Some(v) => format!("{} = {}", k.name, toml_string(v)),
-                    None => format!("# {} (not set)", k.name),
+                let line = match (v, o) {
+                    // Values the AWS chain supplies are shown, commented
+                    // out: pasted into a config file they would pin what
+                    // AWS_REGION or the profile should keep deciding.
+                    (Some(v), Origin::AwsChain) => format!("# {} = {}", k.name, toml_string(v)),
+                    (None, Origin::AwsChain) => {
+                        format!("# {} (not set here: the AWS chain decides)", k.name)
+                    }
+                    (Some(v), _) => format!("{} = {}", k.name, toml_string(v)),
+                    (None, _) => format!("# {} (not set)", k.name),
                 };
                 (line, o.to_string())
             })

@@ -86,7 +86,12 @@ pub fn run(
         "local".into(),
         crate::config::Origin::Flag("glaux demo"),
     );
-    match Session::new(store, clock, settings.clone()) {
+    match Session::new(
+        store,
+        clock,
+        settings.clone(),
+        crate::interrupt::WhenIdle::Ignore,
+    ) {
         Ok(mut session) => {
             session.database = settings
                 .get("database")

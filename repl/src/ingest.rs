@@ -101,21 +101,39 @@ pub fn run(
     };
     sources.push(Box::new(Files::new(files)));
     if let Some(s3) = &s3 {
+        // Every object once, however the inputs overlap (`s3://b/` and
+        // `s3://b/app/`), and never the store's own files when it sits
+        // under an input prefix.
+        let mut objects = std::collections::BTreeMap::new();
         for url in &inputs.s3 {
             match runtime.block_on(list_logs(s3, url)) {
-                Ok(objects) => sources.push(Box::new(S3Objects::start(
-                    s3.clone(),
-                    url.bucket.clone(),
-                    objects,
-                    args.concurrency as usize,
-                    runtime.handle(),
-                ))),
+                Ok(listed) => {
+                    for o in listed {
+                        let in_store = store_s3.as_ref().is_some_and(|st| {
+                            st.bucket == url.bucket && o.key.starts_with(&st.prefix)
+                        });
+                        if !in_store {
+                            objects.insert((url.bucket.clone(), o.key.clone()), o);
+                        }
+                    }
+                }
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");
                     return EXIT_FAILURE;
                 }
             }
         }
+        let objects: Vec<_> = objects
+            .into_iter()
+            .map(|((bucket, _), o)| (bucket, o))
+            .collect();
+        // One source for all inputs: --concurrency bounds the whole run.
+        sources.push(Box::new(S3Objects::start(
+            s3.clone(),
+            objects,
+            args.concurrency as usize,
+            runtime.handle(),
+        )));
     }
     let source = Chain(sources);
 

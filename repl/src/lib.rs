@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+pub mod interrupt;
 pub mod output;
 pub mod repl;
 pub mod session;
@@ -21,6 +22,7 @@ use glaux_compiler::{CompileError, Report, WindowSpec};
 use glaux_store::Store;
 
 use crate::cli::{Cli, Command, WindowArgs};
+use crate::interrupt::WhenIdle;
 use crate::session::{Clock, SearchError, Session};
 
 /// Exit status: success.
@@ -126,28 +128,29 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
             return EXIT_USAGE;
         }
     };
-    let store_text = settings
-        .get("store")
-        .map(str::to_string)
-        .unwrap_or_else(|| default_store().display().to_string());
+    let store_text = settings.get("store").unwrap_or_default().to_string();
     let store = Store::new(&store_text);
     let database = settings
         .get("database")
         .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
         .to_string();
-    let new_session =
-        |store: Store, err: &mut dyn Write| match Session::new(store, clock, settings.clone()) {
-            Ok(mut s) => {
-                s.database = database.clone();
-                Some(s)
-            }
-            Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                None
-            }
-        };
+    let new_session = |store: Store, idle: WhenIdle, err: &mut dyn Write| match Session::new(
+        store,
+        clock,
+        settings.clone(),
+        idle,
+    ) {
+        Ok(mut s) => {
+            s.database = database.clone();
+            Some(s)
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            None
+        }
+    };
     match cli.command.unwrap_or(Command::Repl) {
-        Command::Repl => match new_session(store, err) {
+        Command::Repl => match new_session(store, WhenIdle::Ignore, err) {
             Some(session) => repl::run(session, color),
             None => EXIT_FAILURE,
         },
@@ -163,7 +166,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 Err(e) => return usage_error(err, e, color),
             };
             let text = args.query.join(" ");
-            let Some(mut session) = new_session(store, err) else {
+            let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
                 return EXIT_FAILURE;
             };
             session.window = window;
@@ -225,7 +228,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 Ok(s) => s,
                 Err(e) => return usage_error(err, e, color),
             };
-            let Some(mut session) = new_session(store, err) else {
+            let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
                 return EXIT_FAILURE;
             };
             // `CREATE DATABASE` runs in the default database (the one to be
@@ -275,7 +278,15 @@ pub fn load_settings(cli: &Cli) -> Result<config::Settings, config::ConfigError>
         (Some(p), Some(t)) => Some((p.as_path(), t.as_str())),
         _ => None,
     };
-    config::resolve(&cli.setting_flags(), &env, file)
+    let mut settings = config::resolve(&cli.setting_flags(), &env, file)?;
+    if settings.get("store").is_none() {
+        settings.set(
+            "store",
+            default_store().display().to_string(),
+            config::Origin::Default,
+        );
+    }
+    Ok(settings)
 }
 
 fn usage_error(err: &mut dyn Write, e: CompileError, color: bool) -> i32 {

@@ -12,6 +12,7 @@ use glaux_local_engine::{EngineError, LocalEngine};
 use glaux_store::Store;
 
 use crate::config::{EngineKind, Settings};
+use crate::interrupt::{Interrupts, WhenIdle};
 use crate::output::{Hit, hits_from_batches};
 
 /// Where "now" comes from: the system clock, or a fixed instant (`--now`,
@@ -94,14 +95,26 @@ pub struct Session {
     athena: Option<AthenaEngine>,
     /// The store's field names (from its catalog), read on first use.
     fields: std::cell::OnceCell<Option<Vec<String>>>,
+    interrupts: Interrupts,
     runtime: tokio::runtime::Runtime,
 }
 
+/// A Ctrl-C press, as a future a search step can race against.
+type Cancel = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 impl Session {
-    pub fn new(store: Store, clock: Clock, settings: Settings) -> std::io::Result<Self> {
+    /// A session; Ctrl-C is caught from here on (`idle` says what a press
+    /// outside a search does).
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        settings: Settings,
+        idle: WhenIdle,
+    ) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
+        let interrupts = Interrupts::install(&runtime, idle)?;
         Ok(Session {
             store,
             database: glaux_compiler::layout::DEFAULT_DATABASE.to_string(),
@@ -112,6 +125,7 @@ impl Session {
             engine: None,
             athena: None,
             fields: std::cell::OnceCell::new(),
+            interrupts,
             runtime,
         })
     }
@@ -152,6 +166,8 @@ impl Session {
             return Ok(outcome);
         }
         let sql = outcome.compiled.sql.clone();
+        let _searching = self.interrupts.searching();
+        let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
         let batches = match self.engine_kind() {
             EngineKind::Local => {
                 self.open_local()?;
@@ -159,15 +175,13 @@ impl Session {
                 self.runtime.block_on(async {
                     tokio::select! {
                         r = engine.run(&sql) => r.map_err(SearchError::from),
-                        _ = tokio::signal::ctrl_c() => Err(SearchError::Cancelled),
+                        () = &mut cancel => Err(SearchError::Cancelled),
                     }
                 })?
             }
             EngineKind::Athena => {
-                let engine = self.athena()?.clone();
-                let finished = self.runtime.block_on(engine.run(&sql, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                }))?;
+                let engine = self.athena(&mut cancel)?.clone();
+                let finished = self.runtime.block_on(engine.run(&sql, &mut cancel))?;
                 outcome.athena = Some(AthenaRun {
                     query_execution_id: finished.query_execution_id,
                     stats: finished.stats,
@@ -200,12 +214,15 @@ impl Session {
 
     /// The Athena engine, set up on first use (credentials and region are
     /// checked then, within seconds).
-    fn athena(&mut self) -> Result<&AthenaEngine, SearchError> {
+    fn athena(&mut self, cancel: &mut Cancel) -> Result<&AthenaEngine, SearchError> {
         if self.athena.is_none() {
-            let config = self
-                .runtime
-                .block_on(glaux_aws::load(&self.settings.aws()))
-                .map_err(SearchError::Aws)?;
+            let aws = self.settings.aws();
+            let config = self.runtime.block_on(async {
+                tokio::select! {
+                    r = glaux_aws::load(&aws) => r.map_err(SearchError::Aws),
+                    () = cancel => Err(SearchError::Cancelled),
+                }
+            })?;
             let mut settings = self.settings.athena();
             settings.database = self.database.clone();
             self.athena = Some(AthenaEngine::new(&config, settings));
@@ -227,13 +244,13 @@ impl Session {
         &mut self,
         statements: &[String],
     ) -> Result<Vec<AthenaRun>, SearchError> {
-        let engine = self.athena()?.clone();
+        let _searching = self.interrupts.searching();
+        let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
+        let engine = self.athena(&mut cancel)?.clone();
         let price = self.settings.price_per_tb().unwrap_or(5.0);
         let mut runs = Vec::new();
         for sql in statements {
-            let f = self.runtime.block_on(engine.run(sql, async {
-                let _ = tokio::signal::ctrl_c().await;
-            }))?;
+            let f = self.runtime.block_on(engine.run(sql, &mut cancel))?;
             runs.push(AthenaRun {
                 query_execution_id: f.query_execution_id,
                 stats: f.stats,
@@ -246,6 +263,11 @@ impl Session {
     /// The field names the store's catalog lists; `None` when there is no
     /// catalog (or it cannot be read): then no field is called unknown.
     pub fn known_fields(&self) -> Option<Vec<String>> {
+        // The catalog describes the local store; an Athena search runs over
+        // the tables on S3, which that catalog may not describe at all.
+        if self.engine_kind() == EngineKind::Athena {
+            return None;
+        }
         self.fields
             .get_or_init(|| {
                 glaux_store::catalog::read(&self.store)
@@ -298,24 +320,61 @@ pub fn footer(outcome: &Outcome) -> String {
 pub fn athena_note(run: &AthenaRun) -> String {
     let st = &run.stats;
     let scanned = st.data_scanned_bytes;
-    let minimum = if glaux_athena_engine::cost::billed_bytes(scanned)
-        == glaux_athena_engine::cost::MINIMUM_BILLED
-    {
-        "10 MB minimum, "
+    let cost = if st.reused_result {
+        // Athena does not bill a query answered from a reused result.
+        "$0 (reused result)".to_string()
     } else {
-        ""
-    };
-    let reused = if st.reused_result {
-        " · reused result"
-    } else {
-        ""
+        let minimum = if glaux_athena_engine::cost::billed_bytes(scanned)
+            == glaux_athena_engine::cost::MINIMUM_BILLED
+        {
+            "10 MB minimum, "
+        } else {
+            ""
+        };
+        format!(
+            "{} ({minimum}${}/TB)",
+            human_usd(cost_usd(scanned, run.price_per_tb)),
+            run.price_per_tb
+        )
     };
     format!(
-        " · Athena {:.2} s · scanned {} · {} ({minimum}${}/TB){reused} · id {}",
+        " · Athena {:.2} s · scanned {} · {cost} · id {}",
         st.engine_ms as f64 / 1000.0,
         human_bytes(scanned),
-        human_usd(cost_usd(scanned, run.price_per_tb)),
-        run.price_per_tb,
         run.query_execution_id,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(scanned: u64, reused: bool) -> AthenaRun {
+        AthenaRun {
+            query_execution_id: "q-1".into(),
+            stats: glaux_athena_engine::Stats {
+                data_scanned_bytes: scanned,
+                engine_ms: 1500,
+                reused_result: reused,
+                ..Default::default()
+            },
+            price_per_tb: 5.0,
+        }
+    }
+
+    #[test]
+    fn athena_footer_shows_scan_cost_minimum_and_reuse() {
+        assert_eq!(
+            athena_note(&run(3 << 20, false)),
+            " · Athena 1.50 s · scanned 3.0 MB · $0.000048 (10 MB minimum, $5/TB) · id q-1"
+        );
+        assert_eq!(
+            athena_note(&run(3 << 30, false)),
+            " · Athena 1.50 s · scanned 3.0 GB · $0.0146 ($5/TB) · id q-1"
+        );
+        assert_eq!(
+            athena_note(&run(0, true)),
+            " · Athena 1.50 s · scanned 0 B · $0 (reused result) · id q-1"
+        );
+    }
 }

@@ -283,35 +283,50 @@ fn pages_of_results_are_all_printed() {
 
 #[test]
 fn missing_credentials_are_a_clear_error_not_a_hang() {
+    // Any call that got through would land here, and fail the test.
+    let peer = Peer::start(|_| Reply::error(400, "InvalidRequestException", "no call expected"));
     let started = Instant::now();
     let out = run(glaux()
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
-        // Instance metadata is NOT disabled: on this machine nothing answers
-        // at 169.254.169.254, as on a laptop.
+        // Instance metadata is on, as on a laptop, but pointed at a closed
+        // local port: nothing answers, and a CI runner on EC2 cannot hand
+        // out real credentials.
         .env_remove("AWS_EC2_METADATA_DISABLED")
-        .args(["--engine", "athena", "query", "x"]));
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .args([
+            "--engine",
+            "athena",
+            "--endpoint-url",
+            &peer.url,
+            "query",
+            "x",
+        ]));
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(
-        err.starts_with("error: no AWS credentials")
-            || err.starts_with("error: looking for AWS credentials took longer"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: no AWS credentials"), "{err}");
+    assert!(err.contains("glaux looks where the AWS CLI does"), "{err}");
+    assert!(peer.calls().is_empty(), "{:?}", peer.operations());
     // Not a timing assertion on speed, only a guard against a hang: the
     // bound is the 10 s credentials timeout plus process start.
     assert!(started.elapsed() < Duration::from_secs(120));
 
-    let out = run(glaux()
-        .env_remove("AWS_REGION")
-        .args(["--engine", "athena", "query", "x"]));
+    let out = run(glaux().env_remove("AWS_REGION").args([
+        "--engine",
+        "athena",
+        "--endpoint-url",
+        &peer.url,
+        "query",
+        "x",
+    ]));
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).starts_with("error: no AWS region"),
         "{}",
         text(&out.stderr)
     );
+    assert!(peer.calls().is_empty(), "{:?}", peer.operations());
 }
 
 #[test]
@@ -338,8 +353,8 @@ fn config_shows_values_and_where_they_came_from() {
             .to_string()
     };
     assert!(
-        line("engine").contains(&format!("\"athena\"  # file {}", file.display()))
-            || line("engine").contains(&format!("# file {}", file.display())),
+        line("engine").starts_with("engine = \"athena\"")
+            && line("engine").ends_with(&format!("# file {}", file.display())),
         "{shown}"
     );
     assert!(
@@ -355,6 +370,11 @@ fn config_shows_values_and_where_they_came_from() {
         line("region").contains("\"us-east-1\"")
             && line("region").ends_with("# AWS chain (AWS_* env, ~/.aws/config)"),
         "{shown}"
+    );
+    assert!(line("store").starts_with("store = \"/"), "{shown}");
+    assert!(
+        line("region").starts_with("# region = "),
+        "AWS chain values are commented out: {shown}"
     );
     assert!(line("catalog").ends_with("# default"), "{shown}");
     assert!(
@@ -407,6 +427,7 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         put_object(moto.port, "raw", &f.path, &f.bytes);
     }
 
+    // Overlapping inputs (app/ twice): every object is ingested once.
     let out = run(glaux().args([
         "--endpoint-url",
         &moto.url,
@@ -415,6 +436,7 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         "ingest",
         "s3://raw/cloudtrail/AWSLogs/",
         "s3://raw/app/",
+        "s3://raw/app",
     ]));
     let report = text(&out.stdout);
     assert!(out.status.success(), "{}{report}", text(&out.stderr));
@@ -423,6 +445,30 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         "{report}"
     );
     assert!(report.contains("objects failed:          0"), "{report}");
+    let chosen: usize = files
+        .iter()
+        .filter(|f| f.path.starts_with("cloudtrail/AWSLogs/") || f.path.starts_with("app/"))
+        .map(|f| f.records.len())
+        .sum();
+    assert!(
+        report.contains(&format!("records stored:          {chosen}\n")),
+        "{report}"
+    );
+    // A prefix that names nothing is an error, not a quiet success.
+    let out = run(glaux().args([
+        "--endpoint-url",
+        &moto.url,
+        "--store",
+        "s3://store/glaux",
+        "ingest",
+        "s3://raw/cloudtrial/",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no log objects at s3://raw/cloudtrial/"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // S3 → a local store, then search it locally: same records.
     let local = dir.path().join("local");

@@ -324,17 +324,7 @@ pub fn ingest_bytes(
     }
 
     let name = file_name_for(object);
-    // An earlier ingest of this object may have put records in hours this
-    // one does not (a changed file, another --time-field): remove those
-    // files, so the object's records exist exactly once.
-    for dt in stored.hours_of(&name) {
-        if by_partition.contains_key(dt) {
-            continue;
-        }
-        for table in [INDEX_TABLE, MESSAGE_TABLE] {
-            target.delete(&partition_key(table, dt, &name))?;
-        }
-    }
+    let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
     for (dt, mut rows) in by_partition {
         let encoded = encode_partition(object, &tag, &mut rows)?;
         report.index_rows += encoded.index_rows;
@@ -343,6 +333,18 @@ pub fn ingest_bytes(
         target.put(&partition_key(MESSAGE_TABLE, &dt, &name), encoded.messages)?;
         report.files_written += 2;
         report.partitions.insert(dt);
+    }
+    // An earlier ingest of this object may have put records in hours this
+    // one does not (a changed file, another --time-field): remove those
+    // files, so the object's records exist exactly once. After the writes,
+    // so a failure half-way leaves the old records findable, not none.
+    for dt in stored.hours_of(&name) {
+        if hours.contains(dt) {
+            continue;
+        }
+        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+            target.delete(&partition_key(table, dt, &name))?;
+        }
     }
     crate::catalog::write_object(target, &name, &catalog)?;
     Ok(report)
