@@ -11,7 +11,7 @@ use crate::output::Format;
 ///
 /// With no command, opens the REPL on the store.
 #[derive(Debug, Parser)]
-#[command(name = "glaux", version, about, long_about = None)]
+#[command(name = "glaux", version, about, long_about = None, after_help = MAIN_EXAMPLES)]
 pub struct Cli {
     /// The store: a directory holding indices/ and messages/, or
     /// s3://bucket/prefix (for ingest, ddl and the Athena engine).
@@ -103,23 +103,67 @@ impl Cli {
     }
 }
 
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  glaux demo                                   sample data and the REPL, no AWS needed
+  glaux --store ./store ingest ~/logs/         read logs into a local store
+  glaux --store ./store                        the REPL on it
+  glaux --store ./store query --since 2h 'eventName:ConsoleLogin AND 10.0.0.1'
+  glaux --engine athena query -f hunt.glaux    a saved search, on Athena
+  glaux completions bash > ~/.local/share/bash-completion/completions/glaux
+
+Exit status:
+  0  success (a search returned at least one record)
+  1  a search returned no record
+  2  an error: a bad query or argument, a failed run, objects not ingested
+  130  interrupted (Ctrl-C)
+
+Settings: flags > GLAUX_* env > ~/.config/glaux/config.toml > defaults
+(`glaux config` shows them). Docs: docs/language.md, docs/repl.md, docs/athena.md.";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the interactive REPL (the default).
+    #[command(
+        after_help = "Examples:\n  glaux --store ./store repl\n  glaux --engine athena          the REPL on Athena\n\nIn the REPL, \\help lists the backslash commands."
+    )]
     Repl,
     /// Create a demo store with a day of generated sample logs ending now, and
     /// open the REPL on it.
+    #[command(
+        after_help = "Examples:\n  glaux demo\n  glaux demo --dir /tmp/glaux-demo --no-repl\n  glaux demo --scale 100 --no-repl      290,000 records, for benchmarks"
+    )]
     Demo(DemoArgs),
     /// Read log files (CloudTrail, NDJSON, text lines; gzip or not) into the store.
+    #[command(
+        after_help = "Examples:\n  glaux --store ./store ingest ~/logs/cloudtrail/ app.ndjson.gz\n  glaux --store ./store ingest --tag nginx --time-field time /var/log/nginx/\n  glaux --store s3://my-glaux/store ingest s3://my-trail/AWSLogs/123456789012/CloudTrail/\n\nRe-ingesting an object replaces its records; nothing is duplicated.\nExit status 2 if any object could not be read (each is listed)."
+    )]
     Ingest(IngestArgs),
     /// Run one query and print the matching records.
+    #[command(
+        after_help = "Examples:\n  glaux query --since 2h 'userIdentity.userName:alice AND NOT eventName:Describe*'\n  glaux query --from 2024-05-01 --to 2024-05-02 --format ndjson '\"failed password\"'\n  glaux query --explain 'sourceIPAddress:10.0.0.0/8'\n  glaux query -f hunt.glaux              the query from a file (# starts a comment line)\n  echo 'errorCode:*' | glaux query -     the query from stdin\n\nExit status: 0 records found, 1 none, 2 error, 130 interrupted."
+    )]
     Query(QueryArgs),
     /// Print Athena DDL for the two tables, with partition projection on dt
     /// (--apply runs it on Athena).
+    #[command(
+        after_help = "Examples:\n  glaux ddl --location s3://my-glaux/store\n  glaux --store s3://my-glaux/store --output-location s3://my-results/ ddl --apply"
+    )]
     Ddl(DdlArgs),
     /// Print the settings in effect and where each came from (flag, env,
     /// config file, default), as TOML that can seed a config file.
+    #[command(
+        after_help = "Examples:\n  glaux config\n  glaux config > ~/.config/glaux/config.toml"
+    )]
     Config,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  glaux completions bash > ~/.local/share/bash-completion/completions/glaux\n  glaux completions zsh > ~/.zfunc/_glaux\n  glaux completions fish > ~/.config/fish/completions/glaux.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -186,9 +230,23 @@ pub struct QueryArgs {
     /// Print the Athena SQL that would run, with the plan in comments; run nothing.
     #[arg(long)]
     pub explain: bool,
+    /// Read the query from FILE (`-`: stdin). Lines whose first non-blank
+    /// character is `#` are comments.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "query"
+    )]
+    pub file: Option<PathBuf>,
     /// The query, e.g. 'eventName:ConsoleLogin AND 10.0.0.1'. Several
-    /// arguments are joined with spaces.
-    #[arg(required = true, value_name = "QUERY", num_args = 1.., allow_hyphen_values = true)]
+    /// arguments are joined with spaces; `-` alone reads it from stdin.
+    #[arg(
+        value_name = "QUERY",
+        num_args = 1..,
+        allow_hyphen_values = true,
+        required_unless_present = "file"
+    )]
     pub query: Vec<String>,
 }
 

@@ -64,14 +64,14 @@ pub fn run(
     settings: &crate::config::Settings,
     out: &mut dyn Write,
     err: &mut dyn Write,
-    color: bool,
+    term: &crate::Terminal,
 ) -> i32 {
     let dir = args.dir.clone().unwrap_or_else(default_dir);
     let store = match create(&dir, clock, args.scale, out) {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(err, "error: cannot create the demo: {e}");
-            return crate::EXIT_FAILURE;
+            return crate::EXIT_ERROR;
         }
     };
     if args.no_repl {
@@ -97,11 +97,11 @@ pub fn run(
                 .get("database")
                 .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
                 .to_string();
-            crate::repl::run(session, color)
+            crate::repl::run(session, term)
         }
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            crate::EXIT_FAILURE
+            crate::EXIT_ERROR
         }
     }
 }

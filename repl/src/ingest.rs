@@ -9,7 +9,7 @@ use glaux_store::{Files, IngestOptions, IngestReport, Source, Store, Target};
 
 use crate::cli::IngestArgs;
 use crate::config::Settings;
-use crate::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::{EXIT_ERROR, EXIT_OK};
 
 /// Local paths and S3 prefixes of one ingest, split.
 struct Inputs {
@@ -52,14 +52,14 @@ pub fn run(
         Ok(i) => i,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            return EXIT_USAGE;
+            return EXIT_ERROR;
         }
     };
     let store_s3 = match S3Url::parse(store).transpose() {
         Ok(u) => u,
         Err(e) => {
             let _ = writeln!(err, "error: --store: {e}");
-            return EXIT_USAGE;
+            return EXIT_ERROR;
         }
     };
     let options = IngestOptions {
@@ -74,7 +74,7 @@ pub fn run(
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            return EXIT_FAILURE;
+            return EXIT_ERROR;
         }
     };
     // AWS is set up only when an input or the store is on S3.
@@ -84,7 +84,7 @@ pub fn run(
             Ok(config) => Some(S3::new(&config, aws.endpoint_url.is_some())),
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
-                return EXIT_FAILURE;
+                return EXIT_ERROR;
             }
         }
     } else {
@@ -96,7 +96,7 @@ pub fn run(
         Ok(f) => f,
         Err(e) => {
             let _ = writeln!(err, "error: listing input files: {e}");
-            return EXIT_FAILURE;
+            return EXIT_ERROR;
         }
     };
     sources.push(Box::new(Files::new(files)));
@@ -119,7 +119,7 @@ pub fn run(
                 }
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");
-                    return EXIT_FAILURE;
+                    return EXIT_ERROR;
                 }
             }
         }
@@ -148,7 +148,7 @@ pub fn run(
             local_store = Store::new(store);
             if let Err(e) = local_store.create() {
                 let _ = writeln!(err, "error: creating the store at {store}: {e}");
-                return EXIT_FAILURE;
+                return EXIT_ERROR;
             }
             &local_store
         }
@@ -170,12 +170,12 @@ fn report(
             if report.failed.is_empty() {
                 EXIT_OK
             } else {
-                EXIT_FAILURE
+                EXIT_ERROR
             }
         }
         Err(e) => {
             let _ = writeln!(err, "error: ingest failed: {e}");
-            EXIT_FAILURE
+            EXIT_ERROR
         }
     }
 }

@@ -4,12 +4,18 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod demo;
+pub mod highlight;
 pub mod ingest;
 pub mod interrupt;
+pub mod jq;
 pub mod output;
+pub mod pager;
 pub mod repl;
+pub mod saved;
 pub mod session;
 
 use std::ffi::OsString;
@@ -25,13 +31,18 @@ use crate::cli::{Cli, Command, WindowArgs};
 use crate::interrupt::WhenIdle;
 use crate::session::{Clock, SearchError, Session};
 
-/// Exit status: success.
+// Exit statuses, as grep has them, so `if glaux query …; then` reads
+// "if anything matched". Documented in `glaux --help` and docs/repl.md.
+
+/// Success: a search returned at least one record; any other command did
+/// what it was asked.
 pub const EXIT_OK: i32 = 0;
-/// Exit status: the run failed (engine, I/O, objects that could not be read).
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit status: the query or the arguments are wrong.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit status: interrupted by Ctrl-C.
+/// A search ran and returned no record.
+pub const EXIT_NO_RESULTS: i32 = 1;
+/// An error: a bad query or argument, a failed run (engine, AWS, I/O),
+/// objects that could not be ingested. The message is on stderr.
+pub const EXIT_ERROR: i32 = 2;
+/// Interrupted by Ctrl-C.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Renders a diagnostic the way glaux shows it: miette's graphical report,
@@ -93,9 +104,56 @@ pub fn window_spec(w: &WindowArgs) -> Result<WindowSpec, CompileError> {
     })
 }
 
+/// What glaux knows about where its output goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terminal {
+    /// Colour diagnostics on stderr.
+    pub color_err: bool,
+    /// Colour results on stdout (a terminal, and no NO_COLOR).
+    pub color_out: bool,
+    /// stdout is a terminal this many columns wide; `None`: a pipe or file.
+    pub width: Option<usize>,
+    /// stdout is a terminal this many rows high (for the pager).
+    pub height: Option<usize>,
+}
+
+impl Terminal {
+    /// Looks at the process's own stdout and stderr, and NO_COLOR.
+    pub fn detect() -> Terminal {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let out_tty = std::io::stdout().is_terminal();
+        let size = terminal_size::terminal_size_of(std::io::stdout())
+            .filter(|_| out_tty)
+            .map(|(w, h)| (usize::from(w.0), usize::from(h.0)));
+        Terminal {
+            color_err: std::io::stderr().is_terminal() && !no_color,
+            color_out: out_tty && !no_color,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+        }
+    }
+}
+
 /// Runs glaux with `args` (including the program name), writing to `out` and
-/// `err`. Returns the exit status.
+/// `err`; diagnostics in colour when `color`. Results are never coloured:
+/// this is the entry point for tests and pipes. Returns the exit status.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> i32 {
+    let term = Terminal {
+        color_err: color,
+        ..Terminal::default()
+    };
+    run_with(args, out, err, &term)
+}
+
+/// [`run`] for a known terminal.
+pub fn run_with(
+    args: Vec<OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    term: &Terminal,
+) -> i32 {
+    let color = term.color_err;
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -113,7 +171,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 return EXIT_OK;
             }
             let _ = write!(err, "{text}");
-            return EXIT_USAGE;
+            return EXIT_ERROR;
         }
     };
     let clock = match cli.now.as_deref().map(parse_time).transpose() {
@@ -125,7 +183,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            return EXIT_USAGE;
+            return EXIT_ERROR;
         }
     };
     let store_text = settings.get("store").unwrap_or_default().to_string();
@@ -151,13 +209,18 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
     };
     match cli.command.unwrap_or(Command::Repl) {
         Command::Repl => match new_session(store, WhenIdle::Ignore, err) {
-            Some(session) => repl::run(session, color),
-            None => EXIT_FAILURE,
+            Some(session) => repl::run(session, term),
+            None => EXIT_ERROR,
         },
-        Command::Demo(args) => demo::run(&args, clock, &settings, out, err, color),
+        Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
         Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
         Command::Config => {
             let _ = write!(out, "{settings}");
+            EXIT_OK
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "glaux", out);
             EXIT_OK
         }
         Command::Query(args) => {
@@ -165,9 +228,15 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 Ok(w) => w,
                 Err(e) => return usage_error(err, e, color),
             };
-            let text = args.query.join(" ");
+            let text = match query_text(args.file.as_deref(), &args.query) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
             let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
-                return EXIT_FAILURE;
+                return EXIT_ERROR;
             };
             session.window = window;
             session.limit = (args.limit != 0).then_some(args.limit);
@@ -180,20 +249,28 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                     }
                     Err(r) => {
                         let _ = write!(err, "{}", render_report(&r, color));
-                        EXIT_USAGE
+                        EXIT_ERROR
                     }
                 };
             }
             match session.search(&text) {
                 Ok(outcome) => {
                     let _ = write!(err, "{}", render_warnings(&outcome.compiled, &text, color));
-                    let width = None;
-                    if let Err(e) = output::write_hits(out, &outcome.hits, args.format, width) {
+                    let look = output::Look {
+                        width: term.width,
+                        color: term.color_out,
+                        terms: output::terms_of(&outcome.compiled.plan),
+                    };
+                    if let Err(e) = output::write_hits(out, &outcome.hits, args.format, &look) {
                         let _ = writeln!(err, "error: writing output: {e}");
-                        return EXIT_FAILURE;
+                        return EXIT_ERROR;
                     }
                     let _ = writeln!(err, "{}", session::footer(&outcome));
-                    EXIT_OK
+                    if outcome.hits.is_empty() {
+                        EXIT_NO_RESULTS
+                    } else {
+                        EXIT_OK
+                    }
                 }
                 Err(e) => search_error(err, e, color),
             }
@@ -208,7 +285,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                     err,
                     "error: the DDL needs the store's S3 location: pass --location s3://bucket/prefix (or --store s3://…)"
                 );
-                return EXIT_USAGE;
+                return EXIT_ERROR;
             };
             let options = glaux_compiler::ddl::DdlOptions {
                 location,
@@ -229,7 +306,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
                 Err(e) => return usage_error(err, e, color),
             };
             let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
-                return EXIT_FAILURE;
+                return EXIT_ERROR;
             };
             // `CREATE DATABASE` runs in the default database (the one to be
             // created may not exist yet); the tables name theirs.
@@ -249,6 +326,46 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
             }
         }
     }
+}
+
+/// The query of `glaux query`: the arguments joined with spaces, or the
+/// text of `file` (`-`: stdin; so is a lone `-` argument). In a file, lines
+/// whose first non-blank character is `#` are comments; they are blanked
+/// rather than removed, so error positions still point into the file.
+pub fn query_text(file: Option<&std::path::Path>, args: &[String]) -> Result<String, String> {
+    let from_stdin = file.is_some_and(|f| f.as_os_str() == "-") || args == ["-"];
+    let raw = if from_stdin {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("reading the query from stdin: {e}"))?;
+        s
+    } else if let Some(f) = file {
+        std::fs::read_to_string(f)
+            .map_err(|e| format!("reading the query from {}: {e}", f.display()))?
+    } else {
+        return Ok(args.join(" "));
+    };
+    query_text_of(&raw)
+}
+
+/// A query file's text as a query: comment lines (first non-blank `#`)
+/// blanked, so positions stay; an empty query is an error.
+pub fn query_text_of(raw: &str) -> Result<String, String> {
+    let text: Vec<String> = raw
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with('#') {
+                " ".repeat(l.len())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let text = text.join("\n");
+    if text.trim().is_empty() {
+        return Err("the query is empty".into());
+    }
+    Ok(text.trim_end().to_string())
 }
 
 /// Reads the config file (if any) and resolves every setting.
@@ -291,7 +408,7 @@ pub fn load_settings(cli: &Cli) -> Result<config::Settings, config::ConfigError>
 
 fn usage_error(err: &mut dyn Write, e: CompileError, color: bool) -> i32 {
     let _ = write!(err, "{}", render_report(&e.with_source(""), color));
-    EXIT_USAGE
+    EXIT_ERROR
 }
 
 /// Prints a search error; returns the exit status it deserves.
@@ -299,27 +416,27 @@ pub fn search_error(err: &mut dyn Write, e: SearchError, color: bool) -> i32 {
     match e {
         SearchError::Compile(r) => {
             let _ = write!(err, "{}", render_report(&r, color));
-            EXIT_USAGE
+            EXIT_ERROR
         }
         SearchError::Engine(e) => {
             let _ = writeln!(err, "error: {e}");
-            EXIT_FAILURE
+            EXIT_ERROR
         }
         SearchError::Athena(e) => {
             let _ = writeln!(err, "error: {e}");
-            EXIT_FAILURE
+            EXIT_ERROR
         }
         SearchError::Aws(e) => {
             let _ = writeln!(err, "error: {e}");
-            EXIT_FAILURE
+            EXIT_ERROR
         }
         SearchError::Config(e) => {
             let _ = writeln!(err, "error: {e}");
-            EXIT_USAGE
+            EXIT_ERROR
         }
         SearchError::Output(e) => {
             let _ = writeln!(err, "error: unexpected result from the engine: {e}");
-            EXIT_FAILURE
+            EXIT_ERROR
         }
         SearchError::Cancelled => {
             let _ = writeln!(err, "cancelled");

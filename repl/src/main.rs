@@ -1,16 +1,14 @@
 //! The `glaux` binary: see the crate docs of `glaux_cli`.
 
-use std::io::IsTerminal;
-
 fn main() {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let term = glaux_cli::Terminal::detect();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let code = glaux_cli::run(
+    let code = glaux_cli::run_with(
         std::env::args_os().collect(),
         &mut stdout.lock(),
         &mut stderr.lock(),
-        color,
+        &term,
     );
     std::process::exit(code);
 }

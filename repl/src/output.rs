@@ -31,7 +31,10 @@ impl Hit {
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// time, tag and the message on one line each, fitted to the width.
     Table,
+    /// Each record as indented JSON with sorted keys (like psql's `\x`).
+    Vertical,
     Json,
     Ndjson,
     Csv,
@@ -41,8 +44,61 @@ impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         <Format as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown format `{s}`; use table, json, ndjson or csv"))
+            .map_err(|_| format!("unknown format `{s}`; use table, vertical, json, ndjson or csv"))
     }
+}
+
+impl Format {
+    /// The format a file name asks for (`\export`): by extension.
+    pub fn of_path(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "csv" => Some(Format::Csv),
+            "txt" | "log" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
+/// How the human formats (table, vertical) look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Look {
+    /// Table rows are cut to this many columns; `None`: whole messages.
+    pub width: Option<usize>,
+    /// ANSI colours (never in pipes, never with NO_COLOR).
+    pub color: bool,
+    /// Lower-case words to highlight in messages (the query's terms).
+    pub terms: Vec<String>,
+}
+
+/// The words a query looks for (its positive, plain-term lookups), to
+/// highlight in results.
+pub fn terms_of(plan: &glaux_compiler::plan::Plan) -> Vec<String> {
+    use glaux_compiler::plan::Formula;
+    use glaux_compiler::resolve::Pattern;
+    fn positive(f: &Formula, out: &mut Vec<usize>) {
+        match f {
+            Formula::Lookup(i) => out.push(*i),
+            Formula::And(v) | Formula::Or(v) => v.iter().for_each(|f| positive(f, out)),
+            Formula::Not(_) | Formula::Record(_) | Formula::Const(_) => {}
+        }
+    }
+    let mut ids = Vec::new();
+    positive(&plan.formula, &mut ids);
+    let mut terms: Vec<String> = ids
+        .into_iter()
+        .filter_map(|i| plan.lookups.get(i))
+        .filter_map(|l| match &l.pattern {
+            Pattern::Tokens(t) => Some(t.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|t| !t.is_empty())
+        .collect();
+    terms.sort();
+    terms.dedup();
+    terms
 }
 
 /// Decodes result batches into hits. Text columns may come back as Utf8,
@@ -87,16 +143,16 @@ pub fn hits_from_batches(batches: &[RecordBatch]) -> Result<Vec<Hit>, String> {
     Ok(out)
 }
 
-/// Writes hits in `format`. `width` bounds table rows (message cut with `…`);
-/// `None` prints whole messages.
+/// Writes hits in `format`; the human formats follow `look`.
 pub fn write_hits(
     out: &mut dyn Write,
     hits: &[Hit],
     format: Format,
-    width: Option<usize>,
+    look: &Look,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(out, hits, width),
+        Format::Table => write_table(out, hits, look),
+        Format::Vertical => write_vertical(out, hits, look),
         Format::Json => {
             writeln!(out, "[")?;
             for (i, h) in hits.iter().enumerate() {
@@ -161,7 +217,8 @@ fn one_line(s: &str) -> String {
     out
 }
 
-fn write_table(out: &mut dyn Write, hits: &[Hit], width: Option<usize>) -> io::Result<()> {
+fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()> {
+    let width = look.width;
     let times: Vec<String> = hits.iter().map(Hit::time).collect();
     let tw = times
         .iter()
@@ -191,9 +248,149 @@ fn write_table(out: &mut dyn Write, hits: &[Hit], width: Option<usize>) -> io::R
                 msg = msg.chars().take(room - 1).collect::<String>() + "…";
             }
         }
+        let msg = mark_terms(&msg, &look.terms, look.color);
         writeln!(out, "{t:tw$}  {:gw$}  {msg}", h.tag)?;
     }
     Ok(())
+}
+
+/// `text` with each occurrence of a term (ASCII case-insensitive, not
+/// inside a longer word or number) in bold yellow. Display only: the
+/// engines decide what matches; this only shows where.
+pub fn mark_terms(text: &str, terms: &[String], color: bool) -> String {
+    if !color || terms.is_empty() {
+        return text.to_string();
+    }
+    let lower = text.to_ascii_lowercase();
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    for t in terms {
+        let mut from = 0;
+        while let Some(found) = lower[from..].find(t.as_str()) {
+            let (a, b) = (from + found, from + found + t.len());
+            let before = lower[..a].chars().next_back();
+            let after = lower[b..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+            if !word(before) && !word(after) {
+                marks.push((a, b));
+            }
+            from = a + t.len().max(1);
+            while !lower.is_char_boundary(from) {
+                from += 1;
+            }
+        }
+    }
+    marks.sort();
+    let mut out = String::with_capacity(text.len() + marks.len() * 12);
+    let mut at = 0;
+    for (a, b) in marks {
+        if a < at {
+            continue; // overlaps the previous mark
+        }
+        out.push_str(&text[at..a]);
+        out.push_str("\x1b[1;33m");
+        out.push_str(&text[a..b]);
+        out.push_str("\x1b[0m");
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Each record as a header line and its message as indented JSON with
+/// sorted keys (coloured when `look.color`); a message that is not a JSON
+/// object is shown as text.
+fn write_vertical(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()> {
+    for (i, h) in hits.iter().enumerate() {
+        let head = format!(
+            "── {} ── {} · {} · {} #{}",
+            i + 1,
+            h.time(),
+            if h.tag.is_empty() { "-" } else { &h.tag },
+            h.object,
+            h.seq
+        );
+        if look.color {
+            writeln!(out, "\x1b[2m{head}\x1b[0m")?;
+        } else {
+            writeln!(out, "{head}")?;
+        }
+        match serde_json::from_str::<serde_json::Value>(&h.message) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                let mut s = String::new();
+                pretty(&v, 0, look, &mut s);
+                writeln!(out, "{s}")?;
+            }
+            _ => writeln!(
+                out,
+                "{}",
+                mark_terms(&one_line(&h.message), &look.terms, look.color)
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn paint(s: &mut String, text: &str, sgr: &str, color: bool) {
+    if color {
+        s.push_str(&format!("\x1b[{sgr}m{text}\x1b[0m"));
+    } else {
+        s.push_str(text);
+    }
+}
+
+/// Indented JSON, keys sorted at every level (so records compare by eye).
+fn pretty(v: &serde_json::Value, indent: usize, look: &Look, s: &mut String) {
+    use serde_json::Value;
+    let pad = |n: usize| "  ".repeat(n);
+    match v {
+        Value::Object(map) if map.is_empty() => s.push_str("{}"),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            s.push_str("{\n");
+            for (i, k) in keys.iter().enumerate() {
+                s.push_str(&pad(indent + 1));
+                paint(s, &Value::from(k.as_str()).to_string(), "36", look.color);
+                s.push_str(": ");
+                pretty(&map[k.as_str()], indent + 1, look, s);
+                if i + 1 < keys.len() {
+                    s.push(',');
+                }
+                s.push('\n');
+            }
+            s.push_str(&pad(indent));
+            s.push('}');
+        }
+        Value::Array(items) if items.is_empty() => s.push_str("[]"),
+        Value::Array(items) => {
+            s.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                s.push_str(&pad(indent + 1));
+                pretty(item, indent + 1, look, s);
+                if i + 1 < items.len() {
+                    s.push(',');
+                }
+                s.push('\n');
+            }
+            s.push_str(&pad(indent));
+            s.push(']');
+        }
+        Value::String(text) => {
+            // JSON escaping also neutralises control characters.
+            let quoted = Value::from(text.as_str()).to_string();
+            if look.color {
+                s.push_str("\x1b[32m");
+                s.push_str(
+                    &mark_terms(&quoted, &look.terms, true).replace("\x1b[0m", "\x1b[0;32m"),
+                );
+                s.push_str("\x1b[0m");
+            } else {
+                s.push_str(&quoted);
+            }
+        }
+        Value::Number(n) => paint(s, &n.to_string(), "33", look.color),
+        Value::Bool(_) | Value::Null => paint(s, &v.to_string(), "35", look.color),
+    }
 }
 
 #[cfg(test)]
@@ -212,8 +409,69 @@ mod tests {
 
     fn render(format: Format) -> String {
         let mut buf = Vec::new();
-        write_hits(&mut buf, &[hit()], format, Some(60)).unwrap();
+        let look = Look {
+            width: Some(60),
+            ..Look::default()
+        };
+        write_hits(&mut buf, &[hit()], format, &look).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    /// Fixed records for the view snapshots: CloudTrail JSON, nested and
+    /// with arrays, a text line with a control character, Unicode.
+    fn sample() -> Vec<Hit> {
+        vec![
+            Hit {
+                time_ms: 1_714_557_600_123,
+                tag: "cloudtrail".into(),
+                object: "s3://raw/AWSLogs/123/CloudTrail/us-east-1/2024/05/01/a.json.gz".into(),
+                seq: 3,
+                message: r#"{"eventName":"ConsoleLogin","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","userName":"alice","arn":"arn:aws:iam::123:user/alice"},"resources":[{"ARN":"x"},{"ARN":"y"}],"errorCode":null,"readOnly":false,"bytes":1024}"#.into(),
+            },
+            Hit {
+                time_ms: 1_714_557_601_000,
+                tag: "text".into(),
+                object: "/var/log/auth.log".into(),
+                seq: 41,
+                message: "sshd[311]: Failed password for root from 110.0.0.119 and 10.0.0.1\u{1b}[31m — Größe".into(),
+            },
+        ]
+    }
+
+    fn view(format: Format, color: bool, width: Option<usize>) -> String {
+        let look = Look {
+            width,
+            color,
+            terms: vec!["10.0.0.1".into(), "alice".into()],
+        };
+        let mut buf = Vec::new();
+        write_hits(&mut buf, &sample(), format, &look).unwrap();
+        // Escape codes made visible, so a snapshot shows where colour goes.
+        String::from_utf8(buf).unwrap().replace('\u{1b}', "␛")
+    }
+
+    #[test]
+    fn table_view_snapshots() {
+        insta::assert_snapshot!("table_80_plain", view(Format::Table, false, Some(80)));
+        insta::assert_snapshot!("table_140_color", view(Format::Table, true, Some(140)));
+        insta::assert_snapshot!("table_unbounded", view(Format::Table, false, None));
+    }
+
+    #[test]
+    fn vertical_view_snapshots() {
+        insta::assert_snapshot!("vertical_plain", view(Format::Vertical, false, None));
+        insta::assert_snapshot!("vertical_color", view(Format::Vertical, true, None));
+    }
+
+    #[test]
+    fn marks_whole_terms_only() {
+        let terms = vec!["10.0.0.1".to_string(), "alice".to_string()];
+        assert_eq!(
+            mark_terms("from 10.0.0.1 not 110.0.0.119, user Alice", &terms, true),
+            "from \x1b[1;33m10.0.0.1\x1b[0m not 110.0.0.119, user \x1b[1;33mAlice\x1b[0m"
+        );
+        assert_eq!(mark_terms("alice", &terms, false), "alice");
+        assert_eq!(mark_terms("Ωalice é", &terms, true), "Ωalice é");
     }
 
     #[test]

@@ -1,139 +1,39 @@
-//! The REPL: rustyline with history and multi-line input; backslash commands
-//! are a [`Command`] enum whose help table is generated from it.
+//! The REPL: rustyline with history (Ctrl-R searches it), multi-line input,
+//! completion ([`crate::complete`]), highlighting and a parse-error hint as
+//! you type ([`crate::highlight`]), backslash commands
+//! ([`crate::commands`]), result views, `\jq`, saved searches and export.
 //!
 //! Input is incomplete (Enter continues on the next line) while a quote or a
 //! parenthesis is open or the line ends with `AND`/`OR`/`NOT`.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use glaux_compiler::WindowSpec;
 use glaux_compiler::window::{parse_duration, parse_time};
+use glaux_store::catalog::FieldCatalog;
+use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Config, Editor, Helper};
+use rustyline::{Config, Context, Editor, Helper};
 
+pub use crate::commands::{COMMANDS, Command};
+use crate::complete::{Vocabulary, complete};
 use crate::config::EngineKind;
-use crate::output::{self, Format};
+use crate::highlight::{parse_error, render};
+use crate::output::{self, Format, Hit, Look};
 use crate::session::{self, SearchError, Session};
-use crate::{render_report, search_error};
+use crate::{Terminal, render_report, saved, search_error};
 
-/// A backslash command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Help,
-    Quit,
-    Explain(String),
-    Since(String),
-    From(String),
-    To(String),
-    Window,
-    WindowReset,
-    Limit(String),
-    Format(String),
-    Sql(Option<bool>),
-    Engine(Option<String>),
-    Refresh,
-}
-
-/// (usage, description) per command, in help order.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("\\help, \\?", "show this help"),
-    (
-        "\\explain QUERY",
-        "show the Athena SQL for QUERY without running it",
-    ),
-    (
-        "\\since DURATION",
-        "search the last DURATION: 30s, 15m, 1h, 2d, 1w",
-    ),
-    (
-        "\\from TIME",
-        "start the window at TIME (RFC 3339 or 2024-05-01T10:00, UTC)",
-    ),
-    (
-        "\\to TIME",
-        "end the window at TIME (exclusive); `\\to now` clears it",
-    ),
-    (
-        "\\window",
-        "show the current window; `\\window reset` goes back to the last 24 hours",
-    ),
-    ("\\limit N", "show at most N records (0: no limit)"),
-    ("\\format FORMAT", "table, json, ndjson or csv"),
-    (
-        "\\sql on|off",
-        "print the SQL above each result (on by default)",
-    ),
-    (
-        "\\engine local|athena",
-        "run searches on the embedded engine or on Amazon Athena",
-    ),
-    (
-        "\\refresh",
-        "re-read the store (after an ingest in another shell)",
-    ),
-    ("\\quit, \\q", "leave (or Ctrl-D)"),
-];
-
-impl std::str::FromStr for Command {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let (name, arg) = match s.split_once(char::is_whitespace) {
-            Some((n, a)) => (n, a.trim().to_string()),
-            None => (s, String::new()),
-        };
-        let need = |what: &str| -> Result<String, String> {
-            if arg.is_empty() {
-                Err(format!("{name} needs {what}"))
-            } else {
-                Ok(arg.clone())
-            }
-        };
-        Ok(match name {
-            "\\help" | "\\?" | "\\h" => Command::Help,
-            "\\quit" | "\\q" | "\\exit" => Command::Quit,
-            "\\explain" => Command::Explain(need("a query")?),
-            "\\since" => Command::Since(need("a duration, e.g. 1h")?),
-            "\\from" => Command::From(need("a time, e.g. 2024-05-01T10:00")?),
-            "\\to" => Command::To(need("a time, or `now`")?),
-            "\\window" => {
-                if arg == "reset" {
-                    Command::WindowReset
-                } else {
-                    Command::Window
-                }
-            }
-            "\\limit" => Command::Limit(need("a number")?),
-            "\\format" => Command::Format(need("table, json, ndjson or csv")?),
-            "\\sql" => Command::Sql(match arg.as_str() {
-                "on" => Some(true),
-                "off" => Some(false),
-                "" => None,
-                _ => return Err("\\sql takes on or off".into()),
-            }),
-            "\\engine" => Command::Engine((!arg.is_empty()).then(|| arg.clone())),
-            "\\refresh" => Command::Refresh,
-            _ => return Err(format!("unknown command {name}; \\help lists them")),
-        })
-    }
-}
-
-/// The help text, generated from [`COMMANDS`].
+/// The help text (kept for callers of the old name).
 pub fn help() -> String {
-    let w = COMMANDS.iter().map(|(u, _)| u.len()).max().unwrap_or(0);
-    let mut out = String::from(
-        "Type a query and press Enter, e.g.  eventName:ConsoleLogin AND 10.0.0.1\n\
-         Terms match whole tokens; field:value, \"phrases\", AND/OR/NOT (&& || ! -), ( ),\n\
-         field:(a OR b), wild*card?, /regex/, bytes:[1 TO 5], bytes:>1000, ip:10.0.0.0/8,\n\
-         field:*, @time > now-15m, tag:cloudtrail, * (everything). See docs/language.md.\n\n",
-    );
-    for (usage, what) in COMMANDS {
-        out.push_str(&format!("  {usage:w$}  {what}\n"));
-    }
-    out
+    crate::commands::help(None).unwrap_or_default()
 }
 
 /// True while the input is not a whole query yet.
@@ -167,7 +67,18 @@ pub fn is_incomplete(input: &str) -> bool {
     in_quote || depth > 0 || matches!(last, "AND" | "OR" | "NOT" | "&&" | "||" | "!")
 }
 
-struct GlauxHelper;
+/// What the line editor's helper knows: refreshed by the loop when the
+/// store or the saved searches change.
+#[derive(Default)]
+struct HelperState {
+    catalog: Option<Arc<FieldCatalog>>,
+    saved: Vec<String>,
+    color: bool,
+}
+
+struct GlauxHelper {
+    state: Rc<RefCell<HelperState>>,
+}
 
 impl Validator for GlauxHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
@@ -180,38 +91,173 @@ impl Validator for GlauxHelper {
     }
 }
 
-impl rustyline::completion::Completer for GlauxHelper {
-    type Candidate = String;
+impl Completer for GlauxHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let state = self.state.borrow();
+        let (start, found) = complete(
+            line,
+            pos,
+            Vocabulary {
+                catalog: state.catalog.as_deref(),
+                saved: &state.saved,
+            },
+        );
+        Ok((
+            start,
+            found
+                .into_iter()
+                .map(|c| Pair {
+                    display: c.display,
+                    replacement: c.replacement,
+                })
+                .collect(),
+        ))
+    }
 }
-impl rustyline::hint::Hinter for GlauxHelper {
+
+impl Hinter for GlauxHelper {
     type Hint = String;
+
+    /// Where and why the query does not parse, shown after the cursor
+    /// before Enter; nothing while the input is still open (a quote, a
+    /// parenthesis, a trailing `AND`), where the error would only nag.
+    fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        if pos < line.len() || is_incomplete(line) {
+            return None;
+        }
+        let (span, message) = parse_error(line)?;
+        let column = line[..span.start.min(line.len())].chars().count() + 1;
+        Some(format!("   ← column {column}: {message}"))
+    }
 }
-impl rustyline::highlight::Highlighter for GlauxHelper {}
+
+impl Highlighter for GlauxHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if !self.state.borrow().color {
+            return Cow::Borrowed(line);
+        }
+        let error = if is_incomplete(line) {
+            None
+        } else {
+            parse_error(line).map(|(span, _)| span)
+        };
+        Cow::Owned(render(line, error, true))
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if self.state.borrow().color {
+            Cow::Owned(format!("\x1b[2;31m{hint}\x1b[0m"))
+        } else {
+            Cow::Borrowed(hint)
+        }
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        // Colours depend on the whole line (a closing quote recolours what
+        // precedes it): redraw on every change.
+        self.state.borrow().color
+    }
+}
+
 impl Helper for GlauxHelper {}
 
-fn history_path() -> Option<PathBuf> {
-    dirs::data_dir().map(|d| d.join("glaux").join("history.txt"))
+/// History: `$XDG_STATE_HOME/glaux/history` (`~/.local/state/glaux/history`),
+/// or the data directory where there is no state directory (macOS).
+pub fn history_path() -> Option<PathBuf> {
+    dirs::state_dir()
+        .or_else(dirs::data_dir)
+        .map(|d| d.join("glaux").join("history"))
+}
+
+/// The last search, for `\save`, `\jq` and `\export`.
+struct Last {
+    query: String,
+    hits: Vec<Hit>,
 }
 
 /// REPL settings that are not part of a search.
 struct View {
     format: Format,
     show_sql: bool,
-    color: bool,
+    timing: bool,
+    term: Terminal,
+    saved_dir: Option<PathBuf>,
+    last: Option<Last>,
+}
+
+/// The prompt: engine and window, e.g. `glaux [last 24h]> `,
+/// `glaux athena [since 2h]> `.
+pub fn prompt(session: &Session) -> String {
+    let engine = match session.engine_kind() {
+        EngineKind::Local => "",
+        EngineKind::Athena => " athena",
+    };
+    format!("glaux{engine} [{}]> ", window_label(&session.window))
+}
+
+fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// A window spec in a few characters.
+pub fn window_label(w: &WindowSpec) -> String {
+    match w {
+        WindowSpec::Default => "last 24h".into(),
+        WindowSpec::Since(d) => format!("since {}", short_duration(d.num_seconds())),
+        WindowSpec::Range { from, to } => format!(
+            "{} → {}",
+            short_time(from),
+            to.as_ref().map_or("now".to_string(), short_time)
+        ),
+        WindowSpec::Until(to) => format!("24h to {}", short_time(to)),
+    }
+}
+
+fn short_duration(secs: i64) -> String {
+    for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= n && secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
 }
 
 /// Runs the REPL until Ctrl-D or `\quit`. Returns the exit status.
-pub fn run(mut session: Session, color: bool) -> i32 {
-    let config = Config::builder().auto_add_history(true).build();
-    let mut editor: Editor<GlauxHelper, rustyline::history::DefaultHistory> =
+pub fn run(mut session: Session, term: &Terminal) -> i32 {
+    let config = Config::builder()
+        .auto_add_history(true)
+        .history_ignore_dups(true)
+        .and_then(|b| Ok(b.max_history_size(10_000)?.history_ignore_space(true)))
+        .map(|b| b.completion_type(rustyline::CompletionType::List).build());
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot configure the line editor: {e}");
+            return crate::EXIT_ERROR;
+        }
+    };
+    let mut editor: Editor<GlauxHelper, rustyline::history::FileHistory> =
         match Editor::with_config(config) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: cannot start the line editor: {e}");
-                return crate::EXIT_FAILURE;
+                return crate::EXIT_ERROR;
             }
         };
-    editor.set_helper(Some(GlauxHelper));
+    let state = Rc::new(RefCell::new(HelperState {
+        color: term.color_out,
+        ..HelperState::default()
+    }));
+    editor.set_helper(Some(GlauxHelper {
+        state: state.clone(),
+    }));
     let history = history_path();
     if let Some(h) = &history {
         let _ = std::fs::create_dir_all(h.parent().expect("history has a parent"));
@@ -220,11 +266,24 @@ pub fn run(mut session: Session, color: bool) -> i32 {
     let mut view = View {
         format: Format::Table,
         show_sql: true,
-        color,
+        timing: false,
+        term: *term,
+        saved_dir: saved::default_dir(),
+        last: None,
     };
+    let refresh_helper = |session: &Session, view: &View| {
+        let mut s = state.borrow_mut();
+        s.catalog = session.catalog();
+        s.saved = view
+            .saved_dir
+            .as_deref()
+            .and_then(|d| saved::list(d).ok())
+            .unwrap_or_default();
+    };
+    refresh_helper(&session, &view);
     let stdout = std::io::stdout();
     println!(
-        "glaux {} — {} · window: last 24 hours · \\help for help · Ctrl-D to quit",
+        "glaux {} — {} · \\help for help · Tab completes · Ctrl-D to quit",
         env!("CARGO_PKG_VERSION"),
         engine_line(&session),
     );
@@ -235,7 +294,7 @@ pub fn run(mut session: Session, color: bool) -> i32 {
         );
     }
     loop {
-        let line = match editor.readline("glaux> ") {
+        let line = match editor.readline(&prompt(&session)) {
             Ok(l) => l,
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
@@ -252,13 +311,26 @@ pub fn run(mut session: Session, color: bool) -> i32 {
         if input.starts_with('\\') {
             match input.parse::<Command>() {
                 Ok(Command::Quit) => break,
-                Ok(cmd) => apply(cmd, &mut session, &mut view, &mut out),
+                Ok(cmd) => {
+                    let reload = matches!(
+                        cmd,
+                        Command::Refresh | Command::Engine(_) | Command::Save(_)
+                    );
+                    apply(cmd, &mut session, &mut view, &mut out);
+                    if reload {
+                        refresh_helper(&session, &view);
+                    }
+                }
                 Err(e) => eprintln!("{e}"),
             }
         } else {
-            search(input, &mut session, &view, &mut out);
+            search(input, &mut session, &mut view, &mut out);
         }
         let _ = out.flush();
+        // Save as we go: a killed terminal keeps its history.
+        if let Some(h) = &history {
+            let _ = editor.save_history(h);
+        }
     }
     if let Some(h) = &history {
         let _ = editor.save_history(h);
@@ -266,7 +338,7 @@ pub fn run(mut session: Session, color: bool) -> i32 {
     crate::EXIT_OK
 }
 
-/// `local store /path` or `athena (database glaux, workgroup primary)`.
+/// `local store /path` or `Athena, database glaux, workgroup primary`.
 fn engine_line(session: &Session) -> String {
     match session.engine_kind() {
         EngineKind::Local => format!("local store {}", session.store.root().display()),
@@ -280,51 +352,73 @@ fn engine_line(session: &Session) -> String {
     }
 }
 
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
+fn terminal_width(term: &Terminal) -> usize {
+    term.width
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
         .unwrap_or(160)
 }
 
-fn search(input: &str, session: &mut Session, view: &View, out: &mut dyn Write) {
+fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Write) {
     match session.search(input) {
         Ok(outcome) => {
             eprint!(
                 "{}",
-                crate::render_warnings(&outcome.compiled, input, view.color)
+                crate::render_warnings(&outcome.compiled, input, view.term.color_err)
             );
+            let mut text = Vec::new();
             if view.show_sql {
-                let _ = writeln!(out, "{}\n", crate::sql_statement(&outcome.compiled));
+                let _ = writeln!(text, "{}\n", crate::sql_statement(&outcome.compiled));
             }
-            let width = (view.format == Format::Table).then(terminal_width);
-            let _ = output::write_hits(out, &outcome.hits, view.format, width);
-            let _ = writeln!(out, "{}", session::footer(&outcome));
+            let look = Look {
+                width: (view.format == Format::Table).then(|| terminal_width(&view.term)),
+                color: view.term.color_out,
+                terms: output::terms_of(&outcome.compiled.plan),
+            };
+            let _ = output::write_hits(&mut text, &outcome.hits, view.format, &look);
+            let _ = writeln!(text, "{}", session::footer(&outcome));
+            if view.timing {
+                let _ = writeln!(
+                    text,
+                    "timing: compile {:.1} ms · engine and output {:.1} ms",
+                    outcome.compile_time.as_secs_f64() * 1e3,
+                    (outcome.elapsed - outcome.compile_time).as_secs_f64() * 1e3
+                );
+            }
+            let _busy = session.busy();
+            let _ = crate::pager::show(&text, view.term.height, out);
+            view.last = Some(Last {
+                query: input.to_string(),
+                hits: outcome.hits,
+            });
         }
         Err(SearchError::Compile(r)) => {
-            eprint!("{}", render_report(&r, view.color));
+            eprint!("{}", render_report(&r, view.term.color_err));
         }
         Err(e) => {
-            search_error(&mut std::io::stderr(), e, view.color);
+            search_error(&mut std::io::stderr(), e, view.term.color_err);
         }
     }
 }
 
 fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Write) {
+    let color = view.term.color_err;
     let show_err = |e: glaux_compiler::CompileError| {
-        eprint!("{}", render_report(&e.with_source(""), view.color));
+        eprint!("{}", render_report(&e.with_source(""), color));
     };
     match cmd {
-        Command::Help => {
-            let _ = write!(out, "{}", help());
-        }
+        Command::Help(topic) => match crate::commands::help(topic.as_deref()) {
+            Ok(text) => {
+                let _ = write!(out, "{text}");
+            }
+            Err(e) => eprintln!("{e}"),
+        },
         Command::Quit => {}
         Command::Explain(q) => match session.compile(&q) {
             Ok(c) => {
-                eprint!("{}", crate::render_warnings(&c, &q, view.color));
+                eprint!("{}", crate::render_warnings(&c, &q, color));
                 let _ = writeln!(out, "{}", crate::sql_statement(&c));
             }
-            Err(r) => eprint!("{}", render_report(&r, view.color)),
+            Err(r) => eprint!("{}", render_report(&r, color)),
         },
         Command::WindowReset => {
             session.window = WindowSpec::Default;
@@ -386,12 +480,22 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
             Err(_) => eprintln!("\\limit takes a number (0: no limit)"),
         },
         Command::Format(f) => match f.parse::<Format>() {
-            Ok(f) => view.format = f,
+            Ok(f) => {
+                view.format = f;
+                let name = clap::ValueEnum::to_possible_value(&f)
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(out, "format: {name}");
+            }
             Err(e) => eprintln!("{e}"),
         },
         Command::Sql(on) => {
             view.show_sql = on.unwrap_or(!view.show_sql);
             let _ = writeln!(out, "sql: {}", if view.show_sql { "on" } else { "off" });
+        }
+        Command::Timing(on) => {
+            view.timing = on.unwrap_or(!view.timing);
+            let _ = writeln!(out, "timing: {}", if view.timing { "on" } else { "off" });
         }
         Command::Refresh => {
             session.refresh();
@@ -407,6 +511,167 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
             }
             Err(e) => eprintln!("{e}"),
         },
+        Command::Fields(prefix) => {
+            show_fields(session, prefix.as_deref(), terminal_width(&view.term), out)
+        }
+        Command::Save(name) => {
+            let Some(last) = &view.last else {
+                eprintln!("nothing to save yet: run a query first");
+                return;
+            };
+            match saved_dir(view)
+                .and_then(|d| saved::save(&d, &name, &last.query).map_err(|e| e.to_string()))
+            {
+                Ok(path) => {
+                    let _ = writeln!(out, "saved `{name}` ({})", path.display());
+                }
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        Command::Saved => match saved_dir(view).and_then(|d| {
+            let names = saved::list(&d).map_err(|e| e.to_string())?;
+            Ok((d, names))
+        }) {
+            Ok((_, names)) if names.is_empty() => {
+                let _ = writeln!(out, "no saved queries yet (\\save NAME saves the last one)");
+            }
+            Ok((d, names)) => {
+                let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+                for n in names {
+                    let q = saved::load(&d, &n).unwrap_or_else(|e| format!("({e})"));
+                    let _ = writeln!(out, "  {n:w$}  {}", q.replace('\n', " "));
+                }
+            }
+            Err(e) => eprintln!("error: {e}"),
+        },
+        Command::Run(name) => {
+            match saved_dir(view).and_then(|d| saved::load(&d, &name).map_err(|e| e.to_string())) {
+                Ok(q) => {
+                    let _ = writeln!(out, "{q}");
+                    search(&q, session, view, out);
+                }
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        Command::Jq(filter) => {
+            let Some(last) = &view.last else {
+                eprintln!("no results yet: run a query, then \\jq FILTER");
+                return;
+            };
+            match crate::jq::apply(&filter, &last.hits) {
+                Ok(result) => {
+                    let mut text = Vec::new();
+                    for v in &result.values {
+                        let _ = writeln!(text, "{v}");
+                    }
+                    let _busy = session.busy();
+                    let _ = crate::pager::show(&text, view.term.height, out);
+                    if result.failed > 0 {
+                        eprintln!(
+                            "jq: the filter failed on {} of {} records (first: {})",
+                            result.failed,
+                            last.hits.len(),
+                            result.first_error.unwrap_or_default()
+                        );
+                    }
+                }
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        Command::Export(path) => {
+            let Some(last) = &view.last else {
+                eprintln!("no results yet: run a query, then \\export FILE");
+                return;
+            };
+            let Some(format) = Format::of_path(&path) else {
+                eprintln!(
+                    "error: {} has no known extension: use .json, .ndjson (.jsonl), .csv or .txt",
+                    path.display()
+                );
+                return;
+            };
+            match export(&path, &last.hits, format) {
+                Ok(()) => {
+                    let _ = writeln!(
+                        out,
+                        "wrote {} record{} to {}",
+                        last.hits.len(),
+                        if last.hits.len() == 1 { "" } else { "s" },
+                        path.display()
+                    );
+                }
+                Err(e) => eprintln!("error: writing {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+fn saved_dir(view: &View) -> Result<PathBuf, String> {
+    view.saved_dir
+        .clone()
+        .ok_or_else(|| "no data directory to keep saved queries in (set XDG_DATA_HOME)".into())
+}
+
+/// Writes `hits` to `path` in `format`, whole messages, no colours; the
+/// file appears complete or not at all.
+fn export(path: &std::path::Path, hits: &[Hit], format: Format) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    output::write_hits(&mut buf, hits, format, &Look::default())?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("export");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, buf)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// `\fields [PREFIX]`: name, records with it, examples.
+fn show_fields(session: &Session, prefix: Option<&str>, width: usize, out: &mut dyn Write) {
+    let Some(catalog) = session.catalog() else {
+        let why = if session.engine_kind() == EngineKind::Athena {
+            "the field catalog describes the local store; on Athena there is none yet"
+        } else {
+            "this store has no field catalog (ingest writes one; re-ingest older stores)"
+        };
+        eprintln!("{why}");
+        return;
+    };
+    let prefix = prefix.unwrap_or("").to_lowercase();
+    let rows: Vec<(&String, &u64)> = catalog
+        .fields
+        .iter()
+        .filter(|(f, _)| f.to_lowercase().starts_with(&prefix))
+        .collect();
+    if rows.is_empty() {
+        let _ = writeln!(out, "no field starts with `{prefix}`");
+        return;
+    }
+    let w = rows
+        .iter()
+        .map(|(f, _)| f.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(out, "{:w$}  {:>9}  examples", "field", "records");
+    for (f, n) in rows {
+        let examples: Vec<String> = catalog
+            .examples_of(f)
+            .into_iter()
+            .take(4)
+            .map(|(v, _)| crate::complete::quote_value(v))
+            .collect();
+        let line = format!("{f:w$}  {n:>9}  {}", examples.join(", "));
+        let line = if line.chars().count() > width.max(40) {
+            line.chars().take(width.max(40) - 1).collect::<String>() + "…"
+        } else {
+            line
+        };
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -426,39 +691,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_parse() {
-        assert_eq!("\\q".parse::<Command>(), Ok(Command::Quit));
-        assert_eq!(
-            "\\since 1h".parse::<Command>(),
-            Ok(Command::Since("1h".into()))
-        );
-        assert_eq!(
-            "\\explain a AND b".parse::<Command>(),
-            Ok(Command::Explain("a AND b".into()))
-        );
-        assert_eq!(
-            "\\sql off".parse::<Command>(),
-            Ok(Command::Sql(Some(false)))
-        );
-        assert!("\\since".parse::<Command>().is_err());
-        assert!("\\nope".parse::<Command>().is_err());
-        // Every command in the help table parses.
-        for (usage, _) in COMMANDS {
-            let name = usage.split([',', ' ']).next().unwrap();
-            let arg = match name {
-                "\\explain" => " a",
-                "\\since" => " 1h",
-                "\\from" | "\\to" => " 2024-05-01",
-                "\\limit" => " 5",
-                "\\format" => " csv",
-                "\\sql" => " on",
-                _ => "",
-            };
-            assert!(format!("{name}{arg}").parse::<Command>().is_ok(), "{name}");
-        }
-    }
-
-    #[test]
     fn incomplete_input() {
         assert!(is_incomplete("(a OR"));
         assert!(is_incomplete("\"failed"));
@@ -467,5 +699,28 @@ mod tests {
         assert!(!is_incomplete("a AND b"));
         assert!(!is_incomplete("\"a ( b\""));
         assert!(!is_incomplete("a)"));
+    }
+
+    #[test]
+    fn window_labels() {
+        use chrono::TimeZone;
+        let t = chrono::Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap();
+        assert_eq!(window_label(&WindowSpec::Default), "last 24h");
+        assert_eq!(
+            window_label(&WindowSpec::Since(chrono::Duration::hours(2))),
+            "since 2h"
+        );
+        assert_eq!(
+            window_label(&WindowSpec::Since(chrono::Duration::minutes(90))),
+            "since 90m"
+        );
+        assert_eq!(
+            window_label(&WindowSpec::Range { from: t, to: None }),
+            "2024-05-01T10:00 → now"
+        );
+        assert_eq!(
+            window_label(&WindowSpec::Until(t)),
+            "24h to 2024-05-01T10:00"
+        );
     }
 }

@@ -10,6 +10,8 @@ use glaux_athena_engine::{AthenaEngine, AthenaError};
 use glaux_compiler::{CompileOptions, Compiled, Report, WindowSpec, compile};
 use glaux_local_engine::{EngineError, LocalEngine};
 use glaux_store::Store;
+use glaux_store::catalog::FieldCatalog;
+use std::sync::Arc;
 
 use crate::config::{EngineKind, Settings};
 use crate::interrupt::{Interrupts, WhenIdle};
@@ -80,6 +82,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Set when the search ran on Athena.
     pub athena: Option<AthenaRun>,
+    /// Time spent compiling (text to SQL), part of `elapsed`.
+    pub compile_time: Duration,
 }
 
 /// Session state.
@@ -93,8 +97,8 @@ pub struct Session {
     pub settings: Settings,
     engine: Option<LocalEngine>,
     athena: Option<AthenaEngine>,
-    /// The store's field names (from its catalog), read on first use.
-    fields: std::cell::OnceCell<Option<Vec<String>>>,
+    /// The store's field catalog, read on first use.
+    catalog: std::cell::OnceCell<Option<Arc<FieldCatalog>>>,
     interrupts: Interrupts,
     runtime: tokio::runtime::Runtime,
 }
@@ -124,7 +128,7 @@ impl Session {
             settings,
             engine: None,
             athena: None,
-            fields: std::cell::OnceCell::new(),
+            catalog: std::cell::OnceCell::new(),
             interrupts,
             runtime,
         })
@@ -152,13 +156,14 @@ impl Session {
     /// stopped with `StopQueryExecution`) and returns
     /// [`SearchError::Cancelled`].
     pub fn search(&mut self, query: &str) -> Result<Outcome, SearchError> {
-        let compiled = self.compile(query).map_err(SearchError::Compile)?;
         let started = Instant::now();
+        let compiled = self.compile(query).map_err(SearchError::Compile)?;
         let mut outcome = Outcome {
             compiled,
             hits: Vec::new(),
             elapsed: Duration::ZERO,
             athena: None,
+            compile_time: started.elapsed(),
         };
         if !outcome.compiled.runs() {
             // The optimizer proved nothing can match: no engine, no scan.
@@ -263,19 +268,33 @@ impl Session {
     /// The field names the store's catalog lists; `None` when there is no
     /// catalog (or it cannot be read): then no field is called unknown.
     pub fn known_fields(&self) -> Option<Vec<String>> {
-        // The catalog describes the local store; an Athena search runs over
-        // the tables on S3, which that catalog may not describe at all.
+        self.catalog()
+            .map(|c| c.names())
+            .filter(|names| !names.is_empty())
+    }
+
+    /// The store's field catalog (names, counts, examples); `None` when
+    /// there is none, or on the Athena engine: the catalog describes the
+    /// local store, and an Athena search runs over the tables on S3, which
+    /// it may not describe at all.
+    pub fn catalog(&self) -> Option<Arc<FieldCatalog>> {
         if self.engine_kind() == EngineKind::Athena {
             return None;
         }
-        self.fields
+        self.catalog
             .get_or_init(|| {
                 glaux_store::catalog::read(&self.store)
                     .ok()
-                    .map(|c| c.names())
-                    .filter(|names| !names.is_empty())
+                    .filter(|c| !c.fields.is_empty())
+                    .map(Arc::new)
             })
             .clone()
+    }
+
+    /// While the guard lives, Ctrl-C belongs to what glaux runs (a pager),
+    /// not to glaux.
+    pub fn busy(&self) -> crate::interrupt::SearchGuard {
+        self.interrupts.searching()
     }
 
     /// Forgets the open engine and the field list, so the next search sees
@@ -283,7 +302,7 @@ impl Session {
     pub fn refresh(&mut self) {
         self.engine = None;
         self.athena = None;
-        self.fields = std::cell::OnceCell::new();
+        self.catalog = std::cell::OnceCell::new();
     }
 }
 

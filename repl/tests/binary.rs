@@ -85,11 +85,219 @@ fn exit_statuses() {
         .args(["query", "--store", "/nonexistent", "a"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let out = glaux().args(["--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     for cmd in ["repl", "demo", "ingest", "query", "ddl"] {
         assert!(help.contains(cmd), "{help}");
     }
+}
+
+/// A demo store under `dir`, built once per test that needs it.
+fn demo(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = glaux()
+        .args([
+            "--now",
+            "2024-05-01T12:00:00Z",
+            "demo",
+            "--no-repl",
+            "--dir",
+        ])
+        .arg(dir.join("demo"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("demo").join("store")
+}
+
+#[test]
+fn query_from_a_file_and_stdin_with_documented_exit_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let file = dir.path().join("hunt.glaux");
+    std::fs::write(
+        &file,
+        "# console logins from the suspicious address\neventName:ConsoleLogin\n  # and\nAND 10.0.0.1\n",
+    )
+    .unwrap();
+    let base = |c: &mut Command| {
+        c.args(["--now", "2024-05-01T12:00:00Z", "--store"])
+            .arg(&store)
+            .args(["query", "--format", "ndjson"]);
+    };
+    let mut c = glaux();
+    base(&mut c);
+    let from_file = c.arg("-f").arg(&file).output().unwrap();
+    assert_eq!(
+        from_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    let mut c = glaux();
+    base(&mut c);
+    let from_args = c
+        .arg("eventName:ConsoleLogin AND 10.0.0.1")
+        .output()
+        .unwrap();
+    assert!(!from_file.stdout.is_empty());
+    assert_eq!(from_file.stdout, from_args.stdout);
+    // stdin, as `-`.
+    let mut c = glaux();
+    base(&mut c);
+    let mut child = c
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"eventName:ConsoleLogin AND 10.0.0.1\n")
+        .unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    assert_eq!(from_stdin.status.code(), Some(0));
+    assert_eq!(from_stdin.stdout, from_args.stdout);
+    // No record: 1. A bad query in a file: 2, pointing into the file.
+    let mut c = glaux();
+    base(&mut c);
+    let none = c.arg("no-such-token-anywhere").output().unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    assert!(none.stdout.is_empty());
+    std::fs::write(&file, "# comment\neventName:(a OR\n").unwrap();
+    let mut c = glaux();
+    base(&mut c);
+    let bad = c.arg("-f").arg(&file).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("glaux::"), "{err}");
+    // An empty file is an error, not "every record".
+    std::fs::write(&file, "# nothing\n\n").unwrap();
+    let mut c = glaux();
+    base(&mut c);
+    let empty = c.arg("-f").arg(&file).output().unwrap();
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("the query is empty"));
+}
+
+#[test]
+fn completions_and_help_examples() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = glaux().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("glaux") && script.contains("ingest"),
+            "{shell}"
+        );
+    }
+    let out = glaux().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for cmd in [
+        "repl",
+        "demo",
+        "ingest",
+        "query",
+        "ddl",
+        "config",
+        "completions",
+    ] {
+        let out = glaux().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("Examples:"), "{cmd}: {help}");
+    }
+    let out = glaux().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Exit status:") && help.contains("1  a search returned no record"),
+        "{help}"
+    );
+}
+
+#[test]
+fn repl_fields_saved_searches_jq_export_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let export = dir.path().join("hits.csv");
+    let script = format!(
+        "\\sql off\n\\fields eventN\n\\help ranges\n\\format vertical\n\\limit 1\n\
+         eventName:ConsoleLogin AND 10.0.0.1\n\\save logins\n\\saved\n\\limit 3\n\\format table\n\\run logins\n\
+         \\jq .eventName\n\\jq .eventName | tonumber\n\\export {}\n\\export x.unknown\n\\timing on\n10.0.0.1\n\\jq .\n\\q\n",
+        export.display()
+    );
+    let mut child = glaux()
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("COLUMNS", "120")
+        .args(["--now", "2024-05-01T12:00:00Z", "--store"])
+        .arg(&store)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    // \fields: names with counts and examples.
+    let fields_line = stdout
+        .lines()
+        .find(|l| l.starts_with("eventName "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // 2,000 generated CloudTrail events have eventName; examples follow.
+    let cols: Vec<&str> = fields_line.split_whitespace().collect();
+    assert_eq!(cols[1], "2000", "{fields_line}");
+    assert!(cols.len() >= 3, "examples shown: {fields_line}");
+    // \help ranges.
+    assert!(stdout.contains("bytes:[1000 TO 5000]"), "{stdout}");
+    // Vertical view: a header, then sorted, indented JSON.
+    assert!(stdout.contains("── 1 ── 2024-"), "{stdout}");
+    assert!(
+        stdout.contains("\n  \"eventName\": \"ConsoleLogin\""),
+        "{stdout}"
+    );
+    // Saved, listed, run again; the file is a query file for `-f`.
+    assert!(stdout.contains("saved `logins`"), "{stdout}");
+    assert!(
+        stdout.contains("  logins  eventName:ConsoleLogin AND 10.0.0.1"),
+        "{stdout}"
+    );
+    let saved = dir.path().join("data/glaux/saved/logins.glaux");
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        "eventName:ConsoleLogin AND 10.0.0.1\n"
+    );
+    // \jq over the last results: one value per record.
+    assert!(
+        stdout.lines().filter(|l| *l == "\"ConsoleLogin\"").count() >= 1,
+        "{stdout}"
+    );
+    assert!(stderr.contains("jq: the filter failed on"), "{stderr}");
+    // \export by extension.
+    let csv = std::fs::read_to_string(&export).unwrap();
+    assert!(csv.starts_with("time,tag,object,seq,message\n"), "{csv}");
+    assert!(
+        stdout.contains(&format!("to {}", export.display())),
+        "{stdout}"
+    );
+    assert!(stderr.contains("has no known extension"), "{stderr}");
+    // \timing.
+    assert!(stdout.contains("timing: compile "), "{stdout}");
+    // Piped output: no escape codes anywhere.
+    assert!(!stdout.contains('\u{1b}'), "escape codes in a pipe");
 }

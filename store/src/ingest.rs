@@ -316,6 +316,11 @@ pub fn ingest_bytes(
             text: record.text,
         };
         catalog.add_record(&row.entries);
+        if let Some(json) = &record.json
+            && (report.records as usize) < crate::catalog::EXAMPLE_RECORDS
+        {
+            catalog.add_examples(json);
+        }
         report.records += 1;
         by_partition
             .entry(partition_of(time))
@@ -346,6 +351,7 @@ pub fn ingest_bytes(
             target.delete(&partition_key(table, dt, &name))?;
         }
     }
+    catalog.trim_examples();
     crate::catalog::write_object(target, &name, &catalog)?;
     Ok(report)
 }
