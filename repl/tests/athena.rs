@@ -205,7 +205,7 @@ fn ctrl_c_stops_the_athena_query_and_exits_130() {
 }
 
 #[test]
-fn a_failed_query_prints_athenas_reason_and_exits_1() {
+fn a_failed_query_prints_athenas_reason_and_exits_2() {
     let peer = Peer::start(|call| match call.operation.as_str() {
         "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-failed"})),
         "GetQueryExecution" => Reply::ok(failed(
