@@ -5,8 +5,6 @@
 //! responses). Every test checks what the peer received, not only what the
 //! engine returned.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
@@ -14,7 +12,9 @@ use arrow::datatypes::Int64Type;
 use aws_credential_types::Credentials;
 use glaux_athena_engine::{AthenaEngine, AthenaError, AthenaSettings};
 use glaux_aws::AwsSettings;
-use glaux_testkit::peer::athena::{execution, failed, glaux_columns, header, page, row};
+use glaux_testkit::peer::athena::{
+    execution, failed, glaux_columns, header, page, row, runs_until_stopped,
+};
 use glaux_testkit::peer::{Call, Peer, Reply};
 use serde_json::json;
 
@@ -91,6 +91,14 @@ fn happy_script(call: &Call) -> Reply {
         }
         other => Reply::error(400, "UnknownOperationException", other),
     }
+}
+
+/// [`happy_script`] with the query already SUCCEEDED at the first poll.
+fn succeeded_at_once(call: &Call) -> Reply {
+    happy_script(&Call {
+        nth: 2,
+        ..call.clone()
+    })
 }
 
 #[test]
@@ -290,10 +298,7 @@ fn throttling_bursts_are_retried_with_backoff_then_succeed() {
         "GetQueryExecution" if call.nth < 2 => {
             Reply::error(400, "ThrottlingException", "Rate exceeded")
         }
-        _ => happy_script(&Call {
-            nth: 2,
-            ..call.clone()
-        }),
+        _ => succeeded_at_once(call),
     });
     let finished = rt
         .block_on(engine(&rt, &peer, 6).run("SELECT 1", never()))
@@ -351,26 +356,7 @@ fn a_non_retryable_error_stops_at_once() {
 #[test]
 fn cancelling_a_running_query_stops_it_on_athena() {
     let rt = runtime();
-    let stopped = Arc::new(AtomicBool::new(false));
-    let peer = {
-        let stopped = stopped.clone();
-        Peer::start(move |call| match call.operation.as_str() {
-            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": ID})),
-            "GetQueryExecution" => {
-                let state = if stopped.load(Ordering::SeqCst) {
-                    "CANCELLED"
-                } else {
-                    "RUNNING"
-                };
-                Reply::ok(execution(ID, state, 0))
-            }
-            "StopQueryExecution" => {
-                stopped.store(true, Ordering::SeqCst);
-                Reply::ok(json!({}))
-            }
-            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-        })
-    };
+    let peer = runs_until_stopped(ID);
     let engine = engine(&rt, &peer, 3);
     // "Ctrl-C" once the query has been seen running a few times.
     let e = rt
@@ -504,10 +490,7 @@ fn malformed_responses_are_errors_not_panics() {
             vec![header(&glaux_columns()), row(&[Some("1".into())])],
             None,
         )),
-        _ => happy_script(&Call {
-            nth: 2,
-            ..call.clone()
-        }),
+        _ => succeeded_at_once(call),
     });
     let e = rt
         .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
@@ -532,10 +515,7 @@ fn malformed_responses_are_errors_not_panics() {
             ])],
             None,
         )),
-        _ => happy_script(&Call {
-            nth: 2,
-            ..call.clone()
-        }),
+        _ => succeeded_at_once(call),
     });
     let e = rt
         .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
@@ -585,10 +565,7 @@ fn nulls_and_types_decode_like_the_local_engine() {
             ],
             None,
         )),
-        _ => happy_script(&Call {
-            nth: 2,
-            ..call.clone()
-        }),
+        _ => succeeded_at_once(call),
     });
     let f = rt
         .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))

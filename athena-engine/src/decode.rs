@@ -9,8 +9,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, RecordBatchOptions,
-    StringBuilder,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
@@ -75,6 +74,22 @@ pub fn is_header(columns: &[ColumnMeta], row: &[Option<String>]) -> bool {
             .all(|(cell, c)| cell.as_deref() == Some(c.name.as_str()))
 }
 
+/// Each cell parsed (`None`: NULL); the first cell that does not parse is
+/// the error `bad(row index, text)`.
+fn parse_cells<'a, T>(
+    cells: impl Iterator<Item = Option<&'a str>>,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: impl Fn(usize, &str) -> DecodeError,
+) -> Result<Vec<Option<T>>, DecodeError> {
+    cells
+        .enumerate()
+        .map(|(i, c)| match c {
+            None => Ok(None),
+            Some(v) => parse(v).map(Some).ok_or_else(|| bad(i, v)),
+        })
+        .collect()
+}
+
 /// Decodes one page. `first_row` numbers rows in messages (1-based, over the
 /// whole result).
 pub fn page(
@@ -101,46 +116,27 @@ pub fn page(
             value: v.chars().take(64).collect(),
         };
         let array: ArrayRef = match arrow_type(&col.ty) {
-            DataType::Int64 => {
-                let mut b = Int64Builder::with_capacity(rows.len());
-                for (i, c) in cells.enumerate() {
-                    match c {
-                        None => b.append_null(),
-                        Some(v) => b.append_value(v.parse().map_err(|_| bad(i, v))?),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            DataType::Float64 => {
-                let mut b = Float64Builder::with_capacity(rows.len());
-                for (i, c) in cells.enumerate() {
-                    match c {
-                        None => b.append_null(),
-                        // Trino prints non-finite doubles as NaN/Infinity.
-                        Some(v) => b.append_value(v.parse().map_err(|_| bad(i, v))?),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            DataType::Boolean => {
-                let mut b = BooleanBuilder::with_capacity(rows.len());
-                for (i, c) in cells.enumerate() {
-                    match c {
-                        None => b.append_null(),
-                        Some("true") => b.append_value(true),
-                        Some("false") => b.append_value(false),
-                        Some(v) => return Err(bad(i, v)),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            _ => {
-                let mut b = StringBuilder::new();
-                for c in cells {
-                    b.append_option(c);
-                }
-                Arc::new(b.finish())
-            }
+            DataType::Int64 => Arc::new(Int64Array::from(parse_cells(
+                cells,
+                |v| v.parse().ok(),
+                bad,
+            )?)),
+            // Trino prints non-finite doubles as NaN/Infinity, which parse.
+            DataType::Float64 => Arc::new(Float64Array::from(parse_cells(
+                cells,
+                |v| v.parse().ok(),
+                bad,
+            )?)),
+            DataType::Boolean => Arc::new(BooleanArray::from(parse_cells(
+                cells,
+                |v| match v {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                },
+                bad,
+            )?)),
+            _ => Arc::new(StringArray::from_iter(cells)),
         };
         arrays.push(array);
     }

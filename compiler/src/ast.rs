@@ -271,14 +271,22 @@ fn write_escaped(
 }
 
 fn write_quoted(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
-    f.write_str("\"")?;
+    f.write_str(&quoted(text))
+}
+
+/// `text` as a quoted value of the language: in quotes, only `"` and `\`
+/// are escaped (with `\`); everything else is literal.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
     for c in text.chars() {
         if c == '"' || c == '\\' {
-            f.write_str("\\")?;
+            out.push('\\');
         }
-        write!(f, "{c}")?;
+        out.push(c);
     }
-    f.write_str("\"")
+    out.push('"');
+    out
 }
 
 fn write_bound_text(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {

@@ -225,17 +225,10 @@ pub fn quote_value(v: &str) -> String {
         && v.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
     if plain {
-        return v.to_string();
+        v.to_string()
+    } else {
+        glaux_compiler::ast::quoted(v)
     }
-    let mut out = String::from("\"");
-    for c in v.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -74,6 +74,27 @@ struct HelperState {
     catalog: Option<Arc<FieldCatalog>>,
     saved: Vec<String>,
     color: bool,
+    /// The last line parsed and its error: the highlighter and the hinter
+    /// both ask for it on every keystroke.
+    last_parse: Option<(String, Option<ParseError>)>,
+}
+
+/// Where a line stops parsing, and why.
+type ParseError = (std::ops::Range<usize>, String);
+
+impl GlauxHelper {
+    /// [`parse_error`] of `line`, parsed once per distinct line.
+    fn parse_error(&self, line: &str) -> Option<ParseError> {
+        let mut state = self.state.borrow_mut();
+        if let Some((last, error)) = &state.last_parse
+            && last == line
+        {
+            return error.clone();
+        }
+        let error = parse_error(line);
+        state.last_parse = Some((line.to_string(), error.clone()));
+        error
+    }
 }
 
 struct GlauxHelper {
@@ -132,7 +153,7 @@ impl Hinter for GlauxHelper {
         if pos < line.len() || is_incomplete(line) {
             return None;
         }
-        let (span, message) = parse_error(line)?;
+        let (span, message) = self.parse_error(line)?;
         let column = line[..span.start.min(line.len())].chars().count() + 1;
         Some(format!("   ← column {column}: {message}"))
     }
@@ -146,7 +167,7 @@ impl Highlighter for GlauxHelper {
         let error = if is_incomplete(line) {
             None
         } else {
-            parse_error(line).map(|(span, _)| span)
+            self.parse_error(line).map(|(span, _)| span)
         };
         Cow::Owned(render(line, error, true))
     }

@@ -10,13 +10,13 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use glaux_testkit::AWS_TEST_ENV;
 use glaux_testkit::moto::Moto;
-use glaux_testkit::peer::athena::{execution, failed, glaux_columns, header, page, row};
+use glaux_testkit::peer::athena::{
+    execution, failed, glaux_columns, header, page, row, runs_until_stopped,
+};
 use glaux_testkit::peer::{Peer, Reply};
 use serde_json::{Value, json};
 
@@ -140,27 +140,7 @@ fn every_format_prints_the_same_on_athena_as_locally() {
 
 #[test]
 fn ctrl_c_stops_the_athena_query_and_exits_130() {
-    let stopped = Arc::new(AtomicBool::new(false));
-    let peer = {
-        let stopped = stopped.clone();
-        Peer::start(move |call| match call.operation.as_str() {
-            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-running"})),
-            "GetQueryExecution" => Reply::ok(execution(
-                "q-running",
-                if stopped.load(Ordering::SeqCst) {
-                    "CANCELLED"
-                } else {
-                    "RUNNING"
-                },
-                0,
-            )),
-            "StopQueryExecution" => {
-                stopped.store(true, Ordering::SeqCst);
-                Reply::ok(json!({}))
-            }
-            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-        })
-    };
+    let peer = runs_until_stopped("q-running");
     let child = glaux()
         .args([
             "--engine",
@@ -175,15 +155,7 @@ fn ctrl_c_stops_the_athena_query_and_exits_130() {
         .spawn()
         .unwrap();
     // Wait until the query is being polled, then press "Ctrl-C".
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peer.count("GetQueryExecution") < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the query never ran: {:?}",
-            peer.operations()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    peer.wait_for("GetQueryExecution", 2);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -430,7 +402,10 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         assert_eq!(status, 200, "{body}");
     }
     for f in &files {
-        put_object(moto.port, "raw", &f.path, &f.bytes);
+        let (status, body) =
+            glaux_testkit::moto::http(moto.port, "PUT", &format!("/raw/{}", f.path), &f.bytes)
+                .unwrap();
+        assert_eq!(status, 200, "{body}");
     }
 
     // Overlapping inputs (app/ twice): every object is ingested once.
@@ -532,46 +507,10 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
     );
 }
 
-/// PutObject through moto's path-style S3 API (no signature checks).
-fn put_object(port: u16, bucket: &str, key: &str, bytes: &[u8]) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        bytes.len()
-    )
-    .unwrap();
-    s.write_all(bytes).unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
-
 #[test]
 fn repl_survives_ctrl_c_during_an_athena_query_and_switches_engines() {
     use std::io::Write;
-    let stopped = Arc::new(AtomicBool::new(false));
-    let peer = {
-        let stopped = stopped.clone();
-        Peer::start(move |call| match call.operation.as_str() {
-            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-repl"})),
-            "GetQueryExecution" => Reply::ok(execution(
-                "q-repl",
-                if stopped.load(Ordering::SeqCst) {
-                    "CANCELLED"
-                } else {
-                    "RUNNING"
-                },
-                0,
-            )),
-            "StopQueryExecution" => {
-                stopped.store(true, Ordering::SeqCst);
-                Reply::ok(json!({}))
-            }
-            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-        })
-    };
+    let peer = runs_until_stopped("q-repl");
     let dir = tempfile::tempdir().unwrap();
     let mut child = glaux()
         .env("XDG_DATA_HOME", dir.path())
@@ -585,15 +524,7 @@ fn repl_survives_ctrl_c_during_an_athena_query_and_switches_engines() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"\\sql off\nslow query\n").unwrap();
     stdin.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peer.count("GetQueryExecution") < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the query never ran: {:?}",
-            peer.operations()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    peer.wait_for("GetQueryExecution", 2);
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

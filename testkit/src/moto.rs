@@ -73,7 +73,7 @@ impl Moto {
             self.port,
             "POST",
             "/moto-api/static/athena/query-results",
-            &results.to_string(),
+            results.to_string(),
         )
         .expect("moto answers");
         assert_eq!(status, 201, "moto refused the results: {body}");
@@ -88,14 +88,23 @@ impl Drop for Moto {
 }
 
 /// A minimal HTTP/1.1 request (Connection: close) to 127.0.0.1:`port`.
-pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+/// moto checks no signatures, so this also creates buckets and puts
+/// objects through its path-style S3 API.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: impl AsRef<[u8]>,
+) -> std::io::Result<(u16, String)> {
+    let body = body.as_ref();
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
+    s.write_all(body)?;
     let mut response = String::new();
     s.read_to_string(&mut response)?;
     let status = response

@@ -119,6 +119,20 @@ impl Peer {
             .filter(|c| c.operation == operation)
             .count()
     }
+
+    /// Waits (up to 60 s) until `operation` has been called `n` times;
+    /// panics with the calls seen otherwise.
+    pub fn wait_for(&self, operation: &str, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.count(operation) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{operation} was not called {n} times: {:?}",
+                self.operations()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Peer {
@@ -206,7 +220,34 @@ fn serve(
 
 /// Helpers that build Athena responses.
 pub mod athena {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use serde_json::{Value, json};
+
+    use super::{Peer, Reply};
+
+    /// A peer whose query `id` is RUNNING until `StopQueryExecution`, then
+    /// CANCELLED: the query a user presses Ctrl-C on.
+    pub fn runs_until_stopped(id: &'static str) -> Peer {
+        let stopped = Arc::new(AtomicBool::new(false));
+        Peer::start(move |call| match call.operation.as_str() {
+            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": id})),
+            "GetQueryExecution" => {
+                let state = if stopped.load(Ordering::SeqCst) {
+                    "CANCELLED"
+                } else {
+                    "RUNNING"
+                };
+                Reply::ok(execution(id, state, 0))
+            }
+            "StopQueryExecution" => {
+                stopped.store(true, Ordering::SeqCst);
+                Reply::ok(json!({}))
+            }
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        })
+    }
 
     /// `GetQueryExecution`'s answer for a query in `state`.
     pub fn execution(id: &str, state: &str, scanned: i64) -> Value {
