@@ -10,7 +10,7 @@ use std::time::Duration;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use aws_credential_types::Credentials;
-use glaux_athena_engine::{AthenaEngine, AthenaError, AthenaSettings};
+use glaux_athena_engine::{AthenaEngine, AthenaError, AthenaSettings, Phase, Progress};
 use glaux_aws::AwsSettings;
 use glaux_testkit::peer::athena::{
     execution, failed, glaux_columns, header, page, row, runs_until_stopped,
@@ -91,6 +91,64 @@ fn happy_script(call: &Call) -> Reply {
         }
         other => Reply::error(400, "UnknownOperationException", other),
     }
+}
+
+#[test]
+fn progress_reports_each_phase_the_bytes_scanned_and_the_rows_fetched() {
+    let rt = runtime();
+    let peer = Peer::start(happy_script);
+    let engine = engine(&rt, &peer, 3);
+    let seen = std::sync::Mutex::new(Vec::<Progress>::new());
+    let report = |p: Progress| seen.lock().unwrap().push(p);
+    rt.block_on(engine.run_reporting("SELECT 1", never(), &report))
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let phases: Vec<Phase> = seen.iter().map(|p| p.phase).collect();
+    assert_eq!(
+        phases,
+        [
+            Phase::Starting,
+            Phase::Queued,
+            Phase::Running,
+            Phase::Fetching,
+            Phase::Fetching,
+            Phase::Fetching
+        ]
+    );
+    // RUNNING carries the statistics of that poll; pages count rows.
+    assert_eq!(seen[2].scanned_bytes, 123_456_789);
+    let rows: Vec<usize> = seen[3..].iter().map(|p| p.rows).collect();
+    assert_eq!(rows, [999, 1999, 2500]);
+    assert!(seen.iter().all(|p| p.attempt == 0));
+}
+
+#[test]
+fn progress_reports_stopping_after_ctrl_c() {
+    let rt = runtime();
+    let peer = runs_until_stopped(ID);
+    let engine = engine(&rt, &peer, 3);
+    let seen = std::sync::Mutex::new(Vec::<Progress>::new());
+    let report = |p: Progress| seen.lock().unwrap().push(p);
+    let err = rt
+        .block_on(async {
+            let press = tokio::time::sleep(Duration::from_millis(700));
+            engine.run_reporting("SELECT 1", press, &report).await
+        })
+        .unwrap_err();
+    assert!(err.is_cancelled_by_user(), "{err}");
+    let seen = seen.into_inner().unwrap();
+    let running: Vec<u64> = seen
+        .iter()
+        .filter(|p| p.phase == Phase::Running)
+        .map(|p| p.scanned_bytes)
+        .collect();
+    assert!(running.len() >= 2, "{seen:?}");
+    assert!(
+        running.windows(2).all(|w| w[0] < w[1]),
+        "the scanned figure follows each poll: {running:?}"
+    );
+    assert_eq!(seen.last().unwrap().phase, Phase::Stopping);
+    assert_eq!(peer.count("StopQueryExecution"), 1);
 }
 
 /// [`happy_script`] with the query already SUCCEEDED at the first poll.

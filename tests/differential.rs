@@ -570,3 +570,34 @@ fn arbitrary_text_never_panics_and_sql_keeps_user_text_in_literals() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn the_local_engine_reports_bytes_read_and_a_narrower_window_reads_less() {
+    let fx = fixture();
+    let read = |from: &str, to: &str| {
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t(from),
+                to: Some(t(to)),
+            },
+            limit: None,
+            ..CompileOptions::at(t(NOW))
+        };
+        let sql = compile("alice", &options).unwrap().sql;
+        let (batches, bytes) = fx.rt.block_on(fx.engine.run_measured(&sql)).unwrap();
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        (rows, bytes)
+    };
+    let (all_rows, all_bytes) = read(DATA_START, NOW);
+    let (hour_rows, hour_bytes) = read("2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z");
+    assert!(
+        all_rows > hour_rows && hour_rows > 0,
+        "{all_rows} {hour_rows}"
+    );
+    // Partition pruning: one of six hours opens fewer files.
+    assert!(hour_bytes > 0, "a search that found rows read something");
+    assert!(
+        hour_bytes < all_bytes,
+        "one hour read {hour_bytes} B, six hours {all_bytes} B"
+    );
+}

@@ -23,4 +23,6 @@ pub mod cost;
 pub mod decode;
 pub mod run;
 
-pub use run::{AthenaEngine, AthenaError, AthenaSettings, Finished, Stats};
+pub use run::{
+    AthenaEngine, AthenaError, AthenaSettings, Finished, Phase, Progress, Report, Stats,
+};

@@ -54,6 +54,47 @@ pub struct Stats {
     pub reused_result: bool,
 }
 
+/// Where a run is, reported as it goes (for a spinner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `StartQueryExecution` in flight (or a pause before resubmitting).
+    Starting,
+    /// Athena's QUEUED.
+    Queued,
+    /// Athena's RUNNING.
+    Running,
+    /// SUCCEEDED; result pages are being fetched.
+    Fetching,
+    /// `StopQueryExecution` after a Ctrl-C.
+    Stopping,
+}
+
+/// A snapshot of a run: its phase, the bytes Athena has scanned so far
+/// (from each `GetQueryExecution`'s statistics) and the rows fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub scanned_bytes: u64,
+    pub rows: usize,
+    /// 0 for the first submission, 1.. for resubmissions.
+    pub attempt: u32,
+}
+
+impl Progress {
+    fn starting(attempt: u32) -> Progress {
+        Progress {
+            phase: Phase::Starting,
+            scanned_bytes: 0,
+            rows: 0,
+            attempt,
+        }
+    }
+}
+
+/// Receives [`Progress`] snapshots; called on the engine's task, so it
+/// must be quick (store the value, do not draw).
+pub type Report<'a> = &'a (dyn Fn(Progress) + Sync);
+
 /// A query that ran to SUCCEEDED, with its rows.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -167,6 +208,17 @@ impl AthenaEngine {
         sql: &str,
         cancel: impl Future<Output = ()>,
     ) -> Result<Finished, AthenaError> {
+        self.run_reporting(sql, cancel, &|_| {}).await
+    }
+
+    /// [`run`](Self::run), telling `report` each phase, the bytes scanned
+    /// so far and the rows fetched.
+    pub async fn run_reporting(
+        &self,
+        sql: &str,
+        cancel: impl Future<Output = ()>,
+        report: Report<'_>,
+    ) -> Result<Finished, AthenaError> {
         let started = Instant::now();
         let mut cancel = std::pin::pin!(cancel);
         let mut attempt = 0;
@@ -174,11 +226,13 @@ impl AthenaEngine {
             // Ctrl-C while the start is in flight: the query may exist on
             // Athena already, so let the start finish (the SDK bounds it)
             // and stop what it started.
+            report(Progress::starting(attempt));
             let start = self.start(sql);
             let mut start = std::pin::pin!(start);
             let id = tokio::select! {
                 r = &mut start => r?,
                 () = &mut cancel => {
+                    report(Progress { phase: Phase::Stopping, ..Progress::starting(attempt) });
                     let id = start.await.unwrap_or_default();
                     if !id.is_empty() {
                         self.stop(&id).await?;
@@ -187,8 +241,9 @@ impl AthenaEngine {
                 }
             };
             let waited = tokio::select! {
-                r = self.wait(&id) => r,
+                r = self.wait(&id, attempt, report) => r,
                 () = &mut cancel => {
+                    report(Progress { phase: Phase::Stopping, ..Progress::starting(attempt) });
                     self.stop(&id).await?;
                     return Err(AthenaError::Cancelled { id, by: Some(BY_USER) });
                 }
@@ -198,6 +253,7 @@ impl AthenaEngine {
                     retryable: true, ..
                 }) if attempt < self.settings.resubmit => {
                     attempt += 1;
+                    report(Progress::starting(attempt));
                     tokio::select! {
                         () = tokio::time::sleep(jitter(POLL_MAX * attempt)) => continue,
                         () = &mut cancel => return Err(AthenaError::Cancelled { id, by: Some(BY_USER) }),
@@ -215,8 +271,16 @@ impl AthenaEngine {
                     return Err(e);
                 }
             };
+            let fetched = |rows| {
+                report(Progress {
+                    phase: Phase::Fetching,
+                    scanned_bytes: stats.data_scanned_bytes,
+                    rows,
+                    attempt,
+                })
+            };
             let batches = tokio::select! {
-                r = self.results(&id) => r?,
+                r = self.results(&id, &fetched) => r?,
                 () = &mut cancel => return Err(AthenaError::Cancelled { id, by: Some(BY_USER) }),
             };
             return Ok(Finished {
@@ -272,8 +336,14 @@ impl AthenaEngine {
     }
 
     /// Polls `GetQueryExecution` until the query is SUCCEEDED (its
-    /// statistics), FAILED or CANCELLED (an error).
-    pub async fn wait(&self, id: &str) -> Result<Stats, AthenaError> {
+    /// statistics), FAILED or CANCELLED (an error), reporting QUEUED and
+    /// RUNNING with the bytes scanned so far.
+    pub async fn wait(
+        &self,
+        id: &str,
+        attempt: u32,
+        report: Report<'_>,
+    ) -> Result<Stats, AthenaError> {
         let mut pause = POLL_FIRST;
         loop {
             let out = self
@@ -328,7 +398,23 @@ impl AthenaEngine {
                         by: None,
                     });
                 }
-                Some(QueryExecutionState::Queued | QueryExecutionState::Running) => {}
+                Some(state @ (QueryExecutionState::Queued | QueryExecutionState::Running)) => {
+                    let scanned = execution
+                        .statistics()
+                        .and_then(|s| s.data_scanned_in_bytes())
+                        .unwrap_or(0)
+                        .max(0) as u64;
+                    report(Progress {
+                        phase: if *state == QueryExecutionState::Queued {
+                            Phase::Queued
+                        } else {
+                            Phase::Running
+                        },
+                        scanned_bytes: scanned,
+                        rows: 0,
+                        attempt,
+                    });
+                }
                 other => {
                     return Err(AthenaError::Malformed {
                         id: id.to_string(),
@@ -341,8 +427,13 @@ impl AthenaEngine {
         }
     }
 
-    /// Pages through `GetQueryResults` and decodes every page.
-    pub async fn results(&self, id: &str) -> Result<Vec<RecordBatch>, AthenaError> {
+    /// Pages through `GetQueryResults` and decodes every page, telling
+    /// `fetched` the rows decoded so far after each page.
+    pub async fn results(
+        &self,
+        id: &str,
+        fetched: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<RecordBatch>, AthenaError> {
         let mut batches = Vec::new();
         let mut token: Option<String> = None;
         let mut columns: Option<Vec<ColumnMeta>> = None;
@@ -403,6 +494,7 @@ impl AthenaEngine {
                 decode::page(&cols, &rows, row_number).map_err(|e| malformed(e.to_string()))?;
             row_number += rows.len();
             batches.push(batch);
+            fetched(row_number - 1);
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => return Ok(batches),

@@ -37,6 +37,29 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 /// Like [`tokenize`], but hands each token to `emit` without collecting.
 pub fn tokenize_into(text: &str, emit: &mut dyn FnMut(String)) {
+    runs(text, &mut |_, token| emit(token));
+}
+
+/// The tokens of `text` with the byte range each was read from, in order:
+/// what a display needs to mark exactly the words a search matched (the
+/// token may differ from its source text by case, IPv6 canonical form, or
+/// the length cap).
+pub fn token_spans(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let base = text.as_ptr() as usize;
+    let mut out = Vec::new();
+    runs(text, &mut |source, token| {
+        // Every source is a slice of `text`: its offset is the distance
+        // between the two starts.
+        let start = source.as_ptr() as usize - base;
+        out.push((start..start + source.len(), token));
+    });
+    out
+}
+
+/// Receives a token and the slice of the input it was read from.
+type Emit<'e, 'a> = &'e mut dyn FnMut(&'a str, String);
+
+fn runs<'a>(text: &'a str, emit: Emit<'_, 'a>) {
     let mut start: Option<usize> = None;
     for (i, c) in text.char_indices() {
         if is_run_char(c) {
@@ -75,12 +98,12 @@ fn is_combining_mark(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
-fn split_run(run: &str, emit: &mut dyn FnMut(String)) {
+fn split_run<'a>(run: &'a str, emit: Emit<'_, 'a>) {
     let trimmed = run.trim_matches(|c| matches!(c, '.' | '-' | '@'));
     if trimmed.contains(':')
         && let Ok(addr) = trimmed.parse::<Ipv6Addr>()
     {
-        emit(addr.to_string());
+        emit(trimmed, addr.to_string());
         return;
     }
     for part in trimmed.split(':') {
@@ -90,7 +113,7 @@ fn split_run(run: &str, emit: &mut dyn FnMut(String)) {
 
 /// A part has no `:`. Keeps `local@domain` whole when the part holds exactly
 /// one `@` between word characters; otherwise `@` separates.
-fn split_part(part: &str, emit: &mut dyn FnMut(String)) {
+fn split_part<'a>(part: &'a str, emit: Emit<'_, 'a>) {
     let part = part.trim_matches(|c| matches!(c, '.' | '-' | '@'));
     if part.is_empty() {
         return;
@@ -106,41 +129,44 @@ fn split_part(part: &str, emit: &mut dyn FnMut(String)) {
             let mut domain_words = Vec::new();
             join_words(domain, &mut |w| domain_words.push(w));
             // Whole only if each side is itself one joined word.
-            if local_words.len() == 1 && domain_words.len() == 1 {
-                emit(finish(&format!("{}@{}", local_words[0], domain_words[0])));
+            if let ([l], [d]) = (local_words.as_slice(), domain_words.as_slice()) {
+                let from = l.as_ptr() as usize - part.as_ptr() as usize;
+                let to = d.as_ptr() as usize - part.as_ptr() as usize + d.len();
+                emit(&part[from..to], finish(&format!("{l}@{d}")));
                 return;
             }
             for w in local_words.into_iter().chain(domain_words) {
-                emit(finish(&w));
+                emit(w, finish(w));
             }
             return;
         }
     }
     for piece in part.split('@') {
-        join_words(piece, &mut |w| emit(finish(&w)));
+        join_words(piece, &mut |w| emit(w, finish(w)));
     }
 }
 
 /// Splits a piece (no `:` or `@`) into words: `.` and `-` stay only between
 /// two word characters.
-fn join_words(piece: &str, emit: &mut dyn FnMut(String)) {
-    let chars: Vec<char> = piece.chars().collect();
-    let mut word = String::new();
-    for (i, &c) in chars.iter().enumerate() {
+fn join_words<'a>(piece: &'a str, emit: &mut dyn FnMut(&'a str)) {
+    let chars: Vec<(usize, char)> = piece.char_indices().collect();
+    let mut start: Option<usize> = None;
+    for (i, &(at, c)) in chars.iter().enumerate() {
         if is_word_char(c) {
-            word.push(c);
+            start.get_or_insert(at);
             continue;
         }
-        let prev_word = i > 0 && is_word_char(chars[i - 1]);
-        let next_word = chars.get(i + 1).is_some_and(|&n| is_word_char(n));
+        let prev_word = i > 0 && is_word_char(chars[i - 1].1);
+        let next_word = chars.get(i + 1).is_some_and(|&(_, n)| is_word_char(n));
         if prev_word && next_word {
-            word.push(c);
-        } else if !word.is_empty() {
-            emit(std::mem::take(&mut word));
+            continue; // a joiner inside a word
+        }
+        if let Some(s) = start.take() {
+            emit(&piece[s..at]);
         }
     }
-    if !word.is_empty() {
-        emit(word);
+    if let Some(s) = start {
+        emit(&piece[s..]);
     }
 }
 
@@ -265,6 +291,42 @@ mod tests {
         for (input, expected) in CASES {
             assert_eq!(&tokenize(input), expected, "input: {input:?}");
         }
+    }
+
+    #[test]
+    fn spans_point_at_the_text_each_token_was_read_from() {
+        for (input, expected) in CASES {
+            let spans = token_spans(input);
+            let tokens: Vec<&str> = spans.iter().map(|(_, t)| t.as_str()).collect();
+            assert_eq!(&tokens, expected, "input: {input:?}");
+            let mut end = 0;
+            for (range, token) in &spans {
+                assert!(range.start >= end, "in order, not overlapping: {input:?}");
+                end = range.end;
+                // The source reads as the token again (same case-folding;
+                // IPv6 text canonicalises to it).
+                assert_eq!(
+                    tokenize(&input[range.clone()]),
+                    vec![token.clone()],
+                    "{input:?} {range:?}"
+                );
+            }
+        }
+        let text = "User Alice@Example.com from 2001:DB8:0::1, 10.0.0.1.";
+        let shown: Vec<&str> = token_spans(text)
+            .into_iter()
+            .map(|(r, _)| &text[r])
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "User",
+                "Alice@Example.com",
+                "from",
+                "2001:DB8:0::1",
+                "10.0.0.1"
+            ]
+        );
     }
 
     #[test]

@@ -103,12 +103,34 @@ impl LocalEngine {
 
     /// Runs one SQL statement and collects its rows.
     pub async fn run(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
-        let df = self.ctx.sql(sql).await?;
-        Ok(df.collect().await?)
+        Ok(self.run_measured(sql).await?.0)
+    }
+
+    /// [`run`](Self::run), also returning the bytes the Parquet scans read
+    /// (DataFusion's `bytes_scanned` metric, summed over the plan): the
+    /// local engine's counterpart of Athena's "data scanned".
+    pub async fn run_measured(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
+        let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
+        let batches =
+            datafusion::physical_plan::collect(Arc::clone(&plan), self.ctx.task_ctx()).await?;
+        Ok((batches, bytes_scanned(plan.as_ref())))
     }
 
     /// The DataFusion session, for tests and tools that need more.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
+}
+
+/// The `bytes_scanned` counters of every node under `plan`.
+fn bytes_scanned(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
+    let own = plan
+        .metrics()
+        .and_then(|m| m.sum_by_name("bytes_scanned"))
+        .map_or(0, |v| v.as_usize() as u64);
+    own + plan
+        .children()
+        .into_iter()
+        .map(|c| bytes_scanned(c.as_ref()))
+        .sum::<u64>()
 }

@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod jq;
 pub mod output;
 pub mod pager;
+pub mod progress;
 pub mod repl;
 pub mod saved;
 pub mod session;
@@ -115,6 +116,9 @@ pub struct Terminal {
     pub width: Option<usize>,
     /// stdout is a terminal this many rows high (for the pager).
     pub height: Option<usize>,
+    /// stderr is a terminal this many columns wide that can erase a line
+    /// (not `TERM=dumb`): searches show a spinner there.
+    pub spinner: Option<usize>,
 }
 
 impl Terminal {
@@ -126,11 +130,20 @@ impl Terminal {
         let size = terminal_size::terminal_size_of(std::io::stdout())
             .filter(|_| out_tty)
             .map(|(w, h)| (usize::from(w.0), usize::from(h.0)));
+        let err_tty = std::io::stderr().is_terminal();
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let spinner = (err_tty && !dumb).then(|| {
+            terminal_size::terminal_size_of(std::io::stderr())
+                .map(|(w, _)| usize::from(w.0))
+                .filter(|&w| w > 0)
+                .unwrap_or(80)
+        });
         Terminal {
-            color_err: std::io::stderr().is_terminal() && !no_color,
+            color_err: err_tty && !no_color,
             color_out: out_tty && !no_color,
             width: size.map(|s| s.0),
             height: size.map(|s| s.1),
+            spinner,
         }
     }
 }
@@ -200,6 +213,7 @@ pub fn run_with(
     ) {
         Ok(mut s) => {
             s.database = database.clone();
+            s.spinner = term.spinner;
             Some(s)
         }
         Err(e) => {
@@ -259,7 +273,7 @@ pub fn run_with(
                     let look = output::Look {
                         width: term.width,
                         color: term.color_out,
-                        terms: output::terms_of(&outcome.compiled.plan),
+                        marks: output::Marks::of(&outcome.compiled.plan),
                     };
                     if let Err(e) = output::write_hits(out, &outcome.hits, args.format, &look) {
                         let _ = writeln!(err, "error: writing output: {e}");

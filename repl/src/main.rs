@@ -3,11 +3,12 @@
 fn main() {
     let term = glaux_cli::Terminal::detect();
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    // stderr is not locked for the whole run: the search spinner draws on
+    // it from its own thread.
     let code = glaux_cli::run_with(
         std::env::args_os().collect(),
         &mut stdout.lock(),
-        &mut stderr.lock(),
+        &mut std::io::stderr(),
         &term,
     );
     std::process::exit(code);

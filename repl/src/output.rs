@@ -62,43 +62,111 @@ impl Format {
 }
 
 /// How the human formats (table, vertical) look.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Look {
     /// Table rows are cut to this many columns; `None`: whole messages.
     pub width: Option<usize>,
     /// ANSI colours (never in pipes, never with NO_COLOR).
     pub color: bool,
-    /// Lower-case words to highlight in messages (the query's terms).
-    pub terms: Vec<String>,
+    /// The words to highlight in messages (what the query looks for).
+    pub marks: Marks,
 }
 
-/// The words a query looks for (its positive, plain-term lookups), to
-/// highlight in results.
-pub fn terms_of(plan: &glaux_compiler::plan::Plan) -> Vec<String> {
-    use glaux_compiler::plan::Formula;
-    use glaux_compiler::resolve::Pattern;
-    fn positive(f: &Formula, out: &mut Vec<usize>) {
-        match f {
-            Formula::Lookup(i) => out.push(*i),
-            Formula::And(v) | Formula::Or(v) => v.iter().for_each(|f| positive(f, out)),
-            Formula::Not(_) | Formula::Record(_) | Formula::Const(_) => {}
+/// What to highlight in results: the tokens a query's positive lookups
+/// match (plain terms and the words of phrases, wildcard and regex
+/// patterns, CIDR blocks). A message is cut into tokens by the same
+/// tokenizer ingest uses and each token is tested like the index would
+/// test it, so a marked word is one the search could have matched:
+/// `10.0.0.1` is never marked inside `110.0.0.119` or `10.0.0.1.5`.
+/// Field scoping and numeric ranges are not applied (a display cannot
+/// tell which field a word of the raw line came from); the engines decide
+/// what matches, this only shows where.
+#[derive(Debug, Clone, Default)]
+pub struct Marks {
+    tokens: std::collections::BTreeSet<String>,
+    patterns: Vec<regex::Regex>,
+    cidrs: Vec<glaux_compiler::values::Cidr>,
+}
+
+impl Marks {
+    /// Marks these exact (lowercase) tokens.
+    pub fn tokens<S: Into<String>>(tokens: impl IntoIterator<Item = S>) -> Marks {
+        Marks {
+            tokens: tokens.into_iter().map(Into::into).collect(),
+            ..Marks::default()
         }
     }
-    let mut ids = Vec::new();
-    positive(&plan.formula, &mut ids);
-    let mut terms: Vec<String> = ids
-        .into_iter()
-        .filter_map(|i| plan.lookups.get(i))
-        .filter_map(|l| match &l.pattern {
-            Pattern::Tokens(t) => Some(t.clone()),
-            _ => None,
-        })
-        .flatten()
-        .filter(|t| !t.is_empty())
-        .collect();
-    terms.sort();
-    terms.dedup();
-    terms
+
+    /// What `plan`'s positive lookups match (not those under `NOT`).
+    pub fn of(plan: &glaux_compiler::plan::Plan) -> Marks {
+        use glaux_compiler::plan::Formula;
+        use glaux_compiler::resolve::Pattern;
+        fn positive(f: &Formula, out: &mut Vec<usize>) {
+            match f {
+                Formula::Lookup(i) => out.push(*i),
+                Formula::And(v) | Formula::Or(v) => v.iter().for_each(|f| positive(f, out)),
+                Formula::Not(_) | Formula::Record(_) | Formula::Const(_) => {}
+            }
+        }
+        let mut ids = Vec::new();
+        positive(&plan.formula, &mut ids);
+        let mut marks = Marks::default();
+        for lookup in ids.into_iter().filter_map(|i| plan.lookups.get(i)) {
+            match &lookup.pattern {
+                Pattern::Tokens(t) => {
+                    marks
+                        .tokens
+                        .extend(t.iter().filter(|t| !t.is_empty()).cloned());
+                }
+                Pattern::Like(like) => marks.patterns.extend(anchored(&like_to_regex(like))),
+                Pattern::Regex(re) => marks.patterns.extend(anchored(re)),
+                Pattern::Ip(cidr) => marks.cidrs.push(*cidr),
+                Pattern::Number(_) | Pattern::Exists => {}
+            }
+        }
+        marks
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.patterns.is_empty() && self.cidrs.is_empty()
+    }
+
+    /// True when a search for these marks would match `token`.
+    pub fn matches(&self, token: &str) -> bool {
+        self.tokens.contains(token)
+            || self.patterns.iter().any(|p| p.is_match(token))
+            || (!self.cidrs.is_empty()
+                && token
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| self.cidrs.iter().any(|c| c.contains(ip))))
+    }
+}
+
+/// `^(?:re)$`, or nothing when the regex does not compile here (the
+/// engines may accept syntax this crate does not; no mark is better than
+/// a wrong one).
+fn anchored(re: &str) -> Option<regex::Regex> {
+    regex::Regex::new(&format!("^(?s:{re})$")).ok()
+}
+
+/// A SQL `LIKE` pattern (`%`, `_`, `\` escaping the next character) as a
+/// regex body.
+fn like_to_regex(like: &str) -> String {
+    let mut out = String::new();
+    let mut chars = like.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    out
 }
 
 /// Decodes result batches into hits. Text columns may come back as Utf8,
@@ -248,49 +316,28 @@ fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()>
                 msg = msg.chars().take(room - 1).collect::<String>() + "…";
             }
         }
-        let msg = mark_terms(&msg, &look.terms, look.color);
+        let msg = mark_terms(&msg, &look.marks, look.color);
         writeln!(out, "{t:tw$}  {:gw$}  {msg}", h.tag)?;
     }
     Ok(())
 }
 
-/// `text` with each occurrence of a term (ASCII case-insensitive, not
-/// inside a longer word or number) in bold yellow. Display only: the
-/// engines decide what matches; this only shows where.
-pub fn mark_terms(text: &str, terms: &[String], color: bool) -> String {
-    if !color || terms.is_empty() {
+/// `text` with each token that `marks` matches in bold yellow.
+pub fn mark_terms(text: &str, marks: &Marks, color: bool) -> String {
+    if !color || marks.is_empty() {
         return text.to_string();
     }
-    let lower = text.to_ascii_lowercase();
-    let mut marks: Vec<(usize, usize)> = Vec::new();
-    for t in terms {
-        let mut from = 0;
-        while let Some(found) = lower[from..].find(t.as_str()) {
-            let (a, b) = (from + found, from + found + t.len());
-            let before = lower[..a].chars().next_back();
-            let after = lower[b..].chars().next();
-            let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-            if !word(before) && !word(after) {
-                marks.push((a, b));
-            }
-            from = a + t.len().max(1);
-            while !lower.is_char_boundary(from) {
-                from += 1;
-            }
-        }
-    }
-    marks.sort();
-    let mut out = String::with_capacity(text.len() + marks.len() * 12);
+    let mut out = String::with_capacity(text.len() + 16);
     let mut at = 0;
-    for (a, b) in marks {
-        if a < at {
-            continue; // overlaps the previous mark
+    for (range, token) in glaux_compiler::tokenizer::token_spans(text) {
+        if !marks.matches(&token) {
+            continue;
         }
-        out.push_str(&text[at..a]);
+        out.push_str(&text[at..range.start]);
         out.push_str("\x1b[1;33m");
-        out.push_str(&text[a..b]);
+        out.push_str(&text[range.clone()]);
         out.push_str("\x1b[0m");
-        at = b;
+        at = range.end;
     }
     out.push_str(&text[at..]);
     out
@@ -323,7 +370,7 @@ fn write_vertical(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<
             _ => writeln!(
                 out,
                 "{}",
-                mark_terms(&one_line(&h.message), &look.terms, look.color)
+                mark_terms(&one_line(&h.message), &look.marks, look.color)
             )?,
         }
     }
@@ -381,7 +428,7 @@ fn pretty(v: &serde_json::Value, indent: usize, look: &Look, s: &mut String) {
             if look.color {
                 s.push_str("\x1b[32m");
                 s.push_str(
-                    &mark_terms(&quoted, &look.terms, true).replace("\x1b[0m", "\x1b[0;32m"),
+                    &mark_terms(&quoted, &look.marks, true).replace("\x1b[0m", "\x1b[0;32m"),
                 );
                 s.push_str("\x1b[0m");
             } else {
@@ -442,7 +489,7 @@ mod tests {
         let look = Look {
             width,
             color,
-            terms: vec!["10.0.0.1".into(), "alice".into()],
+            marks: Marks::tokens(["10.0.0.1", "alice"]),
         };
         let mut buf = Vec::new();
         write_hits(&mut buf, &sample(), format, &look).unwrap();
@@ -464,14 +511,51 @@ mod tests {
     }
 
     #[test]
-    fn marks_whole_terms_only() {
-        let terms = vec!["10.0.0.1".to_string(), "alice".to_string()];
+    fn marks_whole_tokens_only() {
+        let terms = Marks::tokens(["10.0.0.1", "alice"]);
         assert_eq!(
             mark_terms("from 10.0.0.1 not 110.0.0.119, user Alice", &terms, true),
             "from \x1b[1;33m10.0.0.1\x1b[0m not 110.0.0.119, user \x1b[1;33mAlice\x1b[0m"
         );
         assert_eq!(mark_terms("alice", &terms, false), "alice");
         assert_eq!(mark_terms("Ωalice é", &terms, true), "Ωalice é");
+        // The tokenizer decides what a word is: 10.0.0.1.5 is one token,
+        // alice@example.com too; neither is a match for these terms.
+        assert_eq!(
+            mark_terms("10.0.0.1.5 alice@example.com", &terms, true),
+            "10.0.0.1.5 alice@example.com"
+        );
+    }
+
+    fn marks_of(query: &str) -> Marks {
+        let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let compiled =
+            glaux_compiler::compile(query, &glaux_compiler::CompileOptions::at(now)).unwrap();
+        Marks::of(&compiled.plan)
+    }
+
+    #[test]
+    fn marks_follow_wildcards_regexes_cidrs_and_skip_negations() {
+        let line = "DescribeInstances by alice from 10.1.2.3, not 10.2.0.1; Describe";
+        let on = |q: &str| mark_terms(line, &marks_of(q), true).replace('\x1b', "␛");
+        assert_eq!(
+            on("eventName:Describe*"),
+            "␛[1;33mDescribeInstances␛[0m by alice from 10.1.2.3, not 10.2.0.1; ␛[1;33mDescribe␛[0m"
+        );
+        assert_eq!(
+            on("/al.ce/ AND sourceIPAddress:10.1.0.0/16"),
+            "DescribeInstances by ␛[1;33malice␛[0m from ␛[1;33m10.1.2.3␛[0m, not 10.2.0.1; Describe"
+        );
+        // `_` in a wildcard is literal in the query language, so the LIKE
+        // escape must hold here too; NOT-ed terms are not marked.
+        assert_eq!(
+            on("desc?ibe AND NOT alice"),
+            "DescribeInstances by alice from 10.1.2.3, not 10.2.0.1; ␛[1;33mDescribe␛[0m"
+        );
+        assert_eq!(like_to_regex(r"a\_b%"), r"a_b.*");
+        assert!(marks_of("NOT alice").is_empty());
     }
 
     #[test]

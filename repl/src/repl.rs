@@ -393,7 +393,7 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
             let look = Look {
                 width: (view.format == Format::Table).then(|| terminal_width(&view.term)),
                 color: view.term.color_out,
-                terms: output::terms_of(&outcome.compiled.plan),
+                marks: output::Marks::of(&outcome.compiled.plan),
             };
             let _ = output::write_hits(&mut text, &outcome.hits, view.format, &look);
             let _ = writeln!(text, "{}", session::footer(&outcome));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use glaux_athena_engine::cost::{cost_usd, human_bytes, human_usd};
-use glaux_athena_engine::{AthenaEngine, AthenaError};
+use glaux_athena_engine::{AthenaEngine, AthenaError, Progress};
 use glaux_compiler::{CompileOptions, Compiled, Report, WindowSpec, compile};
 use glaux_local_engine::{EngineError, LocalEngine};
 use glaux_store::Store;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::config::{EngineKind, Settings};
 use crate::interrupt::{Interrupts, WhenIdle};
 use crate::output::{Hit, hits_from_batches};
+use crate::progress::{Spinner, athena_status};
 
 /// Where "now" comes from: the system clock, or a fixed instant (`--now`,
 /// for reproducible output in tests and docs).
@@ -82,6 +83,9 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Set when the search ran on Athena.
     pub athena: Option<AthenaRun>,
+    /// Bytes the local engine's Parquet scans read (`None` on Athena,
+    /// whose figure is in `athena`, and when nothing ran).
+    pub local_scanned: Option<u64>,
     /// Time spent compiling (text to SQL), part of `elapsed`.
     pub compile_time: Duration,
 }
@@ -101,6 +105,9 @@ pub struct Session {
     catalog: std::cell::OnceCell<Option<Arc<FieldCatalog>>>,
     interrupts: Interrupts,
     runtime: tokio::runtime::Runtime,
+    /// `Some(columns)` when stderr is a terminal that wide: searches show
+    /// a spinner there. `None` (pipes, tests): no spinner.
+    pub spinner: Option<usize>,
 }
 
 /// A Ctrl-C press, as a future a search step can race against.
@@ -131,6 +138,7 @@ impl Session {
             catalog: std::cell::OnceCell::new(),
             interrupts,
             runtime,
+            spinner: None,
         })
     }
 
@@ -163,6 +171,7 @@ impl Session {
             hits: Vec::new(),
             elapsed: Duration::ZERO,
             athena: None,
+            local_scanned: None,
             compile_time: started.elapsed(),
         };
         if !outcome.compiled.runs() {
@@ -173,20 +182,27 @@ impl Session {
         let sql = outcome.compiled.sql.clone();
         let _searching = self.interrupts.searching();
         let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
+        let spinner = self.spinner(local_status(&outcome.compiled));
         let batches = match self.engine_kind() {
             EngineKind::Local => {
                 self.open_local()?;
                 let engine = self.engine.as_ref().expect("opened above");
-                self.runtime.block_on(async {
+                let (batches, scanned) = self.runtime.block_on(async {
                     tokio::select! {
-                        r = engine.run(&sql) => r.map_err(SearchError::from),
+                        r = engine.run_measured(&sql) => r.map_err(SearchError::from),
                         () = &mut cancel => Err(SearchError::Cancelled),
                     }
-                })?
+                })?;
+                outcome.local_scanned = Some(scanned);
+                batches
             }
             EngineKind::Athena => {
+                say(&spinner, "Athena: checking AWS credentials".into());
                 let engine = self.athena(&mut cancel)?.clone();
-                let finished = self.runtime.block_on(engine.run(&sql, &mut cancel))?;
+                let report = |p: Progress| say(&spinner, athena_status(&p));
+                let finished =
+                    self.runtime
+                        .block_on(engine.run_reporting(&sql, &mut cancel, &report))?;
                 outcome.athena = Some(AthenaRun {
                     query_execution_id: finished.query_execution_id,
                     stats: finished.stats,
@@ -195,9 +211,15 @@ impl Session {
                 finished.batches
             }
         };
+        drop(spinner);
         outcome.hits = hits_from_batches(&batches).map_err(SearchError::Output)?;
         outcome.elapsed = started.elapsed();
         Ok(outcome)
+    }
+
+    /// A spinner saying `status`, when the session shows one.
+    fn spinner(&self, status: String) -> Option<Spinner> {
+        self.spinner.map(|width| Spinner::start(status, width))
     }
 
     /// Opens the local engine on first use.
@@ -251,11 +273,15 @@ impl Session {
     ) -> Result<Vec<AthenaRun>, SearchError> {
         let _searching = self.interrupts.searching();
         let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
+        let spinner = self.spinner("Athena: checking AWS credentials".into());
         let engine = self.athena(&mut cancel)?.clone();
         let price = self.settings.price_per_tb().unwrap_or(5.0);
         let mut runs = Vec::new();
         for sql in statements {
-            let f = self.runtime.block_on(engine.run(sql, &mut cancel))?;
+            let report = |p: Progress| say(&spinner, athena_status(&p));
+            let f = self
+                .runtime
+                .block_on(engine.run_reporting(sql, &mut cancel, &report))?;
             runs.push(AthenaRun {
                 query_execution_id: f.query_execution_id,
                 stats: f.stats,
@@ -306,6 +332,24 @@ impl Session {
     }
 }
 
+/// What the spinner says while the local engine searches.
+fn local_status(compiled: &Compiled) -> String {
+    match &compiled.plan.partitions {
+        Some(p) => format!(
+            "local engine: searching {} partition{}",
+            p.count,
+            if p.count == 1 { "" } else { "s" }
+        ),
+        None => "local engine: searching".to_string(),
+    }
+}
+
+fn say(spinner: &Option<Spinner>, status: String) {
+    if let Some(s) = spinner {
+        s.set(status);
+    }
+}
+
 /// The line printed after results: count, whether the limit cut them, time.
 pub fn footer(outcome: &Outcome) -> String {
     let n = outcome.hits.len();
@@ -324,7 +368,11 @@ pub fn footer(outcome: &Outcome) -> String {
     } else {
         " · nothing ran: no record can match (see --explain or \\explain)".to_string()
     };
-    let athena = outcome.athena.as_ref().map(athena_note).unwrap_or_default();
+    let athena = match (&outcome.athena, outcome.local_scanned) {
+        (Some(run), _) => athena_note(run),
+        (None, Some(bytes)) => format!(" · read {}", human_bytes(bytes)),
+        (None, None) => String::new(),
+    };
     format!(
         "{n} record{}{limit_note} in {:.2} s{athena} · window {} · {} partition{}{ran}",
         if n == 1 { "" } else { "s" },

@@ -71,6 +71,14 @@ fn demo_then_repl_session() {
         .collect();
     assert_eq!(ndjson.len(), 2, "{stdout}");
     assert!(stderr.contains("unknown command \\nope"), "{stderr}");
+    // The footer (in the REPL, after the rows) tells what the local
+    // engine read, as Athena's tells what it scanned.
+    assert!(
+        regex::Regex::new(r"\d+ records? in [0-9.]+ s · read [0-9.]+ (B|KB|MB) · window")
+            .unwrap()
+            .is_match(&stdout),
+        "{stdout}"
+    );
 }
 
 #[test]

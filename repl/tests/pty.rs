@@ -1,0 +1,217 @@
+//! The real REPL in a pseudo-terminal, typed at as a user would: a query
+//! shows its SQL and rows, `\explain` shows SQL, Tab completes a field from
+//! the catalog, Ctrl-C stops a slow (Athena) query and the prompt comes
+//! back, the spinner shows Athena's state and bytes scanned, and history
+//! survives into the next session.
+//!
+//! The terminal is 160×200 (`stty` before the binary starts), so results
+//! fit without a pager; escape codes are stripped before matching, so the
+//! assertions read the text a user sees. Every expectation times out
+//! (rather than hangs) after [`TIMEOUT_MS`].
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use glaux_testkit::AWS_TEST_ENV;
+use glaux_testkit::peer::athena::runs_until_stopped;
+use rexpect::process::WaitStatus;
+use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
+
+const TIMEOUT_MS: u64 = 60_000;
+const PROMPT: &str = "glaux [last 24h]> ";
+const UP: &str = "\x1b[A";
+
+/// A demo store (a day of sample logs ending now) under `dir`.
+fn demo_store(dir: &Path) -> PathBuf {
+    let out = Command::new(env!("CARGO_BIN_EXE_glaux"))
+        .env("NO_COLOR", "1")
+        .args(["demo", "--no-repl", "--dir"])
+        .arg(dir.join("demo"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("demo").join("store")
+}
+
+/// The REPL in a pty with a clean environment: config, data and history
+/// under `home`, no AWS but the fixed test credentials, colours on (as in
+/// a real terminal; stripped before matching).
+fn repl(home: &Path, args: &[&str]) -> PtySession {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg("stty cols 160 rows 200 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_glaux"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm-256color")
+        .env("PAGER", "cat")
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+    for (k, v) in AWS_TEST_ENV {
+        c.env(k, v);
+    }
+    spawn_with_options(
+        c,
+        Options::default()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
+}
+
+/// Types `text` (a line editor reads keys, so `\r` is Enter; the pty
+/// writer buffers until a newline, hence the flush).
+fn keys(p: &mut PtySession, text: &str) {
+    p.send(text).unwrap();
+    p.flush().unwrap();
+}
+
+/// Types `line` and Enter, and returns what the REPL printed before its
+/// next prompt. (The editor redraws the prompt on every key; the redraws
+/// end at the `\n` that accepts the line, so what follows is output.)
+fn enter(p: &mut PtySession, line: &str, prompt: &str) -> String {
+    keys(p, &format!("{line}\r"));
+    p.exp_string("\n").unwrap();
+    p.exp_string(prompt).unwrap()
+}
+
+/// The footer after results (rexpect reads bytes as Latin-1, so the
+/// pattern stays ASCII).
+const FOOTER: &str = r"\d+ records?[^\n]* in [0-9.]+ s";
+
+/// Ctrl-D at an empty prompt: the REPL says goodbye and exits 0.
+fn quit(mut p: PtySession) {
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    match p.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("the REPL ended with {other:?}"),
+    }
+}
+
+#[test]
+fn type_a_query_see_sql_and_rows_explain_and_complete_a_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let store = store.to_str().unwrap();
+    let mut p = repl(dir.path(), &["--store", store]);
+    p.exp_string(PROMPT).unwrap();
+
+    // A query: its SQL above the table, then rows, then the footer.
+    let shown = enter(&mut p, "eventName:ConsoleLogin AND 10.0.0.1", PROMPT);
+    let sql = shown
+        .find("-- glaux query: eventName:ConsoleLogin AND 10.0.0.1")
+        .expect("the SQL is shown");
+    let row = shown.find("cloudtrail").expect("a row is shown");
+    assert!(sql < row, "{shown}");
+    assert!(shown.contains("ConsoleLogin"), "{shown}");
+    assert!(regex_match(FOOTER, &shown), "{shown}");
+
+    // \explain: SQL, nothing run.
+    let explained = enter(&mut p, "\\explain userIdentity.userName:alice", PROMPT);
+    assert!(explained.contains("SELECT"), "{explained}");
+    assert!(explained.contains("'alice'"), "{explained}");
+    assert!(!regex_match(FOOTER, &explained), "{explained}");
+
+    // Tab after a field prefix completes the name and its colon (the only
+    // field starting so), and the completed query runs.
+    keys(&mut p, "sourceIPAdd\t");
+    p.exp_string("sourceIPAddress:").unwrap();
+    let shown = enter(&mut p, "10.0.0.1", PROMPT);
+    assert!(
+        shown.contains("-- glaux query: sourceIPAddress:10.0.0.1"),
+        "{shown}"
+    );
+    assert!(regex_match(FOOTER, &shown), "{shown}");
+
+    // Tab after `field:` offers the field's example values.
+    keys(&mut p, "eventName:Console\t");
+    p.exp_string("eventName:ConsoleLogin").unwrap();
+    // Ctrl-C at the prompt drops the line and keeps the session.
+    p.send_control('c').unwrap();
+    p.exp_string(PROMPT).unwrap();
+    quit(p);
+}
+
+fn regex_match(pattern: &str, text: &str) -> bool {
+    regex::Regex::new(pattern).unwrap().is_match(text)
+}
+
+#[test]
+fn ctrl_c_during_a_slow_athena_query_returns_to_the_prompt() {
+    let peer = runs_until_stopped("q-pty");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("no-local-store");
+    let mut p = repl(
+        dir.path(),
+        &[
+            "--engine",
+            "athena",
+            "--endpoint-url",
+            &peer.url,
+            "--store",
+            store.to_str().unwrap(),
+        ],
+    );
+    p.exp_string("glaux athena [last 24h]> ").unwrap();
+    keys(&mut p, "slow query\r");
+    p.exp_string("\n").unwrap();
+    // The spinner tells the state and the bytes scanned as Athena reports
+    // them (the peer adds 4.2 MB a poll), on the terminal's stderr.
+    p.exp_regex(r"[0-9.]+ s [^ ]+ Athena RUNNING [^ ]+ scanned [0-9.]+ MB")
+        .unwrap();
+    peer.wait_for("GetQueryExecution", 3);
+    p.send_control('c').unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string("glaux athena [last 24h]> ").unwrap();
+    assert_eq!(peer.count("StopQueryExecution"), 1);
+
+    // The session goes on.
+    let shown = enter(&mut p, "\\engine", "glaux athena [last 24h]> ");
+    assert!(
+        shown.contains("engine: Athena, database glaux, workgroup primary"),
+        "{shown}"
+    );
+    quit(p);
+}
+
+#[test]
+fn history_persists_across_two_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let store = store.to_str().unwrap();
+
+    let mut first = repl(dir.path(), &["--store", store]);
+    first.exp_string(PROMPT).unwrap();
+    let shown = enter(&mut first, "eventName:AssumeRole", PROMPT);
+    assert!(regex_match(FOOTER, &shown), "{shown}");
+    // A line starting with a space stays out of history.
+    enter(&mut first, " secretToken", PROMPT);
+    quit(first);
+
+    let history = dir.path().join("state").join("glaux").join("history");
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(saved.contains("eventName:AssumeRole"), "{saved}");
+    assert!(!saved.contains("secretToken"), "{saved}");
+
+    // The next session recalls it with Up and runs it with Enter.
+    let mut second = repl(dir.path(), &["--store", store]);
+    second.exp_string(PROMPT).unwrap();
+    keys(&mut second, UP);
+    second.exp_string("eventName:AssumeRole").unwrap();
+    let shown = enter(&mut second, "", PROMPT);
+    assert!(
+        shown.contains("-- glaux query: eventName:AssumeRole"),
+        "{shown}"
+    );
+    assert!(regex_match(FOOTER, &shown), "{shown}");
+    quit(second);
+}
