@@ -1,7 +1,7 @@
 //! The real REPL in a pseudo-terminal, typed at as a user would: a query
 //! shows its SQL and rows, `\explain` shows SQL, Tab completes a field from
-//! the catalog, Ctrl-C stops a slow (Athena) query and the prompt comes
-//! back, the spinner shows Athena's state and bytes scanned, and history
+//! the catalog, Ctrl-C stops a slow query (local or Athena) and the prompt
+//! comes back, the spinner shows Athena's state and bytes scanned, and history
 //! survives into the next session.
 //!
 //! The terminal is 160×200 (`stty` before the binary starts), so results
@@ -180,6 +180,38 @@ fn ctrl_c_during_a_slow_athena_query_returns_to_the_prompt() {
         shown.contains("engine: Athena, database glaux, workgroup primary"),
         "{shown}"
     );
+    quit(p);
+}
+
+#[test]
+fn ctrl_c_during_a_slow_local_query_returns_to_the_prompt() {
+    // Ten demo days' worth of records and a regex that reads every token:
+    // seconds on the local engine, long enough to interrupt once the
+    // spinner shows the search is under way.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_glaux"))
+        .env("NO_COLOR", "1")
+        .args(["demo", "--scale", "10", "--no-repl", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let store = dir.path().join("demo").join("store");
+    let mut p = repl(dir.path(), &["--store", store.to_str().unwrap()]);
+    p.exp_string(PROMPT).unwrap();
+    keys(&mut p, "/.*1.*/\r");
+    p.exp_string("\n").unwrap();
+    p.exp_string("local engine: searching").unwrap();
+    p.send_control('c').unwrap();
+    let shown = p.exp_string(PROMPT).unwrap();
+    assert!(shown.contains("cancelled"), "{shown}");
+    assert!(
+        !regex_match(FOOTER, &shown),
+        "no results after a cancel: {shown}"
+    );
+    // The engine is still usable after its scan was dropped mid-way.
+    let shown = enter(&mut p, "eventName:ConsoleLogin", PROMPT);
+    assert!(regex_match(FOOTER, &shown), "{shown}");
     quit(p);
 }
 
