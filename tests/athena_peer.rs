@@ -112,13 +112,15 @@ fn progress_reports_each_phase_the_bytes_scanned_and_the_rows_fetched() {
             Phase::Running,
             Phase::Fetching,
             Phase::Fetching,
+            Phase::Fetching,
             Phase::Fetching
         ]
     );
-    // RUNNING carries the statistics of that poll; pages count rows.
+    // RUNNING carries the statistics of that poll; SUCCEEDED turns to
+    // fetching at once, then each page counts its rows.
     assert_eq!(seen[2].scanned_bytes, 123_456_789);
     let rows: Vec<usize> = seen[3..].iter().map(|p| p.rows).collect();
-    assert_eq!(rows, [999, 1999, 2500]);
+    assert_eq!(rows, [0, 999, 1999, 2500]);
     assert!(seen.iter().all(|p| p.attempt == 0));
 }
 
@@ -129,12 +131,23 @@ fn progress_reports_stopping_after_ctrl_c() {
     let engine = engine(&rt, &peer, 3);
     let seen = std::sync::Mutex::new(Vec::<Progress>::new());
     let report = |p: Progress| seen.lock().unwrap().push(p);
-    let err = rt
-        .block_on(async {
-            let press = tokio::time::sleep(Duration::from_millis(700));
-            engine.run_reporting("SELECT 1", press, &report).await
-        })
-        .unwrap_err();
+    // Ctrl-C once the peer has answered three polls (not after a fixed
+    // time: the machine may be slow).
+    let (pressed, press) = tokio::sync::oneshot::channel::<()>();
+    let err = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            peer.wait_for("GetQueryExecution", 3);
+            let _ = pressed.send(());
+        });
+        rt.block_on(engine.run_reporting(
+            "SELECT 1",
+            async {
+                let _ = press.await;
+            },
+            &report,
+        ))
+    })
+    .unwrap_err();
     assert!(err.is_cancelled_by_user(), "{err}");
     let seen = seen.into_inner().unwrap();
     let running: Vec<u64> = seen

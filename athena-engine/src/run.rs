@@ -271,6 +271,12 @@ impl AthenaEngine {
                     return Err(e);
                 }
             };
+            report(Progress {
+                phase: Phase::Fetching,
+                scanned_bytes: stats.data_scanned_bytes,
+                rows: 0,
+                attempt,
+            });
             let fetched = |rows| {
                 report(Progress {
                     phase: Phase::Fetching,

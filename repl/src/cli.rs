@@ -156,6 +156,18 @@ pub enum Command {
         after_help = "Examples:\n  glaux config\n  glaux config > ~/.config/glaux/config.toml"
     )]
     Config,
+    /// Generate logs at benchmark scale with planted needles of known
+    /// frequency (CloudTrail, VPC flow, ALB, app NDJSON) and a manifest.
+    #[command(
+        after_help = "Examples:\n  glaux gen --out /data/bench                     5,000,000 records over 30 days\n  glaux gen --out /tmp/small --events 100000 --days 2\n\nWrites OUT/raw/... (the logs) and OUT/manifest.json (counts, needles).\nThe same options always give the same bytes."
+    )]
+    Gen(GenArgs),
+    /// Benchmark glaux against the naive Athena query and ripgrep on a
+    /// `glaux gen` data set (ingests it first when its store is missing).
+    #[command(
+        after_help = "Examples:\n  glaux gen --out /data/bench && glaux bench --data /data/bench\n  glaux bench --data /tmp/small --repeats 1\n\nPrints a markdown report; exit status 2 if any result disagrees."
+    )]
+    Bench(BenchArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  glaux completions bash > ~/.local/share/bash-completion/completions/glaux\n  glaux completions zsh > ~/.zfunc/_glaux\n  glaux completions fish > ~/.config/fish/completions/glaux.fish"
@@ -164,6 +176,43 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Directory to write (`raw/` and `manifest.json`).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Records in all.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub events: u64,
+    /// Days the records span, ending at --end.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// End of the period (exclusive), RFC 3339.
+    #[arg(long, default_value = "2024-05-01T00:00:00Z")]
+    pub end: String,
+    /// Writer threads (default: one per core).
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A `glaux gen` output directory.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The store to ingest into and search (default: DATA/store).
+    #[arg(long = "bench-store", value_name = "DIR")]
+    pub bench_store: Option<PathBuf>,
+    /// Runs per measurement; the best is kept.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Ingest workers (default: one per core).
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub workers: usize,
 }
 
 #[derive(Debug, Args)]

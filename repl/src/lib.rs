@@ -3,6 +3,7 @@
 //! path in-process.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod complete;
@@ -105,6 +106,75 @@ pub fn window_spec(w: &WindowArgs) -> Result<WindowSpec, CompileError> {
     })
 }
 
+/// `glaux gen`: logs at scale and their manifest.
+fn generate(args: &cli::GenArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let end = match chrono::DateTime::parse_from_rfc3339(&args.end) {
+        Ok(t) => t.with_timezone(&chrono::Utc),
+        Err(e) => {
+            let _ = writeln!(err, "error: --end {}: {e}", args.end);
+            return EXIT_ERROR;
+        }
+    };
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+    let options = glaux_samples::scale::ScaleOptions {
+        seed: args.seed,
+        events: args.events,
+        days: args.days,
+        end,
+        threads,
+    };
+    let raw = args.out.join("raw");
+    if raw.exists() {
+        let _ = writeln!(
+            err,
+            "error: {} exists; remove it or choose another --out",
+            raw.display()
+        );
+        return EXIT_ERROR;
+    }
+    let started = std::time::Instant::now();
+    let progress = |done: u64, total: u64| {
+        if done.is_multiple_of(24) || done == total {
+            eprint!("\r{done}/{total} hours");
+        }
+    };
+    let manifest = match glaux_samples::scale::generate(&options, &raw, &progress) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(err, "\nerror: writing {}: {e}", raw.display());
+            return EXIT_ERROR;
+        }
+    };
+    eprintln!();
+    let json = serde_json::to_string_pretty(&manifest.to_json()).expect("json");
+    if let Err(e) = std::fs::write(args.out.join("manifest.json"), json + "\n") {
+        let _ = writeln!(err, "error: writing the manifest: {e}");
+        return EXIT_ERROR;
+    }
+    let _ = writeln!(
+        out,
+        "{} records, {} files, {:.1} MB of log text ({:.1} MB written) in {:.1} s under {}",
+        manifest.events,
+        manifest.files,
+        manifest.raw_bytes as f64 / 1_048_576.0,
+        manifest.written_bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64(),
+        raw.display()
+    );
+    for n in &manifest.needles {
+        let _ = writeln!(
+            out,
+            "needle {:<6} {:<11} in {} records",
+            n.name, n.token, n.records
+        );
+    }
+    EXIT_OK
+}
+
 /// What glaux knows about where its output goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Terminal {
@@ -159,7 +229,11 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write, color:
     run_with(args, out, err, &term)
 }
 
-/// [`run`] for a known terminal.
+/// [`run`] for a known terminal. When `term.spinner` is set, a search
+/// draws its spinner on the process's stderr from another thread, so `err`
+/// must not be a locked `Stderr` (pass `&mut std::io::stderr()`): the
+/// spinner would wait for the lock while the search waits for the
+/// spinner.
 pub fn run_with(
     args: Vec<OsString>,
     out: &mut dyn Write,
@@ -228,6 +302,23 @@ pub fn run_with(
         },
         Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
         Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
+        Command::Gen(args) => generate(&args, out, err),
+        Command::Bench(args) => {
+            let paths = bench::BenchPaths {
+                store: args
+                    .bench_store
+                    .clone()
+                    .unwrap_or_else(|| args.data.join("store")),
+                data: args.data.clone(),
+            };
+            match bench::run(&paths, args.repeats, args.workers, out) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    EXIT_ERROR
+                }
+            }
+        }
         Command::Config => {
             let _ = write!(out, "{settings}");
             EXIT_OK

@@ -309,17 +309,32 @@ fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()>
         "─".repeat(7)
     )?;
     for (h, t) in hits.iter().zip(&times) {
-        let mut msg = one_line(&h.message);
-        if let Some(w) = width {
-            let room = w.saturating_sub(tw + gw + 4).max(20);
-            if msg.chars().count() > room {
-                msg = msg.chars().take(room - 1).collect::<String>() + "…";
+        let line = one_line(&h.message);
+        let room = width.map(|w| w.saturating_sub(tw + gw + 4).max(20));
+        let msg = match room {
+            Some(room) if line.chars().count() > room => {
+                let cut = line
+                    .char_indices()
+                    .nth(room - 1)
+                    .map_or(line.len(), |(i, _)| i);
+                mark_cut(&line, cut, &look.marks, look.color) + "…"
             }
-        }
-        let msg = mark_terms(&msg, &look.marks, look.color);
+            _ => mark_terms(&line, &look.marks, look.color),
+        };
         writeln!(out, "{t:tw$}  {:gw$}  {msg}", h.tag)?;
     }
     Ok(())
+}
+
+/// `text[..cut]` marked, where a word that the cut splits is not: its
+/// visible start may match what the whole word does not (`alice…` of
+/// `alicebob`).
+fn mark_cut(text: &str, cut: usize, marks: &Marks, color: bool) -> String {
+    let split = glaux_compiler::tokenizer::token_spans(text)
+        .into_iter()
+        .find(|(r, _)| r.start < cut && r.end > cut)
+        .map_or(cut, |(r, _)| r.start);
+    mark_terms(&text[..split], marks, color) + &text[split..cut]
 }
 
 /// `text` with each token that `marks` matches in bold yellow.
@@ -508,6 +523,22 @@ mod tests {
     fn vertical_view_snapshots() {
         insta::assert_snapshot!("vertical_plain", view(Format::Vertical, false, None));
         insta::assert_snapshot!("vertical_color", view(Format::Vertical, true, None));
+    }
+
+    #[test]
+    fn a_word_cut_at_the_edge_is_not_marked() {
+        let marks = Marks::tokens(["alice"]);
+        let text = "user alice and alicebob";
+        let cut = text.find("bob").unwrap();
+        assert_eq!(
+            mark_cut(text, cut, &marks, true),
+            "user \x1b[1;33malice\x1b[0m and alice"
+        );
+        // Cut exactly after a whole word: it is marked.
+        assert_eq!(
+            mark_cut("user alice", 10, &marks, true),
+            "user \x1b[1;33malice\x1b[0m"
+        );
     }
 
     #[test]

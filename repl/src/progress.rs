@@ -1,8 +1,7 @@
 //! The spinner a search shows while it runs: elapsed time and what the
 //! engine is doing (Athena's state, the bytes it has scanned so far, the
 //! rows fetched). It draws on stderr, and only when stderr is a terminal
-//! (the caller decides), so piped output and redirected errors never see
-//! it; it waits [`DELAY`] before the first frame so quick searches do not
+//! (the caller decides), so redirected output never holds it; it waits [`DELAY`] before the first frame so quick searches do not
 //! flicker, and erases its line when the search ends.
 //!
 //! The text is built by pure functions ([`athena_status`], [`line`]) that
@@ -23,6 +22,16 @@ const TICK: Duration = Duration::from_millis(100);
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 /// Back to the start of the line and erase it.
 const ERASE: &str = "\r\x1b[2K";
+
+/// stderr's width now (the window may have been resized since the session
+/// began; a frame wider than the terminal would wrap and could not be
+/// erased), else `fallback`.
+pub fn width_now(fallback: usize) -> usize {
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+        .unwrap_or(fallback)
+}
 
 /// What the spinner says about an Athena run.
 pub fn athena_status(p: &Progress) -> String {
@@ -138,6 +147,9 @@ fn draw(shared: &Shared, width: usize) {
             }
             line(frame, started.elapsed(), &state.status, width)
         };
+        // The process's stderr must not be held locked by the thread that
+        // drops the spinner (see `glaux_cli::run_with`): `drop` joins this
+        // thread, which may be waiting here.
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{ERASE}{text}");
         let _ = err.flush();

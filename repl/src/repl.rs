@@ -252,6 +252,9 @@ fn short_duration(secs: i64) -> String {
 
 /// Runs the REPL until Ctrl-D or `\quit`. Returns the exit status.
 pub fn run(mut session: Session, term: &Terminal) -> i32 {
+    // Every way into the REPL (plain `glaux`, `glaux demo`) gets the
+    // spinner when stderr is a terminal.
+    session.spinner = term.spinner;
     let config = Config::builder()
         .auto_add_history(true)
         .history_ignore_dups(true)

@@ -219,7 +219,8 @@ impl Session {
 
     /// A spinner saying `status`, when the session shows one.
     fn spinner(&self, status: String) -> Option<Spinner> {
-        self.spinner.map(|width| Spinner::start(status, width))
+        self.spinner
+            .map(|width| Spinner::start(status, crate::progress::width_now(width)))
     }
 
     /// Opens the local engine on first use.

@@ -8,6 +8,8 @@
 //! nested objects, missing fields, and lines that are not JSON.
 #![forbid(unsafe_code)]
 
+pub mod scale;
+
 use std::io::Write;
 use std::path::Path;
 

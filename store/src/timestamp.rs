@@ -153,15 +153,23 @@ pub fn from_object_name(name: &str) -> Option<DateTime<Utc>> {
             }
         }
     }
-    // A date path: .../2024/05/01/...
+    // A date path: .../2024/05/01/..., to the hour when an hour folder
+    // follows (.../2024/05/01/10/..., as Kinesis Firehose writes).
     let parts: Vec<&str> = name.split('/').collect();
-    for w in parts.windows(3).rev() {
+    for (i, w) in parts.windows(3).enumerate().rev() {
         if w[0].len() == 4
             && w[1].len() == 2
             && w[2].len() == 2
             && w.iter().all(|p| digits(p.as_bytes()))
         {
-            let s = format!("{}-{}-{}T00:00:00", w[0], w[1], w[2]);
+            let hour = parts
+                .get(i + 3)
+                .filter(|h| {
+                    h.len() == 2 && digits(h.as_bytes()) && **h <= "23" && i + 4 < parts.len()
+                })
+                .copied()
+                .unwrap_or("00");
+            let s = format!("{}-{}-{}T{hour}:00:00", w[0], w[1], w[2]);
             if let Ok(t) = NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S") {
                 return Some(Utc.from_utc_datetime(&t));
             }
@@ -227,6 +235,20 @@ mod tests {
         );
         assert_eq!(
             from_object_name("x/2024/05/01/y.log"),
+            Some(t("2024-05-01T00:00:00Z"))
+        );
+        // An hour folder after the date (Firehose's YYYY/MM/DD/HH/ prefix);
+        // a two-digit file name is not an hour.
+        assert_eq!(
+            from_object_name("app/2024/05/01/10/auth.ndjson"),
+            Some(t("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(
+            from_object_name("app/2024/05/01/10"),
+            Some(t("2024-05-01T00:00:00Z"))
+        );
+        assert_eq!(
+            from_object_name("app/2024/05/01/99/x.log"),
             Some(t("2024-05-01T00:00:00Z"))
         );
         assert_eq!(from_object_name("plain.log"), None);

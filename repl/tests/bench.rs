@@ -1,0 +1,90 @@
+//! `glaux gen` and `glaux bench` end to end at a small scale: the generator
+//! writes its manifest, the bench ingests, runs every query class over
+//! every window on glaux's SQL and on the naive query (and ripgrep when
+//! installed), and exits 0 only if every count agrees with the others and
+//! with the needles the manifest promises.
+
+use std::process::Command;
+
+fn glaux() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_glaux"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
+        .sum()
+}
+
+#[test]
+fn gen_then_bench_agrees_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = glaux()
+        .args([
+            "gen", "--events", "6000", "--days", "2", "--seed", "9", "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("6000 records"), "{stdout}");
+    assert!(
+        stdout.contains("needle once   198.18.0.1  in 1 records"),
+        "{stdout}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["events"], 6000);
+    assert_eq!(manifest["needles"][3]["records"], 1800);
+
+    // The same options again refuse to overwrite.
+    let again = glaux()
+        .args(["gen", "--events", "6000", "--out"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+
+    let out = glaux()
+        .args(["bench", "--repeats", "1", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every record, plus one header line per VPC flow log object (stored
+    // and findable like any line).
+    let flow_objects = files_under(&data.join("raw/vpcflow"));
+    assert!(flow_objects > 0);
+    assert!(
+        report.contains(&format!("\n{} records in ", 6000 + flow_objects)),
+        "{report}"
+    );
+    let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("| ")).collect();
+    // Header + 11 classes × 3 windows.
+    assert_eq!(rows.len(), 1 + 33, "{report}");
+    assert!(
+        rows.iter().skip(1).all(|r| r.ends_with("| yes |")),
+        "{report}"
+    );
+    let once = rows
+        .iter()
+        .find(|r| r.starts_with("| term in one record | all |"))
+        .unwrap();
+    assert!(once.contains("| 1 / 1 / "), "{once}");
+    assert!(once.contains(" / 1 | yes |"), "{once}");
+}
