@@ -35,6 +35,13 @@ impl Target for S3Target {
             .map_err(io::Error::other)
     }
 
+    fn get(&self, key: &str) -> io::Result<Vec<u8>> {
+        let key = format!("{}{key}", self.url.prefix);
+        self.runtime
+            .block_on(self.s3.get(&self.url.bucket, &key))
+            .map_err(io::Error::other)
+    }
+
     fn delete(&self, key: &str) -> io::Result<()> {
         let key = format!("{}{key}", self.url.prefix);
         self.runtime

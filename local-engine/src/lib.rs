@@ -40,6 +40,7 @@ pub enum EngineError {
 /// A DataFusion session over one local store.
 pub struct LocalEngine {
     ctx: SessionContext,
+    store: Store,
 }
 
 impl LocalEngine {
@@ -62,7 +63,17 @@ impl LocalEngine {
         // parser's default limit (50) would refuse what the language allows.
         options.sql_parser.recursion_limit =
             datafusion::common::config::ConfigNonZeroUsize::try_new(1_024)?;
-        let ctx = SessionContext::new_with_config(config);
+        // No listing cache: DataFusion's keeps a table's file list for ever,
+        // so an open session would miss what ingest added since and trip
+        // over what compaction replaced. Listing a local directory per
+        // search is cheap next to reading it.
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_cache_manager(
+                datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
+                    .with_list_files_cache_limit(0),
+            )
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
 
         let schema = Arc::new(MemorySchemaProvider::new());
         let catalog = ctx
@@ -98,7 +109,10 @@ impl LocalEngine {
                 Arc::new(table),
             )?;
         }
-        Ok(LocalEngine { ctx })
+        Ok(LocalEngine {
+            ctx,
+            store: store.clone(),
+        })
     }
 
     /// Runs one SQL statement and collects its rows.
@@ -109,7 +123,29 @@ impl LocalEngine {
     /// [`run`](Self::run), also returning the bytes the Parquet scans read
     /// (DataFusion's `bytes_scanned` metric, summed over the plan): the
     /// local engine's counterpart of Athena's "data scanned".
+    ///
+    /// While it runs it holds the store's swap lock shared, so compaction
+    /// cannot pull files from under it. A file that vanishes anyway (a
+    /// store compacted for the first time while this started) makes the run
+    /// start over, listing afresh, up to [`RERUNS`] times.
     pub async fn run_measured(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
+        // Compaction does not swap a partition while this is held.
+        let store = self.store.clone();
+        let _guard =
+            tokio::task::spawn_blocking(move || glaux_store::compact::search_guard(&store))
+                .await
+                .map_err(|e| EngineError::DataFusion(DataFusionError::External(Box::new(e))))?
+                .map_err(|e| EngineError::DataFusion(DataFusionError::IoError(e)))?;
+        let mut attempt = 0;
+        loop {
+            match self.run_once(sql).await {
+                Err(e) if attempt < RERUNS && is_vanished_file(&e) => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn run_once(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
         let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
         let batches =
             datafusion::physical_plan::collect(Arc::clone(&plan), self.ctx.task_ctx()).await?;
@@ -133,4 +169,18 @@ fn bytes_scanned(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
         .into_iter()
         .map(|c| bytes_scanned(c.as_ref()))
         .sum::<u64>()
+}
+
+/// How often a run starts over after a file vanished under it.
+pub const RERUNS: u32 = 3;
+
+/// True when `e` is a file that was listed but is gone when opened.
+/// DataFusion wraps the object store's NotFound inside a Parquet error
+/// without keeping it as a `source`, so the message is what tells.
+fn is_vanished_file(e: &EngineError) -> bool {
+    let EngineError::DataFusion(e) = e else {
+        return false;
+    };
+    let text = e.to_string();
+    text.contains("Object at location") && text.contains(" not found")
 }

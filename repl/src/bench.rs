@@ -287,6 +287,23 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, String> {
     Manifest::from_json(&v).ok_or_else(|| format!("{}: not a glaux gen manifest", path.display()))
 }
 
+/// `.parquet` files under `dir`.
+fn count_files(dir: &Path) -> u64 {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "parquet") {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Sizes of the files under `dir` whose path contains `part`.
 fn size_under(dir: &Path, part: &str) -> u64 {
     let mut total = 0;
@@ -312,6 +329,7 @@ pub fn run(
     paths: &BenchPaths,
     repeats: usize,
     workers: usize,
+    compact: bool,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let manifest = read_manifest(&paths.manifest())?;
@@ -374,6 +392,22 @@ pub fn run(
         )
         .map_err(io)?;
     }
+    if compact {
+        let started = Instant::now();
+        let report = glaux_store::compact::compact(&store, &|_| {}).map_err(io)?;
+        writeln!(
+            out,
+            "\nCompacted in {:.1} s: {} partition directories, {} files -> {}.",
+            started.elapsed().as_secs_f64(),
+            report.partitions,
+            report.files_before,
+            report.files_after
+        )
+        .map_err(io)?;
+    }
+    let files =
+        count_files(&paths.store.join("indices")) + count_files(&paths.store.join("messages"));
+    writeln!(out, "\nParquet files in the store: {files}.").map_err(io)?;
     let index = size_under(&paths.store, "/indices/");
     let messages = size_under(&paths.store, "/messages/");
     writeln!(
@@ -475,12 +509,45 @@ pub fn run(
     if !rg {
         writeln!(out, "\n(ripgrep `rg` is not installed: no grep baseline.)").map_err(io)?;
     }
+    writeln!(
+        out,
+        "\n## Compile time (text to SQL), {COMPILE_RUNS} runs per class\n\n| class | query | p50 µs | p99 µs |\n|---|---|---:|---:|"
+    )
+    .map_err(io)?;
+    for class in classes(&manifest) {
+        let (p50, p99) = compile_percentiles(&class.query, end)?;
+        writeln!(
+            out,
+            "| {} | `{}` | {:.1} | {:.1} |",
+            class.name, class.query, p50, p99
+        )
+        .map_err(io)?;
+    }
     if disagreements > 0 {
         return Err(format!(
             "{disagreements} measurements disagree (see the table)"
         ));
     }
     Ok(())
+}
+
+/// Compiles per class for the percentiles.
+const COMPILE_RUNS: usize = 20_000;
+
+/// p50 and p99 of compiling `query`, in microseconds, each compile timed
+/// on its own (criterion, in `compiler/benches/compile.rs`, gives means).
+fn compile_percentiles(query: &str, now: DateTime<Utc>) -> Result<(f64, f64), String> {
+    let options = CompileOptions::at(now);
+    let mut times = Vec::with_capacity(COMPILE_RUNS);
+    for _ in 0..COMPILE_RUNS {
+        let started = Instant::now();
+        let compiled = compile(std::hint::black_box(query), &options);
+        times.push(started.elapsed());
+        compiled.map_err(|e| format!("{query}: {e}"))?;
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    Ok((at(0.50), at(0.99)))
 }
 
 fn mb(bytes: u64) -> f64 {

@@ -156,6 +156,12 @@ pub enum Command {
         after_help = "Examples:\n  glaux config\n  glaux config > ~/.config/glaux/config.toml"
     )]
     Config,
+    /// Merge each partition's small files (one per object and hour) into
+    /// one sorted file per table and hour; safe to interrupt, safe to rerun.
+    #[command(
+        after_help = "Examples:\n  glaux --store ./store compact\n\nReaders never see a half-compacted hour; a killed run loses and\nduplicates nothing (the next run cleans up). Local stores on Linux;\nsee docs/storage.md."
+    )]
+    Compact,
     /// Generate logs at benchmark scale with planted needles of known
     /// frequency (CloudTrail, VPC flow, ALB, app NDJSON) and a manifest.
     #[command(
@@ -165,7 +171,7 @@ pub enum Command {
     /// Benchmark glaux against the naive Athena query and ripgrep on a
     /// `glaux gen` data set (ingests it first when its store is missing).
     #[command(
-        after_help = "Examples:\n  glaux gen --out /data/bench && glaux bench --data /data/bench\n  glaux bench --data /tmp/small --repeats 1\n\nPrints a markdown report; exit status 2 if any result disagrees."
+        after_help = "Examples:\n  glaux gen --out /data/bench && glaux bench --data /data/bench\n  glaux bench --data /tmp/small --repeats 1\n  glaux bench --data /data/bench --compact     searches after compaction\n\nPrints a markdown report; exit status 2 if any result disagrees."
     )]
     Bench(BenchArgs),
     /// Print a shell completion script.
@@ -213,6 +219,9 @@ pub struct BenchArgs {
     /// Ingest workers (default: one per core).
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub workers: usize,
+    /// Compact the store (`glaux compact`) before searching.
+    #[arg(long)]
+    pub compact: bool,
 }
 
 #[derive(Debug, Args)]

@@ -303,6 +303,19 @@ pub fn run_with(
         Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
         Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
         Command::Gen(args) => generate(&args, out, err),
+        Command::Compact => {
+            let progress = |_: &str| {};
+            match glaux_store::compact::compact(&store, &progress) {
+                Ok(report) => {
+                    let _ = writeln!(out, "{report}");
+                    EXIT_OK
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "error: compacting {}: {e}", store.root().display());
+                    EXIT_ERROR
+                }
+            }
+        }
         Command::Bench(args) => {
             let paths = bench::BenchPaths {
                 store: args
@@ -311,7 +324,7 @@ pub fn run_with(
                     .unwrap_or_else(|| args.data.join("store")),
                 data: args.data.clone(),
             };
-            match bench::run(&paths, args.repeats, args.workers, out) {
+            match bench::run(&paths, args.repeats, args.workers, args.compact, out) {
                 Ok(()) => EXIT_OK,
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");

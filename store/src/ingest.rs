@@ -172,12 +172,15 @@ pub fn file_name_for(object: &str) -> String {
 #[derive(Debug, Default)]
 pub struct StoredFiles {
     hours: HashMap<String, BTreeSet<String>>,
+    /// Objects whose records a compacted file holds, and the hours.
+    compacted: HashMap<String, BTreeSet<String>>,
 }
 
 impl StoredFiles {
     /// Lists the partitions of both tables.
     pub fn scan(target: &dyn Target) -> std::io::Result<Self> {
         let mut hours: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut compacted: HashMap<String, BTreeSet<String>> = HashMap::new();
         for table in [INDEX_TABLE, MESSAGE_TABLE] {
             for key in target.list(&format!("{table}/"))? {
                 // <table>/dt=<dt>/<name>
@@ -191,13 +194,28 @@ impl StoredFiles {
                 if name.contains('/') {
                     continue;
                 }
+                if name == crate::compact::OBJECTS_FILE {
+                    if table == INDEX_TABLE {
+                        let objects: Vec<String> = serde_json::from_slice(&target.get(&key)?)
+                            .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
+                        for o in objects {
+                            compacted.entry(o).or_default().insert(dt.to_string());
+                        }
+                    }
+                    continue;
+                }
                 hours
                     .entry(name.to_string())
                     .or_default()
                     .insert(dt.to_string());
             }
         }
-        Ok(StoredFiles { hours })
+        Ok(StoredFiles { hours, compacted })
+    }
+
+    /// The hours whose compacted file holds records of `object`.
+    pub fn compacted_hours_of(&self, object: &str) -> Option<&BTreeSet<String>> {
+        self.compacted.get(object)
     }
 
     /// The hours holding a file called `name`.
@@ -217,6 +235,9 @@ pub fn ingest(
     options: &IngestOptions,
 ) -> std::io::Result<IngestReport> {
     store.create()?;
+    // One writer at a time: compaction rewrites partitions under the same
+    // lock.
+    let _lock = crate::compact::lock(store)?;
     let files = Files::new(list_objects(paths)?);
     ingest_from(store, &files, options)
 }
@@ -271,6 +292,15 @@ pub fn ingest_bytes(
     mtime: Option<DateTime<Utc>>,
     options: &IngestOptions,
 ) -> std::io::Result<IngestReport> {
+    if let Some(hours) = stored.compacted_hours_of(object) {
+        // Its records are inside compacted files now; writing its new
+        // version beside them would show every record twice.
+        return Err(std::io::Error::other(format!(
+            "already stored and compacted (dt={}{}); re-ingesting a compacted object is not supported yet, so it was left as it is",
+            hours.iter().next().map(String::as_str).unwrap_or(""),
+            if hours.len() > 1 { " …" } else { "" }
+        )));
+    }
     let mut report = IngestReport {
         objects: 1,
         bytes_in: bytes.len() as u64,

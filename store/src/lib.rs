@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod catalog;
+pub mod compact;
 pub mod decode;
 pub mod ingest;
 pub mod target;

@@ -24,11 +24,17 @@ pub trait Target: Sync {
     fn delete(&self, key: &str) -> io::Result<()>;
     /// Every key under `prefix` (which ends with `/`), relative to the root.
     fn list(&self, prefix: &str) -> io::Result<Vec<String>>;
+    /// The bytes at `key`.
+    fn get(&self, key: &str) -> io::Result<Vec<u8>>;
     /// Where this is, for messages (`/data/store`, `s3://bucket/prefix/`).
     fn describe(&self) -> String;
 }
 
 impl Target for Store {
+    fn get(&self, key: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.root().join(key))
+    }
+
     fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
         let path = self.root().join(key);
         let dir = path.parent().unwrap_or(self.root());

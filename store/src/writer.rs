@@ -69,7 +69,7 @@ fn sorted(column_idx: i32) -> SortingColumn {
     }
 }
 
-fn index_properties(distinct_tokens: u64) -> WriterProperties {
+pub(crate) fn index_properties(distinct_tokens: u64) -> WriterProperties {
     let token = ColumnPath::from(c::TOKEN);
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -86,7 +86,7 @@ fn index_properties(distinct_tokens: u64) -> WriterProperties {
         .build()
 }
 
-fn message_properties() -> WriterProperties {
+pub(crate) fn message_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("zstd level"),
@@ -177,7 +177,7 @@ pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::R
     })
 }
 
-fn encode(batch: &RecordBatch, props: WriterProperties) -> std::io::Result<Vec<u8>> {
+pub(crate) fn encode(batch: &RecordBatch, props: WriterProperties) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
         .map_err(std::io::Error::other)?;
