@@ -146,10 +146,20 @@ impl LocalEngine {
     }
 
     async fn run_once(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
+        let (batches, scan) = self.run_scan(sql).await?;
+        Ok((batches, scan.bytes))
+    }
+
+    /// Runs `sql` once (no swap lock, no rerun) and returns its rows with
+    /// what its Parquet scans did: bytes read and the pruning counts (for
+    /// benchmarks: where the bytes go).
+    pub async fn run_scan(&self, sql: &str) -> Result<(Vec<RecordBatch>, ScanStats), EngineError> {
         let plan = self.ctx.sql(sql).await?.create_physical_plan().await?;
         let batches =
             datafusion::physical_plan::collect(Arc::clone(&plan), self.ctx.task_ctx()).await?;
-        Ok((batches, bytes_scanned(plan.as_ref())))
+        let mut scan = ScanStats::default();
+        scan.add(plan.as_ref());
+        Ok((batches, scan))
     }
 
     /// The DataFusion session, for tests and tools that need more.
@@ -158,17 +168,53 @@ impl LocalEngine {
     }
 }
 
-/// The `bytes_scanned` counters of every node under `plan`.
-fn bytes_scanned(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
-    let own = plan
-        .metrics()
-        .and_then(|m| m.sum_by_name("bytes_scanned"))
-        .map_or(0, |v| v.as_usize() as u64);
-    own + plan
-        .children()
-        .into_iter()
-        .map(|c| bytes_scanned(c.as_ref()))
-        .sum::<u64>()
+/// What the Parquet scans of a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Bytes read (DataFusion's `bytes_scanned`).
+    pub bytes: u64,
+    /// Per pruning step (`row_groups_pruned_statistics`,
+    /// `row_groups_pruned_bloom_filter`, `page_index_pages_pruned`, …):
+    /// (pruned, matched), summed over the plan.
+    pub pruning: std::collections::BTreeMap<String, (usize, usize)>,
+}
+
+impl ScanStats {
+    fn add(&mut self, plan: &dyn datafusion::physical_plan::ExecutionPlan) {
+        use datafusion::physical_plan::metrics::MetricValue;
+        if let Some(metrics) = plan.metrics() {
+            for m in metrics.iter() {
+                match m.value() {
+                    MetricValue::Count { name, count } if name == "bytes_scanned" => {
+                        self.bytes += count.value() as u64;
+                    }
+                    MetricValue::PruningMetrics {
+                        name,
+                        pruning_metrics,
+                    } => {
+                        let e = self.pruning.entry(name.to_string()).or_default();
+                        e.0 += pruning_metrics.pruned();
+                        e.1 += pruning_metrics.matched();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for child in plan.children() {
+            self.add(child.as_ref());
+        }
+    }
+
+    /// `row groups: stats 672→12, bloom 12→3 · pages 40→6`, the steps
+    /// that saw anything.
+    pub fn pruning_summary(&self) -> String {
+        self.pruning
+            .iter()
+            .filter(|(_, (p, m))| p + m > 0)
+            .map(|(name, (p, m))| format!("{name} {}→{m}", p + m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// How often a run starts over after a file vanished under it.

@@ -511,6 +511,37 @@ pub fn run(
     }
     writeln!(
         out,
+        "\n## Where glaux's bytes go (all time)\n\nDataFusion's pruning counts for glaux's SQL, summed over its scans (total → kept).\n\n| class | bytes | pruning |\n|---|---:|---|"
+    )
+    .map_err(io)?;
+    let all = windows(&manifest).pop().expect("three windows");
+    for class in classes(&manifest) {
+        let compiled = compile(
+            &class.query,
+            &CompileOptions {
+                window: WindowSpec::Range {
+                    from: all.from,
+                    to: Some(all.to),
+                },
+                limit: Some(100),
+                ..CompileOptions::at(end)
+            },
+        )
+        .map_err(|e| format!("{}: {e}", class.query))?;
+        let (_, scan) = runtime
+            .block_on(engine.run_scan(&compiled.sql))
+            .map_err(|e| e.to_string())?;
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            class.name,
+            scan.bytes,
+            scan.pruning_summary()
+        )
+        .map_err(io)?;
+    }
+    writeln!(
+        out,
         "\n## Compile time (text to SQL), {COMPILE_RUNS} runs per class\n\n| class | query | p50 µs | p99 µs |\n|---|---|---:|---:|"
     )
     .map_err(io)?;

@@ -77,6 +77,15 @@ fn gen_then_bench_agrees_everywhere() {
         "{report}"
     );
     let (searches, compiles) = report.split_once("## Compile").expect("a compile section");
+    let (searches, bytes) = searches
+        .split_once("## Where glaux's bytes go")
+        .expect("a pruning section");
+    assert_eq!(
+        bytes.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 11,
+        "{bytes}"
+    );
+    assert!(bytes.contains("row_groups_pruned_statistics"), "{bytes}");
     let rows: Vec<&str> = searches.lines().filter(|l| l.starts_with("| ")).collect();
     // Header + one row per class, each with its p50 and p99.
     let compile_rows: Vec<&str> = compiles.lines().filter(|l| l.starts_with("| ")).collect();
