@@ -14,8 +14,7 @@
 //!   picked by the dates in their paths, as a grep user would), when `rg`
 //!   is installed — the no-index baseline.
 //!
-//! Each class says whether the three are meant to agree; the counts
-//! (without a limit) are compared, and for needles checked against the
+//! The counts (without a limit) must agree, and for needles match the
 //! manifest, so a fast wrong answer is caught.
 
 use std::io::Write;
@@ -27,7 +26,7 @@ use chrono::{DateTime, Utc};
 use glaux_compiler::sql::string_literal;
 use glaux_compiler::window::partition_of;
 use glaux_compiler::{CompileOptions, WindowSpec, compile};
-use glaux_local_engine::LocalEngine;
+use glaux_local_engine::{LocalEngine, ScanStats};
 use glaux_samples::scale::{Kind, Manifest};
 use glaux_store::{IngestOptions, Store};
 
@@ -42,8 +41,6 @@ pub struct Class {
     /// ripgrep pattern arguments (`-F X`, `-e RE`…); `None`: grep cannot
     /// express it per record.
     pub rg: Option<Vec<String>>,
-    /// Whether glaux, naive and rg must return the same records.
-    pub agree: bool,
     /// The all-time count the manifest promises, for needle classes.
     pub expected: Option<u64>,
 }
@@ -63,32 +60,22 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
     let ct_pct1 = m
         .needle("pct1")
         .and_then(|n| n.by_kind.get(&Kind::CloudTrail).copied());
-    let word = |t: &str| Some(vec!["-w".to_string(), "-F".into(), t.to_string()]);
+    // A needle alone: the query, `LIKE` and ripgrep's whole-word match all
+    // look for the same token.
+    let term = |name, needle: &str| {
+        let t = token(needle);
+        Class {
+            name,
+            query: t.clone(),
+            naive: like(&t),
+            rg: Some(vec!["-w".to_string(), "-F".into(), t]),
+            expected: count(needle),
+        }
+    };
     vec![
-        Class {
-            name: "term in one record",
-            query: once.clone(),
-            naive: like(&once),
-            rg: word(&once),
-            agree: true,
-            expected: count("once"),
-        },
-        Class {
-            name: "rare term (0.01 %)",
-            query: rare.clone(),
-            naive: like(&rare),
-            rg: word(&rare),
-            agree: true,
-            expected: count("rare"),
-        },
-        Class {
-            name: "common term (30 %)",
-            query: pct30.clone(),
-            naive: like(&pct30),
-            rg: word(&pct30),
-            agree: true,
-            expected: count("pct30"),
-        },
+        term("term in one record", "once"),
+        term("rare term (0.01 %)", "rare"),
+        term("common term (30 %)", "pct30"),
         Class {
             name: "field:value (1 % of CloudTrail)",
             query: format!("sourceIPAddress:{pct1}"),
@@ -97,7 +84,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
                 string_literal(&format!("%\"sourceIPAddress\":\"{pct1}\"%"))
             ),
             rg: Some(vec!["-F".into(), format!("\"sourceIPAddress\":\"{pct1}\"")]),
-            agree: true,
             expected: ct_pct1,
         },
         Class {
@@ -105,7 +91,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
             query: format!("{rare} AND {pct30}"),
             naive: format!("{} AND {}", like(&rare), like(&pct30)),
             rg: None,
-            agree: true,
             expected: None,
         },
         Class {
@@ -120,7 +105,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
                 "-e".into(),
                 rare.clone(),
             ]),
-            agree: true,
             expected: count("once").zip(count("rare")).map(|(a, b)| a + b),
         },
         Class {
@@ -128,7 +112,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
             query: "\"failed password\"".into(),
             naive: like("failed password"),
             rg: Some(vec!["-i".into(), "-F".into(), "failed password".into()]),
-            agree: true,
             expected: None,
         },
         Class {
@@ -139,7 +122,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
                 string_literal("%\"eventName\":\"Describe%")
             ),
             rg: Some(vec!["-F".into(), "\"eventName\":\"Describe".into()]),
-            agree: true,
             expected: None,
         },
         Class {
@@ -147,7 +129,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
             query: format!("{pct1} AND NOT {pct30}"),
             naive: format!("{} AND NOT {}", like(&pct1), like(&pct30)),
             rg: None,
-            agree: true,
             expected: None,
         },
         Class {
@@ -158,7 +139,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
                 string_literal("\"latency_ms\":99[0-9][,}]")
             ),
             rg: Some(vec!["-e".into(), "\"latency_ms\":99[0-9][,}]".into()]),
-            agree: true,
             expected: None,
         },
         Class {
@@ -173,7 +153,6 @@ pub fn classes(m: &Manifest) -> Vec<Class> {
                 "-e".into(),
                 "198\\.18\\.0\\.[0-3]".into(),
             ]),
-            agree: true,
             expected: ["once", "rare", "pct1"]
                 .iter()
                 .map(|n| count(n))
@@ -287,41 +266,24 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, String> {
     Manifest::from_json(&v).ok_or_else(|| format!("{}: not a glaux gen manifest", path.display()))
 }
 
-/// `.parquet` files under `dir`.
-fn count_files(dir: &Path) -> u64 {
-    let mut n = 0;
+/// The `.parquet` files under `dir`, and the bytes of every file there.
+fn files_under(dir: &Path) -> (u64, u64) {
+    let (mut parquet, mut bytes) = (0, 0);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(p) = stack.pop() {
         for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
             let path = e.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "parquet") {
-                n += 1;
+                continue;
+            }
+            bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            if path.extension().is_some_and(|x| x == "parquet") {
+                parquet += 1;
             }
         }
     }
-    n
-}
-
-/// Sizes of the files under `dir` whose path contains `part`.
-fn size_under(dir: &Path, part: &str) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&p) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.to_string_lossy().contains(part) {
-                total += e.metadata().map(|m| m.len()).unwrap_or(0);
-            }
-        }
-    }
-    total
+    (parquet, bytes)
 }
 
 /// Runs the benchmark; writes its report (markdown) to `out`.
@@ -405,11 +367,10 @@ pub fn run(
         )
         .map_err(io)?;
     }
-    let files =
-        count_files(&paths.store.join("indices")) + count_files(&paths.store.join("messages"));
+    let (index_files, index) = files_under(&paths.store.join("indices"));
+    let (message_files, messages) = files_under(&paths.store.join("messages"));
+    let files = index_files + message_files;
     writeln!(out, "\nParquet files in the store: {files}.").map_err(io)?;
-    let index = size_under(&paths.store, "/indices/");
-    let messages = size_under(&paths.store, "/messages/");
     writeln!(
         out,
         "\nStore: index {:.1} MB + messages {:.1} MB = {:.1} MB; log text {:.1} MB, as written {:.1} MB (store / text = {:.2}, store / written = {:.2}).",
@@ -441,6 +402,9 @@ pub fn run(
     )
     .map_err(io)?;
     let mut disagreements = 0;
+    // What glaux's scans did over all time, per class, for the section
+    // after the table.
+    let mut scans = Vec::new();
     for class in classes(&manifest) {
         for w in windows(&manifest) {
             let options = |limit| CompileOptions {
@@ -455,8 +419,11 @@ pub fn run(
                 .map_err(|e| format!("{}: {e}", class.query))?;
             let counted = compile(&class.query, &options(None))
                 .map_err(|e| format!("{}: {e}", class.query))?;
-            let glaux = measure(&runtime, &engine, &compiled.sql, repeats)?;
-            let naive = measure(
+            let (glaux, scan) = measure(&runtime, &engine, &compiled.sql, repeats)?;
+            if w.name == "all" {
+                scans.push((class.name, scan));
+            }
+            let (naive, _) = measure(
                 &runtime,
                 &engine,
                 &naive_sql(&class, &w, Some(100)),
@@ -472,11 +439,7 @@ pub fn run(
             let mut counts = vec![glaux_count, naive_count];
             counts.extend(rg_run.map(|r| r.rows));
             counts.extend(expected);
-            let agree = if class.agree {
-                counts.windows(2).all(|p| p[0] == p[1])
-            } else {
-                true
-            };
+            let agree = counts.windows(2).all(|p| p[0] == p[1]);
             if !agree {
                 disagreements += 1;
             }
@@ -514,27 +477,11 @@ pub fn run(
         "\n## Where glaux's bytes go (all time)\n\nDataFusion's pruning counts for glaux's SQL, summed over its scans (total → kept).\n\n| class | bytes | pruning |\n|---|---:|---|"
     )
     .map_err(io)?;
-    let all = windows(&manifest).pop().expect("three windows");
-    for class in classes(&manifest) {
-        let compiled = compile(
-            &class.query,
-            &CompileOptions {
-                window: WindowSpec::Range {
-                    from: all.from,
-                    to: Some(all.to),
-                },
-                limit: Some(100),
-                ..CompileOptions::at(end)
-            },
-        )
-        .map_err(|e| format!("{}: {e}", class.query))?;
-        let (_, scan) = runtime
-            .block_on(engine.run_scan(&compiled.sql))
-            .map_err(|e| e.to_string())?;
+    for (name, scan) in &scans {
         writeln!(
             out,
             "| {} | {} | {} |",
-            class.name,
+            name,
             scan.bytes,
             scan.pruning_summary()
         )
@@ -585,28 +532,35 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
+/// The best of `repeats` runs of `sql`, with what that run's scans did.
 fn measure(
     runtime: &tokio::runtime::Runtime,
     engine: &LocalEngine,
     sql: &str,
     repeats: usize,
-) -> Result<Measured, String> {
-    let mut best = Measured {
-        wall: Duration::MAX,
-        ..Measured::default()
-    };
+) -> Result<(Measured, ScanStats), String> {
+    let mut best = (
+        Measured {
+            wall: Duration::MAX,
+            ..Measured::default()
+        },
+        ScanStats::default(),
+    );
     for _ in 0..repeats.max(1) {
         let started = Instant::now();
-        let (batches, bytes) = runtime
-            .block_on(engine.run_measured(sql))
+        let (batches, scan) = runtime
+            .block_on(engine.run_scan(sql))
             .map_err(|e| format!("{e}\n{sql}"))?;
         let wall = started.elapsed();
-        if wall < best.wall {
-            best = Measured {
-                wall,
-                bytes,
-                rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
-            };
+        if wall < best.0.wall {
+            best = (
+                Measured {
+                    wall,
+                    bytes: scan.bytes,
+                    rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
+                },
+                scan,
+            );
         }
     }
     Ok(best)

@@ -330,21 +330,15 @@ fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()>
 /// visible start may match what the whole word does not (`alice…` of
 /// `alicebob`).
 fn mark_cut(text: &str, cut: usize, marks: &Marks, color: bool) -> String {
-    let split = glaux_compiler::tokenizer::token_spans(text)
-        .into_iter()
-        .find(|(r, _)| r.start < cut && r.end > cut)
-        .map_or(cut, |(r, _)| r.start);
-    mark_terms(&text[..split], marks, color) + &text[split..cut]
-}
-
-/// `text` with each token that `marks` matches in bold yellow.
-pub fn mark_terms(text: &str, marks: &Marks, color: bool) -> String {
     if !color || marks.is_empty() {
-        return text.to_string();
+        return text[..cut].to_string();
     }
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::with_capacity(cut + 16);
     let mut at = 0;
     for (range, token) in glaux_compiler::tokenizer::token_spans(text) {
+        if range.end > cut {
+            break; // the word the cut splits, and everything after it
+        }
         if !marks.matches(&token) {
             continue;
         }
@@ -354,8 +348,13 @@ pub fn mark_terms(text: &str, marks: &Marks, color: bool) -> String {
         out.push_str("\x1b[0m");
         at = range.end;
     }
-    out.push_str(&text[at..]);
+    out.push_str(&text[at..cut]);
     out
+}
+
+/// `text` with each token that `marks` matches in bold yellow.
+pub fn mark_terms(text: &str, marks: &Marks, color: bool) -> String {
+    mark_cut(text, text.len(), marks, color)
 }
 
 /// Each record as a header line and its message as indented JSON with

@@ -45,11 +45,9 @@ fn text(b: &[u8]) -> String {
 }
 
 fn demo_store(dir: &Path) -> std::path::PathBuf {
-    let out = run(glaux()
-        .args(["--now", NOW, "demo", "--no-repl", "--dir"])
-        .arg(dir.join("demo")));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    dir.join("demo").join("store")
+    let mut c = glaux();
+    c.args(["--now", NOW]);
+    glaux_testkit::demo_store(c, dir, &[])
 }
 
 /// Athena rows (header first) for the NDJSON the local engine printed.

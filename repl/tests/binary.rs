@@ -104,23 +104,9 @@ fn exit_statuses() {
 
 /// A demo store under `dir`, built once per test that needs it.
 fn demo(dir: &std::path::Path) -> std::path::PathBuf {
-    let out = glaux()
-        .args([
-            "--now",
-            "2024-05-01T12:00:00Z",
-            "demo",
-            "--no-repl",
-            "--dir",
-        ])
-        .arg(dir.join("demo"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("demo").join("store")
+    let mut c = glaux();
+    c.args(["--now", "2024-05-01T12:00:00Z"]);
+    glaux_testkit::demo_store(c, dir, &[])
 }
 
 #[test]

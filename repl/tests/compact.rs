@@ -16,25 +16,26 @@ fn glaux() -> Command {
 }
 
 fn demo_store(dir: &Path) -> PathBuf {
-    let out = glaux()
-        .args([
-            "--now",
-            "2024-05-01T12:00:00Z",
-            "demo",
-            "--scale",
-            "2",
-            "--no-repl",
-            "--dir",
-        ])
-        .arg(dir.join("demo"))
-        .output()
-        .unwrap();
+    let mut c = glaux();
+    c.args(["--now", "2024-05-01T12:00:00Z"]);
+    glaux_testkit::demo_store(c, dir, &["--scale", "2"])
+}
+
+/// `glaux --store STORE compact`, not yet run.
+fn compact(store: &Path) -> Command {
+    let mut c = glaux();
+    c.arg("--store").arg(store).arg("compact");
+    c
+}
+
+/// Runs `glaux compact` on `store` to the end; it must succeed.
+fn compact_to_the_end(store: &Path) {
+    let out = compact(store).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join("demo").join("store")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -102,17 +103,7 @@ fn killing_compaction_anywhere_loses_and_duplicates_nothing() {
     let timed = dir.path().join("timed");
     copy_dir(&pristine, &timed);
     let started = Instant::now();
-    let out = glaux()
-        .arg("--store")
-        .arg(&timed)
-        .arg("compact")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    compact_to_the_end(&timed);
     let whole = started.elapsed();
     assert_eq!(fingerprint(&rt, &open(&rt, &timed)), expected);
     assert!(parquet_files_per_partition(&timed).iter().all(|&n| n == 1));
@@ -129,12 +120,7 @@ fn killing_compaction_anywhere_loses_and_duplicates_nothing() {
         let at = whole.mul_f64((x % 1000) as f64 / 1000.0);
         let store = dir.path().join(format!("run{i}"));
         copy_dir(&pristine, &store);
-        let mut child = glaux()
-            .arg("--store")
-            .arg(&store)
-            .arg("compact")
-            .spawn()
-            .unwrap();
+        let mut child = compact(&store).spawn().unwrap();
         std::thread::sleep(at);
         let _ = child.kill();
         let status = child.wait().unwrap();
@@ -146,17 +132,7 @@ fn killing_compaction_anywhere_loses_and_duplicates_nothing() {
             expected,
             "killed after {at:?} (run {i})"
         );
-        let out = glaux()
-            .arg("--store")
-            .arg(&store)
-            .arg("compact")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        compact_to_the_end(&store);
         assert_eq!(
             fingerprint(&rt, &open(&rt, &store)),
             expected,

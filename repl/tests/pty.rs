@@ -22,20 +22,12 @@ const TIMEOUT_MS: u64 = 60_000;
 const PROMPT: &str = "glaux [last 24h]> ";
 const UP: &str = "\x1b[A";
 
-/// A demo store (a day of sample logs ending now) under `dir`.
-fn demo_store(dir: &Path) -> PathBuf {
-    let out = Command::new(env!("CARGO_BIN_EXE_glaux"))
-        .env("NO_COLOR", "1")
-        .args(["demo", "--no-repl", "--dir"])
-        .arg(dir.join("demo"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("demo").join("store")
+/// A demo store (`scale` days' worth of sample logs ending now) under
+/// `dir`.
+fn demo_store(dir: &Path, scale: &str) -> PathBuf {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_glaux"));
+    c.env("NO_COLOR", "1");
+    glaux_testkit::demo_store(c, dir, &["--scale", scale])
 }
 
 /// The REPL in a pty with a clean environment: config, data and history
@@ -100,7 +92,7 @@ fn quit(mut p: PtySession) {
 #[test]
 fn type_a_query_see_sql_and_rows_explain_and_complete_a_field() {
     let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path());
+    let store = demo_store(dir.path(), "1");
     let store = store.to_str().unwrap();
     let mut p = repl(dir.path(), &["--store", store]);
     p.exp_string(PROMPT).unwrap();
@@ -189,14 +181,7 @@ fn ctrl_c_during_a_slow_local_query_returns_to_the_prompt() {
     // seconds on the local engine, long enough to interrupt once the
     // spinner shows the search is under way.
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_glaux"))
-        .env("NO_COLOR", "1")
-        .args(["demo", "--scale", "10", "--no-repl", "--dir"])
-        .arg(dir.path().join("demo"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let store = dir.path().join("demo").join("store");
+    let store = demo_store(dir.path(), "10");
     let mut p = repl(dir.path(), &["--store", store.to_str().unwrap()]);
     p.exp_string(PROMPT).unwrap();
     keys(&mut p, "/.*1.*/\r");
@@ -218,7 +203,7 @@ fn ctrl_c_during_a_slow_local_query_returns_to_the_prompt() {
 #[test]
 fn history_persists_across_two_sessions() {
     let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path());
+    let store = demo_store(dir.path(), "1");
     let store = store.to_str().unwrap();
 
     let mut first = repl(dir.path(), &["--store", store]);

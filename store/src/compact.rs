@@ -94,14 +94,20 @@ pub struct WriterLock {
     _file: File,
 }
 
-/// Takes the store's writer lock, waiting while another writer holds it.
-pub fn lock(store: &Store) -> std::io::Result<WriterLock> {
-    std::fs::create_dir_all(store.root())?;
-    let file = File::options()
+/// Opens (creating it if need be, never truncating) the lock file `name`
+/// under the store root.
+fn lock_file(store: &Store, name: &str) -> std::io::Result<File> {
+    File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(store.root().join(LOCK_FILE))?;
+        .open(store.root().join(name))
+}
+
+/// Takes the store's writer lock, waiting while another writer holds it.
+pub fn lock(store: &Store) -> std::io::Result<WriterLock> {
+    std::fs::create_dir_all(store.root())?;
+    let file = lock_file(store, LOCK_FILE)?;
     file.lock()?;
     Ok(WriterLock { _file: file })
 }
@@ -130,11 +136,7 @@ pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<Compac
         ));
     }
     let _lock = lock(store)?;
-    let swap_lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(store.root().join(SWAP_LOCK))?;
+    let swap_lock = lock_file(store, SWAP_LOCK)?;
     let mut report = CompactReport {
         leftovers_removed: remove_leftovers(store)?,
         ..CompactReport::default()

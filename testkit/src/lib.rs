@@ -27,3 +27,27 @@ pub const AWS_TEST_ENV: &[(&str, &str)] = &[
         "/nonexistent/glaux-test-aws-credentials",
     ),
 ];
+
+/// Runs `glaux … demo --no-repl [extra] --dir DIR/demo` with `glaux` (the
+/// binary, its environment and global options set by the caller), asserts
+/// it succeeded, and returns the demo store (`DIR/demo/store`).
+pub fn demo_store(
+    mut glaux: std::process::Command,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::path::PathBuf {
+    let demo = dir.join("demo");
+    let out = glaux
+        .args(["demo", "--no-repl"])
+        .args(extra)
+        .arg("--dir")
+        .arg(&demo)
+        .output()
+        .expect("glaux runs");
+    assert!(
+        out.status.success(),
+        "glaux demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    demo.join("store")
+}
