@@ -207,17 +207,22 @@ fn options() -> CompileOptions {
 }
 
 fn run_engine(fx: &Fixture, sql: &str) -> Keys {
+    run_engine_ordered(fx, sql).into_iter().collect()
+}
+
+/// The engine's rows as (object, seq), in the order it returned them.
+fn run_engine_ordered(fx: &Fixture, sql: &str) -> Vec<(String, i64)> {
     let batches = fx
         .rt
         .block_on(fx.engine.run(sql))
         .unwrap_or_else(|e| panic!("engine: {e}\n{sql}"));
-    let mut out = Keys::new();
+    let mut out = Vec::new();
     for b in batches {
         let object = b.column_by_name("object").unwrap().as_string::<i32>();
         let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
             assert!(!object.is_null(i));
-            out.insert((object.value(i).to_string(), seq.value(i)));
+            out.push((object.value(i).to_string(), seq.value(i)));
         }
     }
     out
@@ -475,6 +480,53 @@ fn compiled_queries_return_exactly_the_reference_records() {
         stats.1 * 3 >= stats.0,
         "too few queries match anything: {stats:?}"
     );
+}
+
+/// With a limit, the engine returns exactly the reference's newest records,
+/// in order (time descending, then object, then seq). Pins the index-side
+/// limit (`Plan::index_limit`): the index scan picks the newest records and
+/// only those are fetched, so a wrong order or tie-break there would show.
+#[test]
+fn limited_queries_return_the_newest_reference_records_in_order() {
+    const LIMIT: usize = 3;
+    let fx = fixture();
+    let result = runner(500).run(&query(), |q| {
+        let options = CompileOptions {
+            limit: Some(LIMIT as u64),
+            ..options()
+        };
+        let compiled = compile(&q, &options)
+            .map_err(|e| TestCaseError::fail(format!("{q}: does not compile: {e:?}")))?;
+        let mut want: Vec<(i64, String, i64)> = {
+            let keys = reference(fx, &q);
+            fx.records
+                .iter()
+                .filter(|r| keys.contains(&(r.object.clone(), r.seq)))
+                .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
+                .collect()
+        };
+        want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
+        let want: Vec<(String, i64)> = want
+            .into_iter()
+            .take(LIMIT)
+            .map(|(_, o, s)| (o, s))
+            .collect();
+        let got = if compiled.runs() {
+            run_engine_ordered(fx, &compiled.sql)
+        } else {
+            Vec::new()
+        };
+        if got != want {
+            return Err(TestCaseError::fail(format!(
+                "{q}\nwant {want:?}\ngot  {got:?}\n{}",
+                compiled.sql
+            )));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
 
 /// The deepest query the language accepts (groups and negations together

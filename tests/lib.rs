@@ -81,6 +81,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "true",
     // functions
     "bool_or",
+    "max",
     "starts_with",
     "coalesce",
     "lead",

@@ -179,6 +179,22 @@ impl Plan {
         out
     }
 
+    /// The limit to apply in the index scan itself, when the index alone
+    /// decides which records match (no test on the record's own columns
+    /// left for the join). The index scan then answers only the newest
+    /// `limit` records, and the message table is read for those alone: the
+    /// join's small side lets Athena's dynamic filtering and DataFusion's
+    /// join filter pushdown skip every other partition and row group of
+    /// `messages`. Without it the join reads the whole window's messages,
+    /// whatever the term's rarity (docs/performance.md measures both).
+    pub fn index_limit(&self) -> Option<u64> {
+        if self.scan == Scan::Hits && !self.formula.has_record_tests() {
+            self.limit
+        } else {
+            None
+        }
+    }
+
     /// True if some lookup must read every index row of the window (a
     /// leading wildcard or a regex): worth a warning.
     pub fn scans_all_tokens(&self) -> bool {

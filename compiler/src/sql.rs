@@ -295,6 +295,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         sql.push('\n');
     } else {
         sql.push_str("WITH\n");
+        let top = plan.index_limit();
         let max_phrase = plan.max_phrase();
         let scan_from = if max_phrase > 1 {
             // Phrases: each row sees the next looked-up rows of its record in
@@ -312,6 +313,9 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             }
             if reads(|p| matches!(p, Pattern::Ip(_))) {
                 names.push(c::IP);
+            }
+            if top.is_some() {
+                names.push(c::TIME_MS);
             }
             let mut cols = vec![format!(
                 "{key}, {}",
@@ -358,6 +362,12 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             }
         };
         let mut select_cols = vec![key.clone()];
+        if top.is_some() {
+            // One value per record (every index row carries its record's
+            // time); max() only names it through the GROUP BY.
+            let time = identifier(c::TIME_MS);
+            select_cols.push(format!("max({time}) AS {time}"));
+        }
         if needs_flags {
             for id in 0..plan.lookups.len() {
                 select_cols.push(format!("{} AS \"l{id}\"", agg(id)));
@@ -378,9 +388,24 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 );
             }
         }
+        let mut join_on =
+            "m.\"dt\" = h.\"dt\" AND m.\"object\" = h.\"object\" AND m.\"seq\" = h.\"seq\""
+                .to_string();
+        if let Some(limit) = top {
+            // The same order as the outer query, so the index picks exactly
+            // the records the outer LIMIT would keep.
+            let _ = write!(
+                sql,
+                "    ORDER BY {} DESC, {}, {}\n    LIMIT {limit}\n",
+                identifier(c::TIME_MS),
+                identifier(c::OBJECT),
+                identifier(c::SEQ)
+            );
+            // Redundant for the result, but it gives the engines the hits'
+            // time bounds to prune message row groups by statistics too.
+            join_on.push_str("\n  AND m.\"time_ms\" = h.\"time_ms\"");
+        }
         sql.push_str("  )\n");
-        let join_on =
-            "m.\"dt\" = h.\"dt\" AND m.\"object\" = h.\"object\" AND m.\"seq\" = h.\"seq\"";
         let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
         let join = if plan.scan == Scan::Window {
             "LEFT JOIN"
@@ -526,6 +551,12 @@ fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
         plan.limit
             .map_or("none".to_string(), |l| format!("{l} newest records"))
     );
+    if plan.index_limit().is_some() {
+        let _ = writeln!(
+            sql,
+            "-- fetch: the index picks the newest records, then only their messages are read"
+        );
+    }
 }
 
 #[cfg(test)]
