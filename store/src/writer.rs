@@ -76,6 +76,16 @@ pub(crate) fn index_properties(distinct_tokens: u64) -> WriterProperties {
             ZstdLevel::try_new(3).expect("zstd level"),
         ))
         .set_dictionary_enabled(true)
+        // No dictionary for the columns with many distinct values per file.
+        // A reader must fetch a column chunk's whole dictionary page before
+        // it can decode any one of its data pages, so a lookup that the page
+        // index narrows to one page still read most of the token, seq, pos
+        // and time_ms bytes of every file it touched (docs/performance.md).
+        // Plain pages, zstd-compressed, decode on their own.
+        .set_column_dictionary_enabled(token.clone(), false)
+        .set_column_dictionary_enabled(ColumnPath::from(c::SEQ), false)
+        .set_column_dictionary_enabled(ColumnPath::from(c::POS), false)
+        .set_column_dictionary_enabled(ColumnPath::from(c::TIME_MS), false)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(INDEX_ROW_GROUP))
         .set_column_bloom_filter_enabled(token.clone(), true)
