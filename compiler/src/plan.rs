@@ -183,10 +183,11 @@ impl Plan {
     /// decides which records match (no test on the record's own columns
     /// left for the join). The index scan then answers only the newest
     /// `limit` records, and the message table is read for those alone: the
-    /// join's small side lets Athena's dynamic filtering and DataFusion's
-    /// join filter pushdown skip every other partition and row group of
-    /// `messages`. Without it the join reads the whole window's messages,
-    /// whatever the term's rarity (docs/performance.md measures both).
+    /// join's small side becomes a dynamic filter on the message scan
+    /// (Trino: each key column's values; DataFusion: their min/max bounds),
+    /// which skips the partitions and pages no hit lies in. Without it the
+    /// join reads the whole window's messages, whatever the term's rarity
+    /// (docs/engines.md, docs/performance.md).
     pub fn index_limit(&self) -> Option<u64> {
         if self.scan == Scan::Hits && !self.formula.has_record_tests() {
             self.limit
