@@ -7,6 +7,7 @@
 //! locally; one PutObject on S3), so a reader never sees half a file and a
 //! crash leaves no partial data.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
@@ -121,26 +122,32 @@ pub struct Encoded {
 /// message file.
 pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::Result<Encoded> {
     rows.sort_by_key(|r| r.seq);
-    let mut entries: Vec<(&Entry, i64, i64)> = rows
+    let entries: Vec<(&Entry, i64, i64)> = rows
         .iter()
         .flat_map(|r| r.entries.iter().map(move |e| (e, r.seq, r.time_ms)))
         .collect();
-    entries.sort_unstable_by(|a, b| {
-        (a.0.token.as_str(), a.0.field.as_str(), a.1, a.0.pos).cmp(&(
-            b.0.token.as_str(),
-            b.0.field.as_str(),
-            b.1,
-            b.0.pos,
-        ))
-    });
-    let mut distinct = 0u64;
-    let mut last: Option<&str> = None;
-    for (e, _, _) in &entries {
-        if last != Some(e.token.as_str()) {
-            distinct += 1;
-            last = Some(e.token.as_str());
-        }
-    }
+    // Sort by (token, field, seq, pos) through integer ranks: string
+    // comparisons in an n log n sort were the largest item of ingest's
+    // profile (docs/performance.md). Each distinct token and field is
+    // compared only while ranking the distinct values.
+    let token_rank = ranks(entries.iter().map(|e| e.0.token.as_str()));
+    let field_rank = ranks(entries.iter().map(|e| e.0.field.as_str()));
+    let mut keyed: Vec<(u32, u32, i64, i32, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                token_rank[e.0.token.as_str()],
+                field_rank[e.0.field.as_str()],
+                e.1,
+                e.0.pos,
+                i,
+            )
+        })
+        .collect();
+    keyed.sort_unstable();
+    let entries: Vec<(&Entry, i64, i64)> = keyed.iter().map(|k| entries[k.4]).collect();
+    let distinct = token_rank.len() as u64;
     let n = entries.len();
     let index_columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
@@ -185,6 +192,22 @@ pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::R
         messages: encode(&messages, message_properties())?,
         index_rows: n as u64,
     })
+}
+
+/// Each distinct string's rank in sorted order.
+fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> HashMap<&'a str, u32> {
+    let mut distinct: Vec<&str> = values.collect::<HashSet<_>>().into_iter().collect();
+    distinct.sort_unstable();
+    distinct
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                v,
+                u32::try_from(i).expect("fewer than 2^32 distinct values"),
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn encode(batch: &RecordBatch, props: WriterProperties) -> std::io::Result<Vec<u8>> {
