@@ -43,6 +43,14 @@ pub struct LocalEngine {
     store: Store,
 }
 
+/// The Parquet format with the session's Parquet options. A bare
+/// `ParquetFormat::default()` carries DataFusion's defaults instead, so the
+/// options set in `LocalEngine::open` (filter pushdown above all) never
+/// reached the scans of a table registered with it.
+fn parquet_format(ctx: &SessionContext) -> ParquetFormat {
+    ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone())
+}
+
 impl LocalEngine {
     /// Opens the store at `store`, registering its tables in schema `database`.
     pub async fn open(store: &Store, database: &str) -> Result<Self, EngineError> {
@@ -94,7 +102,7 @@ impl LocalEngine {
             ),
         ] {
             let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-            let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            let listing = ListingOptions::new(Arc::new(parquet_format(&ctx)))
                 .with_file_extension(".parquet")
                 .with_table_partition_cols(vec![(
                     glaux_compiler::layout::PARTITION_COLUMN.to_string(),
@@ -229,4 +237,39 @@ fn is_vanished_file(e: &EngineError) -> bool {
     };
     let text = e.to_string();
     text.contains("Object at location") && text.contains(" not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::datasource::listing::ListingTable;
+
+    /// The tables scan with the options `open` sets, not DataFusion's
+    /// defaults (filter pushdown is off by default; it was silently off
+    /// here until the format took the session's options).
+    #[tokio::test]
+    async fn tables_scan_with_the_sessions_parquet_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        std::fs::create_dir_all(store.index_dir()).unwrap();
+        std::fs::create_dir_all(store.message_dir()).unwrap();
+        let engine = LocalEngine::open(&store, "glaux").await.unwrap();
+        for table in [
+            glaux_compiler::layout::INDEX_TABLE,
+            glaux_compiler::layout::MESSAGE_TABLE,
+        ] {
+            let provider = engine
+                .ctx
+                .table_provider(datafusion::common::TableReference::partial("glaux", table))
+                .await
+                .unwrap();
+            let listing = provider.downcast_ref::<ListingTable>().unwrap();
+            let format = &listing.options().format;
+            let parquet = format.downcast_ref::<ParquetFormat>().unwrap().options();
+            assert!(parquet.global.pushdown_filters, "{table}");
+            assert!(parquet.global.reorder_filters, "{table}");
+            assert!(parquet.global.bloom_filter_on_read, "{table}");
+            assert!(parquet.global.enable_page_index, "{table}");
+        }
+    }
 }
