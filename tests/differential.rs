@@ -228,13 +228,20 @@ fn run_engine_ordered(fx: &Fixture, sql: &str) -> Vec<(String, i64)> {
     out
 }
 
-fn reference(fx: &Fixture, query: &str) -> Keys {
+/// The fixture's records the reference evaluator matches, in the window.
+fn reference_records<'a>(fx: &'a Fixture, query: &str) -> Vec<&'a Raw> {
     let ast = parse(query).unwrap();
     let (from, to) = (t(FROM).timestamp_millis(), t(TO).timestamp_millis());
     fx.records
         .iter()
         .filter(|r| r.record.time_ms >= from && r.record.time_ms < to)
         .filter(|r| matches_at(&ast, &r.record, t(NOW)))
+        .collect()
+}
+
+fn reference(fx: &Fixture, query: &str) -> Keys {
+    reference_records(fx, query)
+        .into_iter()
         .map(|r| (r.object.clone(), r.seq))
         .collect()
 }
@@ -497,14 +504,10 @@ fn limited_queries_return_the_newest_reference_records_in_order() {
         };
         let compiled = compile(&q, &options)
             .map_err(|e| TestCaseError::fail(format!("{q}: does not compile: {e:?}")))?;
-        let mut want: Vec<(i64, String, i64)> = {
-            let keys = reference(fx, &q);
-            fx.records
-                .iter()
-                .filter(|r| keys.contains(&(r.object.clone(), r.seq)))
-                .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
-                .collect()
-        };
+        let mut want: Vec<(i64, String, i64)> = reference_records(fx, &q)
+            .into_iter()
+            .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
+            .collect();
         want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
         let want: Vec<(String, i64)> = want
             .into_iter()

@@ -98,6 +98,18 @@ fn col(alias: &str, name: &str) -> String {
     }
 }
 
+/// The result order, newest first, ties broken by object and seq: written
+/// once because the index-side limit must pick exactly the records the
+/// outer `LIMIT` keeps.
+fn newest_first(alias: &str) -> String {
+    format!(
+        "{} DESC, {}, {}",
+        col(alias, c::TIME_MS),
+        col(alias, c::OBJECT),
+        col(alias, c::SEQ)
+    )
+}
+
 /// The `dt` range and exact `time_ms` range of the window, on `alias`'s columns.
 fn window_range(plan: &Plan, alias: &str, indent: &str) -> String {
     let (Some(w), Some(p)) = (&plan.window, &plan.partitions) else {
@@ -396,10 +408,8 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             // the records the outer LIMIT would keep.
             let _ = write!(
                 sql,
-                "    ORDER BY {} DESC, {}, {}\n    LIMIT {limit}\n",
-                identifier(c::TIME_MS),
-                identifier(c::OBJECT),
-                identifier(c::SEQ)
+                "    ORDER BY {}\n    LIMIT {limit}\n",
+                newest_first("")
             );
             // Redundant for the result, but it gives the engines the hits'
             // time bounds to prune message row groups by statistics too.
@@ -427,13 +437,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         }
         sql.push('\n');
     }
-    let _ = write!(
-        sql,
-        "ORDER BY m.{} DESC, m.{}, m.{}",
-        identifier(c::TIME_MS),
-        identifier(c::OBJECT),
-        identifier(c::SEQ)
-    );
+    let _ = write!(sql, "ORDER BY {}", newest_first("m"));
     if let Some(limit) = plan.limit {
         let _ = write!(sql, "\nLIMIT {limit}");
     }
