@@ -95,6 +95,8 @@ const ALLOWED_WORDS: &[&str] = &[
     "glaux",
     "indices",
     "messages",
+    "token_hours",
+    "day",
     "dt",
     "object",
     "seq",

@@ -1,14 +1,40 @@
 //! `CREATE EXTERNAL TABLE` statements for Athena, from the layout: the two
 //! tables over `<location>/indices/` and `<location>/messages/`, partitioned by
-//! `dt` with partition projection (no `ALTER TABLE ADD PARTITION`, no Glue
+//! `dt`, and the token-hours table over `<location>/token_hours/`,
+//! partitioned by `day`, all with partition projection (no `ALTER TABLE ADD PARTITION`, no Glue
 //! partition calls), so a store copied with `aws s3 sync` is queryable at once.
 
 use std::fmt::Write as _;
 
 use crate::error::{CompileError, ErrorKind};
 use crate::layout::{
-    Column, INDEX_COLUMNS, INDEX_TABLE, MESSAGE_COLUMNS, MESSAGE_TABLE, PARTITION_COLUMN,
-    PARTITION_FORMAT_JAVA, is_valid_database_name,
+    Column, DAY_COLUMN, DAY_FORMAT_JAVA, HOURS_COLUMNS, HOURS_TABLE, INDEX_COLUMNS, INDEX_TABLE,
+    MESSAGE_COLUMNS, MESSAGE_TABLE, PARTITION_COLUMN, PARTITION_FORMAT_JAVA, day_of,
+    is_valid_database_name,
+};
+
+/// How a table is partitioned, for its DDL.
+struct Partitioning {
+    column: &'static str,
+    doc: &'static str,
+    /// Java date format of the values.
+    format: &'static str,
+    /// Projection interval unit.
+    unit: &'static str,
+}
+
+const BY_HOUR: Partitioning = Partitioning {
+    column: PARTITION_COLUMN,
+    doc: "hour of the record time, UTC",
+    format: PARTITION_FORMAT_JAVA,
+    unit: "HOURS",
+};
+
+const BY_DAY: Partitioning = Partitioning {
+    column: DAY_COLUMN,
+    doc: "day of the hours listed, UTC",
+    format: DAY_FORMAT_JAVA,
+    unit: "DAYS",
 };
 
 /// Options of the DDL.
@@ -21,7 +47,7 @@ pub struct DdlOptions {
     pub projection_start: String,
 }
 
-/// Renders `CREATE DATABASE` and the two `CREATE EXTERNAL TABLE` statements,
+/// Renders `CREATE DATABASE` and the three `CREATE EXTERNAL TABLE` statements,
 /// each ending in `;`, separated by blank lines.
 pub fn render(options: &DdlOptions) -> Result<String, CompileError> {
     Ok(statements(options)?
@@ -85,16 +111,36 @@ pub fn statements(options: &DdlOptions) -> Result<Vec<String>, CompileError> {
         "CREATE DATABASE IF NOT EXISTS `{}`",
         options.database
     )];
-    for (table, columns, doc) in [
-        (INDEX_TABLE, INDEX_COLUMNS, "one row per token occurrence"),
+    for (table, columns, doc, partitioning) in [
+        (
+            INDEX_TABLE,
+            INDEX_COLUMNS,
+            "one row per token occurrence",
+            &BY_HOUR,
+        ),
         (
             MESSAGE_TABLE,
             MESSAGE_COLUMNS,
             "one row per original record",
+            &BY_HOUR,
+        ),
+        (
+            HOURS_TABLE,
+            HOURS_COLUMNS,
+            "which hours hold a token, one small file per day",
+            &BY_DAY,
         ),
     ] {
         let mut one = String::new();
-        table_ddl(&mut one, options, location, table, columns, doc);
+        table_ddl(
+            &mut one,
+            options,
+            location,
+            table,
+            columns,
+            doc,
+            partitioning,
+        );
         out.push(one);
     }
     Ok(out)
@@ -121,6 +167,7 @@ fn table_ddl(
     table: &str,
     columns: &[Column],
     doc: &str,
+    partitioning: &Partitioning,
 ) {
     let table_location = format!("{location}/{table}/");
     let _ = writeln!(out, "-- glaux {table}: {doc}");
@@ -141,25 +188,39 @@ fn table_ddl(
         })
         .collect();
     let _ = writeln!(out, "{}\n)", cols.join(",\n"));
+    let Partitioning {
+        column,
+        doc,
+        format,
+        unit,
+    } = partitioning;
     let _ = writeln!(
         out,
-        "PARTITIONED BY (`{PARTITION_COLUMN}` string COMMENT 'hour of the record time, UTC, {PARTITION_FORMAT_JAVA}')"
+        "PARTITIONED BY (`{column}` string COMMENT '{doc}, {format}')"
     );
+    let start = if *column == DAY_COLUMN {
+        day_of(&options.projection_start)
+    } else {
+        &options.projection_start
+    };
     let _ = writeln!(out, "STORED AS PARQUET");
     let _ = writeln!(out, "LOCATION {}", hive_literal(&table_location));
     let props = [
         ("projection.enabled", "true".to_string()),
-        ("projection.dt.type", "date".to_string()),
-        ("projection.dt.format", PARTITION_FORMAT_JAVA.to_string()),
+        (&*format!("projection.{column}.type"), "date".to_string()),
+        (&*format!("projection.{column}.format"), format.to_string()),
         (
-            "projection.dt.range",
-            format!("{},NOW", options.projection_start),
+            &*format!("projection.{column}.range"),
+            format!("{start},NOW"),
         ),
-        ("projection.dt.interval", "1".to_string()),
-        ("projection.dt.interval.unit", "HOURS".to_string()),
+        (&*format!("projection.{column}.interval"), "1".to_string()),
+        (
+            &*format!("projection.{column}.interval.unit"),
+            unit.to_string(),
+        ),
         (
             "storage.location.template",
-            format!("{table_location}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/"),
+            format!("{table_location}{column}=${{{column}}}/"),
         ),
         ("parquet.compression", "ZSTD".to_string()),
     ];

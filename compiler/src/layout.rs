@@ -8,7 +8,25 @@ pub const INDEX_TABLE: &str = "indices";
 /// Directory and table name of the message table.
 pub const MESSAGE_TABLE: &str = "messages";
 
-/// The partition column of both tables: the record's hour, UTC.
+/// Directory and table name of the token-hours table: which hours of a day
+/// hold a token. A search over many hours reads it first (one small file per
+/// day) and then opens only the hourly index files it names, instead of
+/// paying every hour's footer and page index (docs/storage.md).
+pub const HOURS_TABLE: &str = "token_hours";
+/// The partition column of the token-hours table: the day, UTC.
+pub const DAY_COLUMN: &str = "day";
+/// chrono format of a `day` value: the first ten characters of a `dt`.
+pub const DAY_FORMAT: &str = "%Y-%m-%d";
+/// The same format in Athena's partition-projection (Java) notation.
+pub const DAY_FORMAT_JAVA: &str = "yyyy-MM-dd";
+
+/// The `day` a `dt` value falls in.
+pub fn day_of(dt: &str) -> &str {
+    dt.get(..10).unwrap_or(dt)
+}
+
+/// The partition column of the index and message tables: the record's
+/// hour, UTC.
 pub const PARTITION_COLUMN: &str = "dt";
 /// chrono format of a `dt` value: fixed width, so string order is time order.
 pub const PARTITION_FORMAT: &str = "%Y-%m-%d-%H";
@@ -141,6 +159,23 @@ pub const MESSAGE_COLUMNS: &[Column] = &[
         "the log type: cloudtrail, json, text, or --tag",
     ),
     col("message", ColumnType::Text, "the original record text"),
+];
+
+/// Token-hours table columns, in file order. One row per distinct (token,
+/// hour) of the index; files sorted by (token, dt). It may list an hour
+/// that no longer holds the token (a superset is safe: the index decides),
+/// never miss one.
+pub const HOURS_COLUMNS: &[Column] = &[
+    col(
+        "token",
+        ColumnType::Text,
+        "a token of the index table, as stored there",
+    ),
+    col(
+        "dt",
+        ColumnType::Text,
+        "an hour (the index table's dt) holding the token",
+    ),
 ];
 
 /// Column name constants, so code that builds SQL or Arrow arrays refers to

@@ -45,6 +45,10 @@ pub struct CompileOptions {
     /// The field paths the store holds, when known: a field that is not
     /// among them but close to one is an error ("did you mean").
     pub fields: Option<Vec<String>>,
+    /// Whether the store keeps the token-hours table (every store glaux
+    /// creates does; one written by an older glaux does not). Searches over
+    /// many hours read it first when it is there.
+    pub hours_table: bool,
 }
 
 impl CompileOptions {
@@ -56,6 +60,7 @@ impl CompileOptions {
             limit: Some(plan::DEFAULT_LIMIT),
             database: layout::DEFAULT_DATABASE.to_string(),
             fields: None,
+            hours_table: true,
         }
     }
 }
@@ -123,6 +128,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     }
     let tables = sql::Tables {
         database: options.database.clone(),
+        hours_table: options.hours_table,
     };
     let header = sql::Header {
         query: query.to_string(),

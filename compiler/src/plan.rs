@@ -196,6 +196,24 @@ impl Plan {
         }
     }
 
+    /// True if the token-hours table can narrow the hours this search
+    /// opens: every match has an index hit (the normal hits shape), every
+    /// lookup is one the token-hours table can answer from its tokens alone
+    /// (terms, phrase words, wildcards with a literal prefix), and the
+    /// window spans more than one hour. The table lists a superset of the
+    /// hours holding a token (it ignores fields and word order), so the
+    /// index still decides; it only spares the hours that cannot match
+    /// their footer, page index and pages.
+    pub fn narrows_hours(&self) -> bool {
+        self.scan == Scan::Hits
+            && self.partitions.as_ref().is_some_and(|p| p.first != p.last)
+            && self.lookups.iter().all(|l| match &l.pattern {
+                Pattern::Tokens(_) => true,
+                Pattern::Like(p) => !p.starts_with(['%', '_']),
+                _ => false,
+            })
+    }
+
     /// True if some lookup must read every index row of the window (a
     /// leading wildcard or a regex): worth a warning.
     pub fn scans_all_tokens(&self) -> bool {

@@ -17,7 +17,9 @@
 
 use std::fmt::Write as _;
 
-use crate::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c};
+use crate::layout::{
+    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, day_of,
+};
 use crate::plan::{Formula, Plan, Scan};
 use crate::resolve::{Lookup, NumberRange, Pattern, RecordTest};
 
@@ -25,9 +27,14 @@ use crate::resolve::{Lookup, NumberRange, Pattern, RecordTest};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     pub database: String,
+    /// The token-hours table exists (see [`crate::layout::HOURS_TABLE`]).
+    pub hours_table: bool,
 }
 
 impl Tables {
+    fn hours(&self) -> String {
+        format!("{}.{}", identifier(&self.database), identifier(HOURS_TABLE))
+    }
     fn index(&self) -> String {
         format!("{}.{}", identifier(&self.database), identifier(INDEX_TABLE))
     }
@@ -204,6 +211,32 @@ fn number_condition(r: &NumberRange) -> String {
     parts.join(" AND ")
 }
 
+/// `AND "dt" IN (…)`: the hours the token-hours table lists for the
+/// lookups' tokens (`prefilter`, the index scan's own condition on them), when it can narrow this search ([`Plan::narrows_hours`]).
+/// Both engines run the subquery first and skip the index partitions it
+/// does not name (DataFusion: the join's dynamic filter on the partition
+/// column; Trino: dynamic partition pruning), so a rare term over a month
+/// opens a day file per day and its few hours, not every hour's index file.
+fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &str, indent: &str) -> String {
+    if !tables.hours_table || !plan.narrows_hours() {
+        return String::new();
+    }
+    let Some(p) = &plan.partitions else {
+        unreachable!("only plans that run have a window");
+    };
+    let dt = identifier(PARTITION_COLUMN);
+    let day = identifier(DAY_COLUMN);
+    format!(
+        "\n{indent}AND {dt} IN (\n{indent}  SELECT {dt} FROM {}\n{indent}  WHERE {day} >= {} AND {day} <= {}\n{indent}    AND {dt} >= {} AND {dt} <= {}\n{indent}    AND {}\n{indent})",
+        tables.hours(),
+        string_literal(day_of(&p.first)),
+        string_literal(day_of(&p.last)),
+        string_literal(&p.first),
+        string_literal(&p.last),
+        prefilter.replace("\n        OR ", &format!("\n{indent}      OR ")),
+    )
+}
+
 /// The index predicate that keeps only rows some lookup can use: an `IN`
 /// list of exact tokens (row groups prune by statistics and Bloom filter),
 /// `LIKE` patterns (a prefix prunes as a range), and the conditions of
@@ -276,7 +309,7 @@ fn record_condition(test: &RecordTest) -> String {
 /// runs nothing renders as its header comment alone.
 pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     let mut sql = String::new();
-    write_header(&mut sql, plan, header);
+    write_header(&mut sql, plan, tables, header);
     if plan.scan == Scan::Nothing {
         return sql;
     }
@@ -309,6 +342,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         sql.push_str("WITH\n");
         let top = plan.index_limit();
         let max_phrase = plan.max_phrase();
+        let pre = prefilter(plan);
         let scan_from = if max_phrase > 1 {
             // Phrases: each row sees the next looked-up rows of its record in
             // position order; adjacency is `next_pos_k = pos + k`.
@@ -349,19 +383,21 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             }
             let _ = write!(
                 sql,
-                "  \"rows\" AS (\n    SELECT {}\n    FROM {}\n    WHERE {}\n      AND {}\n  ),\n",
+                "  \"rows\" AS (\n    SELECT {}\n    FROM {}\n    WHERE {}\n      AND {}{}\n  ),\n",
                 cols.join(",\n      "),
                 tables.index(),
                 window_range(plan, "", "      "),
-                prefilter(plan)
+                pre,
+                hours_filter(plan, tables, &pre, "      ")
             );
             "\"rows\"".to_string()
         } else {
             format!(
-                "{}\n    WHERE {}\n      AND {}",
+                "{}\n    WHERE {}\n      AND {}{}",
                 tables.index(),
                 window_range(plan, "", "      "),
-                prefilter(plan)
+                pre,
+                hours_filter(plan, tables, &pre, "      ")
             )
         };
         let agg = |id: usize| {
@@ -495,7 +531,7 @@ fn formula_sql(
     go(formula, leaf, record, Some(indent))
 }
 
-fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
+fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header) {
     let _ = writeln!(sql, "-- glaux query: {}", comment_text(&header.query));
     let _ = writeln!(sql, "-- resolved: {}", comment_text(&header.before));
     let _ = writeln!(sql, "-- optimized: {}", comment_text(&header.after));
@@ -527,6 +563,12 @@ fn write_header(sql: &mut String, plan: &Plan, header: &Header) {
         let _ = writeln!(sql, "-- index lookups: none");
     } else {
         let _ = writeln!(sql, "-- index lookups: {}", lookups.join(", "));
+        if tables.hours_table && plan.narrows_hours() {
+            let _ = writeln!(
+                sql,
+                "-- hours: only those the token-hours table lists for these tokens"
+            );
+        }
     }
     match plan.scan {
         Scan::Window => {

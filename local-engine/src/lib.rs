@@ -1,9 +1,9 @@
 //! The embedded engine: runs the compiler's Athena SQL, unchanged, on Apache
 //! DataFusion over a local store.
 //!
-//! The two tables are registered as listing tables over
-//! `<root>/indices/` and `<root>/messages/` with `dt` as a hive-style
-//! partition column, in a schema named like the Athena database, so
+//! The tables are registered as listing tables over `<root>/indices/` and
+//! `<root>/messages/` with `dt` as a hive-style partition column (and
+//! `<root>/token_hours/`, partitioned by `day`, when the store has it), in a schema named like the Athena database, so
 //! `"glaux"."indices"` means the same on both engines and `dt` predicates
 //! prune directories before any file is opened.
 //!
@@ -24,7 +24,7 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use glaux_store::Store;
-use glaux_store::writer::{index_schema, message_schema};
+use glaux_store::writer::{hours_schema, index_schema, message_schema};
 
 /// Errors of the local engine.
 #[derive(Debug, thiserror::Error)]
@@ -89,25 +89,33 @@ impl LocalEngine {
             .expect("DataFusion's default catalog exists");
         catalog.register_schema(database, schema)?;
 
-        for (dir, file_schema, name) in [
+        use glaux_compiler::layout::{
+            DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN,
+        };
+        let mut tables = vec![
             (
                 store.index_dir(),
                 index_schema(),
-                glaux_compiler::layout::INDEX_TABLE,
+                INDEX_TABLE,
+                PARTITION_COLUMN,
             ),
             (
                 store.message_dir(),
                 message_schema(),
-                glaux_compiler::layout::MESSAGE_TABLE,
+                MESSAGE_TABLE,
+                PARTITION_COLUMN,
             ),
-        ] {
+        ];
+        // Absent from stores an older glaux wrote; the compiler is told
+        // (`CompileOptions::hours_table`) and does without.
+        if store.has_hours_table() {
+            tables.push((store.hours_dir(), hours_schema(), HOURS_TABLE, DAY_COLUMN));
+        }
+        for (dir, file_schema, name, partition) in tables {
             let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
             let listing = ListingOptions::new(Arc::new(parquet_format(&ctx)))
                 .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![(
-                    glaux_compiler::layout::PARTITION_COLUMN.to_string(),
-                    DataType::Utf8,
-                )]);
+                .with_table_partition_cols(vec![(partition.to_string(), DataType::Utf8)]);
             let config = ListingTableConfig::new(url)
                 .with_listing_options(listing)
                 .with_schema(file_schema);

@@ -150,6 +150,12 @@ impl Session {
             limit: self.limit,
             database: self.database.clone(),
             fields: self.known_fields(),
+            // Athena's tables are what `glaux ddl` made, the token-hours
+            // table among them; a local store may predate it.
+            hours_table: match self.engine_kind() {
+                EngineKind::Local => self.store.has_hours_table(),
+                EngineKind::Athena => true,
+            },
         };
         compile(query, &options).map_err(|e| e.with_source(query))
     }

@@ -476,7 +476,7 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         "objects are named by their S3 URL"
     );
 
-    // The DDL runs through Athena: CREATE DATABASE, then the two tables.
+    // The DDL runs through Athena: CREATE DATABASE, then the three tables.
     let out = run(glaux().args([
         "--endpoint-url",
         &moto.url,
@@ -490,7 +490,7 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
     let shown = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<&str> = shown.lines().collect();
-    assert_eq!(lines.len(), 3, "{shown}");
+    assert_eq!(lines.len(), 4, "{shown}");
     assert!(
         lines[0].starts_with("CREATE DATABASE IF NOT EXISTS `glaux` … ok (query "),
         "{shown}"
@@ -501,6 +501,10 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
     );
     assert!(
         lines[2].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `glaux`.`messages` ("),
+        "{shown}"
+    );
+    assert!(
+        lines[3].starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `glaux`.`token_hours` ("),
         "{shown}"
     );
 }

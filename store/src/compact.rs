@@ -38,12 +38,31 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, columns as c};
+use glaux_compiler::layout::{
+    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c,
+};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
-use crate::writer::{encode, index_properties, index_schema, message_properties, message_schema};
+use crate::writer::{
+    encode, encode_hours, hours_schema, index_properties, index_schema, message_properties,
+    message_schema,
+};
+
+/// The tables compaction rewrites. The token-hours table goes first, so a
+/// crash never leaves index hours it does not list (it only ever lists
+/// more).
+const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
+
+/// The partition column of `table`'s directories.
+fn partition_column(table: &str) -> &'static str {
+    if table == HOURS_TABLE {
+        DAY_COLUMN
+    } else {
+        PARTITION_COLUMN
+    }
+}
 
 /// Name of the staging directory under the store root.
 pub const STAGING: &str = "_staging";
@@ -141,18 +160,19 @@ pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<Compac
         leftovers_removed: remove_leftovers(store)?,
         ..CompactReport::default()
     };
-    for table in [INDEX_TABLE, MESSAGE_TABLE] {
+    for table in TABLES {
         let dir = store.root().join(table);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
+        let prefix = format!("{}=", partition_column(table));
         let mut partitions: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_dir()
                     && p.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("dt="))
+                        .is_some_and(|n| n.starts_with(&prefix))
             })
             .collect();
         partitions.sort();
@@ -197,7 +217,7 @@ fn remove_leftovers(store: &Store) -> std::io::Result<u64> {
         return Ok(0);
     }
     let mut n = 0;
-    for table in [INDEX_TABLE, MESSAGE_TABLE] {
+    for table in TABLES {
         if let Ok(entries) = std::fs::read_dir(staging.join(table)) {
             n += entries.count() as u64;
         }
@@ -220,10 +240,10 @@ pub fn parquet_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// file keeps them, and writes them to `staged/` as one file, with the
 /// partition's object list. Returns the file's size.
 fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64> {
-    let schema = if table == INDEX_TABLE {
-        index_schema()
-    } else {
-        message_schema()
+    let schema = match table {
+        INDEX_TABLE => index_schema(),
+        MESSAGE_TABLE => message_schema(),
+        _ => hours_schema(),
     };
     let mut batches = Vec::new();
     let mut digest = Sha256::new();
@@ -245,6 +265,33 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
         }
     }
     let all = concat_batches(&schema, &batches).map_err(std::io::Error::other)?;
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = staged.join(format!("c-{hex}.parquet"));
+    if table == HOURS_TABLE {
+        // A set of (token, hour) pairs: no object list, nothing to keep
+        // twice.
+        let (tokens, hours) = (
+            all.column_by_name(c::TOKEN)
+                .expect("layout column")
+                .as_string::<i32>(),
+            all.column_by_name(PARTITION_COLUMN)
+                .expect("layout column")
+                .as_string::<i32>(),
+        );
+        let mut pairs: Vec<(&str, &str)> = tokens
+            .iter()
+            .zip(hours.iter())
+            .flat_map(|(t, h)| t.zip(h))
+            .collect();
+        let bytes = encode_hours(&mut pairs)?;
+        std::fs::create_dir_all(staged)?;
+        write_synced(&path, &bytes)?;
+        File::open(staged)?.sync_all()?;
+        return Ok(bytes.len() as u64);
+    }
     let keys: &[&str] = if table == INDEX_TABLE {
         &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS]
     } else {
@@ -268,25 +315,13 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
         (0..col.len()).map(|i| col.value(i).to_string()).collect()
     };
     let props = if table == INDEX_TABLE {
-        let tokens = sorted
-            .column_by_name(c::TOKEN)
-            .expect("layout column")
-            .as_string::<i32>();
-        let distinct = (0..tokens.len())
-            .filter(|&i| i == 0 || tokens.value(i) != tokens.value(i - 1))
-            .count();
-        index_properties(distinct as u64)
+        index_properties()
     } else {
         message_properties()
     };
     let bytes = encode(&sorted, props)?;
 
     std::fs::create_dir_all(staged)?;
-    let hex: String = digest.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let path = staged.join(format!("c-{hex}.parquet"));
     write_synced(&path, &bytes)?;
     let list = serde_json::to_vec(&objects).map_err(std::io::Error::other)?;
     write_synced(&staged.join(OBJECTS_FILE), &list)?;
@@ -390,11 +425,36 @@ mod tests {
         store
     }
 
+    /// A store an older glaux wrote has no token-hours table. Ingesting
+    /// into it must not start one: a table listing only the new hours
+    /// would make searches skip the old ones.
+    #[test]
+    fn a_store_without_the_token_hours_table_does_not_get_a_partial_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(dir.path());
+        assert!(store.has_hours_table());
+        std::fs::remove_dir_all(store.hours_dir()).unwrap();
+        let raw = dir.path().join("raw2");
+        std::fs::create_dir_all(&raw).unwrap();
+        std::fs::write(
+            raw.join("later.log"),
+            "2024-05-02T10:00:00Z sshd: Failed password for root\n",
+        )
+        .unwrap();
+        let report = ingest(&store, &[raw], &IngestOptions::default()).unwrap();
+        assert_eq!(report.records, 1, "{report}");
+        assert!(!store.has_hours_table());
+        compact(&store, &|_| {}).unwrap();
+        assert!(!store.has_hours_table());
+    }
+
     #[test]
     fn compaction_keeps_every_row_and_leaves_one_file_per_partition() {
         let dir = tempfile::tempdir().unwrap();
         let store = sample_store(dir.path());
         let (index, messages) = (rows(&store, INDEX_TABLE), rows(&store, MESSAGE_TABLE));
+        let hours = rows(&store, HOURS_TABLE);
+        assert!(!hours.is_empty(), "ingest writes the token-hours table");
         let before = parquet_files(&store.index_partition("2024-05-01-10"))
             .unwrap()
             .len();
@@ -405,11 +465,31 @@ mod tests {
         assert!(report.files_after < report.files_before, "{report}");
         assert_eq!(rows(&store, INDEX_TABLE), index);
         assert_eq!(rows(&store, MESSAGE_TABLE), messages);
-        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+        // The token-hours table is a set: the same pairs, each once now.
+        let hours_after = rows(&store, HOURS_TABLE);
+        assert_eq!(
+            hours_after.iter().collect::<BTreeSet<_>>(),
+            hours.iter().collect::<BTreeSet<_>>()
+        );
+        assert!(hours_after.windows(2).all(|w| w[0] != w[1]), "deduplicated");
+        // It lists every hour of every indexed token (listing too many would
+        // be safe; too few would hide records).
+        let listed: BTreeSet<&String> = hours_after.iter().collect();
+        for row in &index {
+            let (dir, rest) = row.split_once('|').unwrap();
+            let dt = dir.strip_prefix("dt=").unwrap();
+            let token = rest.split('|').next().unwrap();
+            let pair = format!("day={}|{token}|{dt}", &dt[..10]);
+            assert!(listed.contains(&pair), "{pair} missing");
+        }
+        for table in TABLES {
             for e in std::fs::read_dir(store.root().join(table)).unwrap() {
                 let p = e.unwrap().path();
                 let files = parquet_files(&p).unwrap();
                 assert_eq!(files.len(), 1, "{}", p.display());
+                if table == HOURS_TABLE {
+                    continue; // a set of pairs: no object list
+                }
                 // A rewritten hour lists its objects; an hour that had one
                 // file all along keeps it (its name still says its object).
                 let name = files[0].file_name().unwrap().to_string_lossy().to_string();

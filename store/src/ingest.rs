@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
+use glaux_compiler::layout::{
+    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, day_of,
+};
 use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
@@ -27,7 +29,7 @@ use crate::analyze::entries;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
-use crate::writer::{Row, encode_partition};
+use crate::writer::{Row, encode_hours, encode_partition};
 
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
@@ -174,6 +176,11 @@ pub struct StoredFiles {
     hours: HashMap<String, BTreeSet<String>>,
     /// Objects whose records a compacted file holds, and the hours.
     compacted: HashMap<String, BTreeSet<String>>,
+    /// Whether ingest writes token-hours files: in a new store, or one
+    /// that has them. A store with data and none was written by an older
+    /// glaux; a table listing only new hours would hide the older ones, so
+    /// it gets none and searches do without (`Store::has_hours_table`).
+    pub token_hours: bool,
 }
 
 impl StoredFiles {
@@ -210,7 +217,12 @@ impl StoredFiles {
                     .insert(dt.to_string());
             }
         }
-        Ok(StoredFiles { hours, compacted })
+        let token_hours = hours.is_empty() || !target.list(&format!("{HOURS_TABLE}/"))?.is_empty();
+        Ok(StoredFiles {
+            hours,
+            compacted,
+            token_hours,
+        })
     }
 
     /// The hours whose compacted file holds records of `object`.
@@ -360,6 +372,23 @@ pub fn ingest_bytes(
 
     let name = file_name_for(object);
     let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
+    // The token-hours files go first: an index row whose hour they do not
+    // list would never be searched, while an hour they list in vain (a
+    // crash before the index files, an object re-ingested with fewer
+    // hours) costs a search one file, nothing more.
+    let mut by_day: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (dt, rows) in &by_partition {
+        let pairs = by_day.entry(day_of(dt)).or_default();
+        for row in rows {
+            pairs.extend(row.entries.iter().map(|e| (e.token.as_str(), dt.as_str())));
+        }
+    }
+    for (day, mut pairs) in by_day.into_iter().filter(|_| stored.token_hours) {
+        let bytes = encode_hours(&mut pairs)?;
+        report.bytes_out += bytes.len() as u64;
+        target.put(&hours_key(day, &name), bytes)?;
+        report.files_written += 1;
+    }
     for (dt, mut rows) in by_partition {
         let encoded = encode_partition(object, &tag, &mut rows)?;
         report.index_rows += encoded.index_rows;
@@ -384,6 +413,12 @@ pub fn ingest_bytes(
     catalog.trim_examples();
     crate::catalog::write_object(target, &name, &catalog)?;
     Ok(report)
+}
+
+/// `token_hours/day=<day>/<name>`: a token-hours file's key relative to the
+/// store root.
+pub fn hours_key(day: &str, name: &str) -> String {
+    format!("{HOURS_TABLE}/{DAY_COLUMN}={day}/{name}")
 }
 
 /// `<table>/dt=<dt>/<name>`: a data file's key relative to the store root.

@@ -16,7 +16,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
-use glaux_compiler::layout::{INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
+use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
 
 pub use ingest::{IngestOptions, IngestReport, StoredFiles, ingest, ingest_from};
 pub use target::{Fetched, Files, Source, Target};
@@ -46,6 +46,18 @@ impl Store {
         self.root.join(MESSAGE_TABLE)
     }
 
+    /// `<root>/token_hours`
+    pub fn hours_dir(&self) -> PathBuf {
+        self.root.join(HOURS_TABLE)
+    }
+
+    /// True if the store keeps the token-hours table. A store created
+    /// before glaux wrote it has data without it, and searches must not
+    /// consult a table that misses hours (they would miss records).
+    pub fn has_hours_table(&self) -> bool {
+        self.hours_dir().is_dir()
+    }
+
     /// Where the field catalog lives (`catalog/`, one file per object).
     pub fn catalog_dir(&self) -> PathBuf {
         self.root.join("catalog")
@@ -61,8 +73,14 @@ impl Store {
         self.message_dir().join(format!("{PARTITION_COLUMN}={dt}"))
     }
 
-    /// Creates the two table directories (an empty store is a valid store).
+    /// Creates the table directories (an empty store is a valid store).
+    /// The token-hours table only comes with a new store: an existing one
+    /// without it was written by an older glaux, and a table listing only
+    /// the hours ingested from now on would hide the older ones.
     pub fn create(&self) -> std::io::Result<()> {
+        if !self.index_dir().exists() {
+            std::fs::create_dir_all(self.hours_dir())?;
+        }
         std::fs::create_dir_all(self.index_dir())?;
         std::fs::create_dir_all(self.message_dir())
     }
