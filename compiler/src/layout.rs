@@ -15,9 +15,8 @@ pub const MESSAGE_TABLE: &str = "messages";
 pub const HOURS_TABLE: &str = "token_hours";
 /// The partition column of the token-hours table: the day, UTC.
 pub const DAY_COLUMN: &str = "day";
-/// chrono format of a `day` value: the first ten characters of a `dt`.
-pub const DAY_FORMAT: &str = "%Y-%m-%d";
-/// The same format in Athena's partition-projection (Java) notation.
+/// Athena's partition-projection (Java) format of a `day` value: the first
+/// ten characters of a `dt`.
 pub const DAY_FORMAT_JAVA: &str = "yyyy-MM-dd";
 
 /// The `day` a `dt` value falls in.
@@ -162,7 +161,8 @@ pub const MESSAGE_COLUMNS: &[Column] = &[
 ];
 
 /// Token-hours table columns, in file order. One row per distinct (token,
-/// hour) of the index; files sorted by (token, dt). It may list an hour
+/// hour) of the index in each file (of the table, once compacted); files
+/// sorted by (token, dt). It may list an hour
 /// that no longer holds the token (a superset is safe: the index decides),
 /// never miss one.
 pub const HOURS_COLUMNS: &[Column] = &[

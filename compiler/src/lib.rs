@@ -135,7 +135,19 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         before: resolved.filter.to_string(),
         after: optimized.filter.to_string(),
     };
-    let sql = sql::render(&plan, &tables, &header);
+    let mut sql = sql::render(&plan, &tables, &header);
+    if sql.len() > MAX_SQL_BYTES && tables.hours_table {
+        // The token-hours subquery repeats the index scan's token list; a
+        // query that fits only without it still runs, reading more.
+        sql = sql::render(
+            &plan,
+            &sql::Tables {
+                hours_table: false,
+                ..tables
+            },
+            &header,
+        );
+    }
     if sql.len() > MAX_SQL_BYTES {
         return Err(CompileError::new(
             ErrorKind::TooLarge,
@@ -181,6 +193,26 @@ mod tests {
         let ok: Vec<String> = (0..plan::MAX_LOOKUPS).map(|i| format!("t{i}")).collect();
         let c = compile(&ok.join(" OR "), &options).unwrap();
         assert!(c.sql.len() < MAX_SQL_BYTES);
+        // A query that fits only without the token-hours subquery still
+        // compiles, without it.
+        let words = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}{i}", "y".repeat(200)))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
+        assert!(
+            compile(&words(10), &options)
+                .unwrap()
+                .sql
+                .contains("token_hours")
+        );
+        let fits = (150..260)
+            .step_by(2)
+            .filter_map(|n| compile(&words(n), &options).ok())
+            .find(|c| !c.sql.contains("token_hours"))
+            .expect("some size fits only without the subquery");
+        assert!(fits.sql.len() <= MAX_SQL_BYTES);
     }
 
     /// Every string of up to four characters over an alphabet of the

@@ -238,7 +238,7 @@ fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &str, indent: &str) -> 
 }
 
 /// The index predicate that keeps only rows some lookup can use: an `IN`
-/// list of exact tokens (row groups prune by statistics and Bloom filter),
+/// list of exact tokens (row groups and pages prune by statistics),
 /// `LIKE` patterns (a prefix prunes as a range), and the conditions of
 /// regex, range, CIDR and presence lookups.
 fn prefilter(plan: &Plan) -> String {

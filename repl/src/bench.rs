@@ -367,20 +367,23 @@ pub fn run(
         )
         .map_err(io)?;
     }
-    let (index_files, index) = files_under(&paths.store.join("indices"));
-    let (message_files, messages) = files_under(&paths.store.join("messages"));
-    let files = index_files + message_files;
+    let (index_files, index) = files_under(&store.index_dir());
+    let (message_files, messages) = files_under(&store.message_dir());
+    let (hours_files, hours) = files_under(&store.hours_dir());
+    let files = index_files + message_files + hours_files;
+    let total = index + messages + hours;
     writeln!(out, "\nParquet files in the store: {files}.").map_err(io)?;
     writeln!(
         out,
-        "\nStore: index {:.1} MB + messages {:.1} MB = {:.1} MB; log text {:.1} MB, as written {:.1} MB (store / text = {:.2}, store / written = {:.2}).",
+        "\nStore: index {:.1} MB + messages {:.1} MB + token-hours {:.1} MB = {:.1} MB; log text {:.1} MB, as written {:.1} MB (store / text = {:.2}, store / written = {:.2}).",
         mb(index),
         mb(messages),
-        mb(index + messages),
+        mb(hours),
+        mb(total),
         mb(manifest.raw_bytes),
         mb(manifest.written_bytes),
-        (index + messages) as f64 / manifest.raw_bytes.max(1) as f64,
-        (index + messages) as f64 / manifest.written_bytes.max(1) as f64,
+        total as f64 / manifest.raw_bytes.max(1) as f64,
+        total as f64 / manifest.written_bytes.max(1) as f64,
     )
     .map_err(io)?;
 
@@ -413,6 +416,8 @@ pub fn run(
                     to: Some(w.to),
                 },
                 limit,
+                // A --bench-store written by an older glaux has none.
+                hours_table: store.has_hours_table(),
                 ..CompileOptions::at(end)
             };
             let compiled = compile(&class.query, &options(Some(100)))

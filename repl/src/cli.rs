@@ -144,7 +144,7 @@ pub enum Command {
         after_help = "Examples:\n  glaux query --since 2h 'userIdentity.userName:alice AND NOT eventName:Describe*'\n  glaux query --from 2024-05-01 --to 2024-05-02 --format ndjson '\"failed password\"'\n  glaux query --explain 'sourceIPAddress:10.0.0.0/8'\n  glaux query -f hunt.glaux              the query from a file (# starts a comment line)\n  echo 'errorCode:*' | glaux query -     the query from stdin\n\nExit status: 0 records found, 1 none, 2 error, 130 interrupted."
     )]
     Query(QueryArgs),
-    /// Print Athena DDL for the two tables, with partition projection on dt
+    /// Print Athena DDL for the three tables, with partition projection
     /// (--apply runs it on Athena).
     #[command(
         after_help = "Examples:\n  glaux ddl --location s3://my-glaux/store\n  glaux --store s3://my-glaux/store --output-location s3://my-results/ ddl --apply"
@@ -314,7 +314,7 @@ pub struct DdlArgs {
     /// prefix/indices/ and prefix/messages/) [default: --store, if on S3].
     #[arg(long, value_name = "S3_URL")]
     pub location: Option<String>,
-    /// Run the statements on Athena (CREATE DATABASE, then the two tables)
+    /// Run the statements on Athena (CREATE DATABASE, then the three tables)
     /// instead of printing them.
     #[arg(long)]
     pub apply: bool,

@@ -139,6 +139,10 @@ pub fn run(
 
     let local_store;
     let s3_store;
+    // A local store's writer lock, held while this ingest writes: compaction
+    // takes it too, and would otherwise delete a file written into a
+    // partition it is rewriting.
+    let _lock;
     let target: &dyn Target = match (&store_s3, &s3) {
         (Some(url), Some(s3)) => {
             s3_store = S3Target::new(s3.clone(), url.clone(), runtime.handle().clone());
@@ -150,6 +154,13 @@ pub fn run(
                 let _ = writeln!(err, "error: creating the store at {store}: {e}");
                 return EXIT_ERROR;
             }
+            _lock = match glaux_store::compact::lock(&local_store) {
+                Ok(lock) => lock,
+                Err(e) => {
+                    let _ = writeln!(err, "error: locking the store at {store}: {e}");
+                    return EXIT_ERROR;
+                }
+            };
             &local_store
         }
     };

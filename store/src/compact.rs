@@ -1,17 +1,19 @@
 //! `glaux compact`: merges the many small files ingest writes per partition
-//! (one per object and hour, in each table) into one sorted file per
-//! partition and table, so a search opens a file per hour instead of
+//! (one per object and hour in the index and message tables, one per object
+//! and day in the token-hours table) into one sorted file per partition and
+//! table, so a search opens a file per hour instead of
 //! hundreds, and a token lookup skips pages by the statistics of a file
 //! sorted by token.
 //!
 //! Safety, on a local store (see docs/storage.md, "Compaction"):
 //! - **Readers never see a half state.** A partition is rebuilt beside the
-//!   store, in `<root>/_staging/<table>/dt=…/` (outside both tables, so no
-//!   reader lists it), then swapped with the live directory in one atomic
-//!   step (Linux `renameat2(RENAME_EXCHANGE)`). A reader lists either every
-//!   old file or the one new file. The two tables are swapped one after
-//!   the other, and either mix is consistent: compaction changes how rows
-//!   are laid out, never which rows a table holds.
+//!   store, in `<root>/_staging/<table>/<partition>/` (outside the tables,
+//!   so no reader lists it), then swapped with the live directory in one
+//!   atomic step (Linux `renameat2(RENAME_EXCHANGE)`). A reader lists
+//!   either every old file or the one new file. The tables are swapped one
+//!   after the other, and any mix is consistent: compaction changes how
+//!   rows are laid out, never which rows a table holds (the token-hours
+//!   table only loses duplicate pairs).
 //! - **A crash loses and duplicates nothing.** Before the swap only staging
 //!   holds new data; after it, staging holds the old files. Either way
 //!   `_staging/` is garbage, and the next run removes it first. The new
@@ -50,9 +52,7 @@ use crate::writer::{
     message_schema,
 };
 
-/// The tables compaction rewrites. The token-hours table goes first, so a
-/// crash never leaves index hours it does not list (it only ever lists
-/// more).
+/// The tables compaction rewrites.
 const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
 
 /// The partition column of `table`'s directories.
@@ -77,7 +77,7 @@ pub const SWAP_LOCK: &str = ".glaux-swap-lock";
 /// What a compaction did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CompactReport {
-    /// Partition directories (table × hour) rewritten.
+    /// Partition directories (table × hour, or × day) rewritten.
     pub partitions: u64,
     /// Partition directories already in one file.
     pub already_compact: u64,
@@ -146,7 +146,7 @@ pub fn search_guard(store: &Store) -> std::io::Result<Option<File>> {
     }
 }
 
-/// Compacts every partition of both tables that has more than one file.
+/// Compacts every partition of every table that has more than one file.
 /// `progress` is told each partition directory as it is finished.
 pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<CompactReport> {
     if store.root().to_string_lossy().starts_with("s3://") {
@@ -446,6 +446,49 @@ mod tests {
         assert!(!store.has_hours_table());
         compact(&store, &|_| {}).unwrap();
         assert!(!store.has_hours_table());
+    }
+
+    /// Re-ingesting an object rewrites its day file before its old index
+    /// files are replaced or deleted: the earlier version's hours stay
+    /// listed, so a failure in between hides nothing.
+    #[test]
+    fn reingest_keeps_the_earlier_versions_hours_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let raw = dir.path().join("raw");
+        std::fs::create_dir_all(&raw).unwrap();
+        let log = raw.join("app.log");
+        let day = store.hours_dir().join("day=2024-05-01");
+        let pairs = || {
+            let files = parquet_files(&day).unwrap();
+            assert_eq!(files.len(), 1);
+            let mut p = crate::writer::decode_hours(std::fs::read(&files[0]).unwrap()).unwrap();
+            p.retain(|(t, _)| t == "needle");
+            p
+        };
+        std::fs::write(&log, "2024-05-01T10:00:00Z needle one\n").unwrap();
+        ingest(
+            &store,
+            std::slice::from_ref(&raw),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(pairs(), [("needle".into(), "2024-05-01-10".into())]);
+        std::fs::write(&log, "2024-05-01T11:00:00Z needle two\n").unwrap();
+        ingest(&store, &[raw], &IngestOptions::default()).unwrap();
+        assert_eq!(
+            pairs(),
+            [
+                ("needle".into(), "2024-05-01-10".into()),
+                ("needle".into(), "2024-05-01-11".into())
+            ]
+        );
+        // The index itself holds only the new version.
+        assert!(
+            parquet_files(&store.index_partition("2024-05-01-10"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! dropped silently: every degraded record or failed object is counted in the
 //! [`IngestReport`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -29,7 +29,7 @@ use crate::analyze::entries;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
-use crate::writer::{Row, encode_hours, encode_partition};
+use crate::writer::{Row, decode_hours, encode_hours, encode_partition};
 
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +181,9 @@ pub struct StoredFiles {
     /// glaux; a table listing only new hours would hide the older ones, so
     /// it gets none and searches do without (`Store::has_hours_table`).
     pub token_hours: bool,
+    /// The token-hours files there are (keys), so a re-ingest finds the
+    /// day files of an object's earlier version.
+    hours_files: HashSet<String>,
 }
 
 impl StoredFiles {
@@ -217,11 +220,16 @@ impl StoredFiles {
                     .insert(dt.to_string());
             }
         }
-        let token_hours = hours.is_empty() || !target.list(&format!("{HOURS_TABLE}/"))?.is_empty();
+        let hours_files: HashSet<String> = target
+            .list(&format!("{HOURS_TABLE}/"))?
+            .into_iter()
+            .collect();
+        let token_hours = hours.is_empty() || !hours_files.is_empty();
         Ok(StoredFiles {
             hours,
             compacted,
             token_hours,
+            hours_files,
         })
     }
 
@@ -384,9 +392,20 @@ pub fn ingest_bytes(
         }
     }
     for (day, mut pairs) in by_day.into_iter().filter(|_| stored.token_hours) {
+        // A re-ingest replaces the object's day file while its earlier
+        // index files still exist (they are replaced or deleted below):
+        // keep the earlier version's pairs too, so a failure in between
+        // never leaves index rows whose hour no file lists.
+        let key = hours_key(day, &name);
+        let earlier = if stored.hours_files.contains(&key) {
+            decode_hours(target.get(&key)?)?
+        } else {
+            Vec::new()
+        };
+        pairs.extend(earlier.iter().map(|(t, h)| (t.as_str(), h.as_str())));
         let bytes = encode_hours(&mut pairs)?;
         report.bytes_out += bytes.len() as u64;
-        target.put(&hours_key(day, &name), bytes)?;
+        target.put(&key, bytes)?;
         report.files_written += 1;
     }
     for (dt, mut rows) in by_partition {

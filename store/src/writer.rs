@@ -67,7 +67,7 @@ pub struct Row {
 }
 
 /// Rows in one index file: at most this many per row group, so a token
-/// lookup can skip most of a large file by statistics and Bloom filter.
+/// lookup can skip most of a large file by statistics.
 const INDEX_ROW_GROUP: usize = 256 * 1024;
 
 fn sorted(column_idx: i32) -> SortingColumn {
@@ -161,6 +161,29 @@ pub fn encode_hours(pairs: &mut Vec<(&str, &str)>) -> std::io::Result<Vec<u8>> {
     )
     .map_err(std::io::Error::other)?;
     encode(&batch, hours_properties())
+}
+
+/// The `(token, dt)` pairs of a token-hours file.
+pub fn decode_hours(bytes: Vec<u8>) -> std::io::Result<Vec<(String, String)>> {
+    use arrow::array::AsArray;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes),
+    )
+    .and_then(|b| b.build())
+    .map_err(std::io::Error::other)?;
+    let mut pairs = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(std::io::Error::other)?;
+        let tokens = batch.column(0).as_string::<i32>();
+        let hours = batch.column(1).as_string::<i32>();
+        pairs.extend(
+            tokens
+                .iter()
+                .zip(hours.iter())
+                .filter_map(|(t, h)| Some((t?.to_string(), h?.to_string()))),
+        );
+    }
+    Ok(pairs)
 }
 
 /// One object's hour, encoded: the two files' bytes.
