@@ -19,6 +19,16 @@ pub const DAY_COLUMN: &str = "day";
 /// ten characters of a `dt`.
 pub const DAY_FORMAT_JAVA: &str = "yyyy-MM-dd";
 
+/// The partition column of `table`'s directories: `day` for the
+/// token-hours table, `dt` for the others.
+pub fn partition_column(table: &str) -> &'static str {
+    if table == HOURS_TABLE {
+        DAY_COLUMN
+    } else {
+        PARTITION_COLUMN
+    }
+}
+
 /// The `day` a `dt` value falls in.
 pub fn day_of(dt: &str) -> &str {
     dt.get(..10).unwrap_or(dt)

@@ -212,13 +212,14 @@ fn number_condition(r: &NumberRange) -> String {
 }
 
 /// `AND "dt" IN (…)`: the hours the token-hours table lists for the
-/// lookups' tokens (`prefilter`, the index scan's own condition on them), when it can narrow this search ([`Plan::narrows_hours`]).
+/// lookups' tokens ([`prefilter`], the index scan's own condition on them),
+/// when it can narrow this search ([`Plan::narrows_hours`]).
 /// Both engines run the subquery first and skip the index partitions it
 /// does not name (DataFusion: the join's dynamic filter on the partition
 /// column; Trino: dynamic partition pruning), so a rare term over a month
 /// opens a day file per day and its few hours, not every hour's index file.
-fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &str, indent: &str) -> String {
-    if !tables.hours_table || !plan.narrows_hours() {
+fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &[String], indent: &str) -> String {
+    if !reads_hours(plan, tables) {
         return String::new();
     }
     let Some(p) = &plan.partitions else {
@@ -233,15 +234,16 @@ fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &str, indent: &str) -> 
         string_literal(day_of(&p.last)),
         string_literal(&p.first),
         string_literal(&p.last),
-        prefilter.replace("\n        OR ", &format!("\n{indent}      OR ")),
+        any_of(prefilter, &format!("{indent}      ")),
     )
 }
 
-/// The index predicate that keeps only rows some lookup can use: an `IN`
+/// The parts of the index predicate that keeps only rows some lookup can
+/// use (ORed by [`any_of`]): an `IN`
 /// list of exact tokens (row groups and pages prune by statistics),
 /// `LIKE` patterns (a prefix prunes as a range), and the conditions of
 /// regex, range, CIDR and presence lookups.
-fn prefilter(plan: &Plan) -> String {
+fn prefilter(plan: &Plan) -> Vec<String> {
     let token = identifier(c::TOKEN);
     let mut parts: Vec<String> = Vec::new();
     let exact = plan.exact_tokens();
@@ -275,11 +277,20 @@ fn prefilter(plan: &Plan) -> String {
             parts.push(cond);
         }
     }
-    if parts.len() == 1 {
-        parts.pop().expect("one part")
-    } else {
-        format!("({})", parts.join("\n        OR "))
+    parts
+}
+
+/// The [`prefilter`] conditions as one: ORed, a part per line at `indent`.
+fn any_of(parts: &[String], indent: &str) -> String {
+    match parts {
+        [one] => one.clone(),
+        _ => format!("({})", parts.join(&format!("\n{indent}OR "))),
     }
+}
+
+/// True if the index scan reads the token-hours table first.
+fn reads_hours(plan: &Plan, tables: &Tables) -> bool {
+    tables.hours_table && plan.narrows_hours()
 }
 
 fn record_condition(test: &RecordTest) -> String {
@@ -342,7 +353,8 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         sql.push_str("WITH\n");
         let top = plan.index_limit();
         let max_phrase = plan.max_phrase();
-        let pre = prefilter(plan);
+        let parts = prefilter(plan);
+        let pre = any_of(&parts, "        ");
         let scan_from = if max_phrase > 1 {
             // Phrases: each row sees the next looked-up rows of its record in
             // position order; adjacency is `next_pos_k = pos + k`.
@@ -388,7 +400,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 tables.index(),
                 window_range(plan, "", "      "),
                 pre,
-                hours_filter(plan, tables, &pre, "      ")
+                hours_filter(plan, tables, &parts, "      ")
             );
             "\"rows\"".to_string()
         } else {
@@ -397,7 +409,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 tables.index(),
                 window_range(plan, "", "      "),
                 pre,
-                hours_filter(plan, tables, &pre, "      ")
+                hours_filter(plan, tables, &parts, "      ")
             )
         };
         let agg = |id: usize| {
@@ -563,7 +575,7 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
         let _ = writeln!(sql, "-- index lookups: none");
     } else {
         let _ = writeln!(sql, "-- index lookups: {}", lookups.join(", "));
-        if tables.hours_table && plan.narrows_hours() {
+        if reads_hours(plan, tables) {
             let _ = writeln!(
                 sql,
                 "-- hours: only those the token-hours table lists for these tokens"

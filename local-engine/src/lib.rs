@@ -89,33 +89,24 @@ impl LocalEngine {
             .expect("DataFusion's default catalog exists");
         catalog.register_schema(database, schema)?;
 
-        use glaux_compiler::layout::{
-            DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN,
-        };
+        use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, partition_column};
         let mut tables = vec![
-            (
-                store.index_dir(),
-                index_schema(),
-                INDEX_TABLE,
-                PARTITION_COLUMN,
-            ),
-            (
-                store.message_dir(),
-                message_schema(),
-                MESSAGE_TABLE,
-                PARTITION_COLUMN,
-            ),
+            (store.index_dir(), index_schema(), INDEX_TABLE),
+            (store.message_dir(), message_schema(), MESSAGE_TABLE),
         ];
         // Absent from stores an older glaux wrote; the compiler is told
         // (`CompileOptions::hours_table`) and does without.
         if store.has_hours_table() {
-            tables.push((store.hours_dir(), hours_schema(), HOURS_TABLE, DAY_COLUMN));
+            tables.push((store.hours_dir(), hours_schema(), HOURS_TABLE));
         }
-        for (dir, file_schema, name, partition) in tables {
+        for (dir, file_schema, name) in tables {
             let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
             let listing = ListingOptions::new(Arc::new(parquet_format(&ctx)))
                 .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![(partition.to_string(), DataType::Utf8)]);
+                .with_table_partition_cols(vec![(
+                    partition_column(name).to_string(),
+                    DataType::Utf8,
+                )]);
             let config = ListingTableConfig::new(url)
                 .with_listing_options(listing)
                 .with_schema(file_schema);

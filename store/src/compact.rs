@@ -41,7 +41,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use glaux_compiler::layout::{
-    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c,
+    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, partition_column,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
@@ -54,15 +54,6 @@ use crate::writer::{
 
 /// The tables compaction rewrites.
 const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
-
-/// The partition column of `table`'s directories.
-fn partition_column(table: &str) -> &'static str {
-    if table == HOURS_TABLE {
-        DAY_COLUMN
-    } else {
-        PARTITION_COLUMN
-    }
-}
 
 /// Name of the staging directory under the store root.
 pub const STAGING: &str = "_staging";

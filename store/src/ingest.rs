@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use glaux_compiler::layout::{
-    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, day_of,
-};
+use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, day_of, partition_column};
 use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
@@ -385,18 +383,18 @@ pub fn ingest_bytes(
     // crash before the index files, an object re-ingested with fewer
     // hours) costs a search one file, nothing more.
     let mut by_day: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
-    for (dt, rows) in &by_partition {
+    for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
         let pairs = by_day.entry(day_of(dt)).or_default();
         for row in rows {
             pairs.extend(row.entries.iter().map(|e| (e.token.as_str(), dt.as_str())));
         }
     }
-    for (day, mut pairs) in by_day.into_iter().filter(|_| stored.token_hours) {
+    for (day, mut pairs) in by_day {
         // A re-ingest replaces the object's day file while its earlier
         // index files still exist (they are replaced or deleted below):
         // keep the earlier version's pairs too, so a failure in between
         // never leaves index rows whose hour no file lists.
-        let key = hours_key(day, &name);
+        let key = partition_key(HOURS_TABLE, day, &name);
         let earlier = if stored.hours_files.contains(&key) {
             decode_hours(target.get(&key)?)?
         } else {
@@ -434,13 +432,8 @@ pub fn ingest_bytes(
     Ok(report)
 }
 
-/// `token_hours/day=<day>/<name>`: a token-hours file's key relative to the
-/// store root.
-pub fn hours_key(day: &str, name: &str) -> String {
-    format!("{HOURS_TABLE}/{DAY_COLUMN}={day}/{name}")
-}
-
-/// `<table>/dt=<dt>/<name>`: a data file's key relative to the store root.
-pub fn partition_key(table: &str, dt: &str, name: &str) -> String {
-    format!("{table}/{PARTITION_COLUMN}={dt}/{name}")
+/// `<table>/dt=<dt>/<name>` (`token_hours/day=<day>/<name>`): a data
+/// file's key relative to the store root.
+pub fn partition_key(table: &str, partition: &str, name: &str) -> String {
+    format!("{table}/{}={partition}/{name}", partition_column(table))
 }
