@@ -335,6 +335,46 @@ fn failed_query_marked_retryable_is_submitted_again() {
     assert_ne!(tokens[0], tokens[1]);
 }
 
+/// `glaux compact` on S3 deletes merged files; a query that listed one
+/// before and opens it after fails. Athena does not mark that retryable,
+/// but a new run lists the partition afresh: it is resubmitted.
+#[test]
+fn a_query_whose_file_vanished_is_submitted_again() {
+    let rt = runtime();
+    let vanished = "HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split s3://store/glaux/messages/dt=2024-05-01-10/0a1b.parquet (offset=0, length=4096): The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey)";
+    let peer = Peer::start(move |call| match call.operation.as_str() {
+        "StartQueryExecution" => {
+            Reply::ok(json!({"QueryExecutionId": format!("{ID}-{}", call.nth)}))
+        }
+        "GetQueryExecution" => {
+            let id = call.body["QueryExecutionId"].as_str().unwrap().to_string();
+            if id.ends_with("-0") {
+                Reply::ok(failed(&id, vanished, 2, 1000, false))
+            } else {
+                Reply::ok(execution(&id, "SUCCEEDED", 0))
+            }
+        }
+        "GetQueryResults" => Reply::ok(page(
+            &glaux_columns(),
+            vec![header(&glaux_columns()), hit_row(7)],
+            None,
+        )),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let finished = rt
+        .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
+        .unwrap();
+    assert_eq!(finished.query_execution_id, format!("{ID}-1"));
+    assert_eq!(peer.count("StartQueryExecution"), 2);
+    // Other user errors are not: a table that does not exist stops at once.
+    assert!(!glaux_athena_engine::run::file_vanished(
+        "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.glaux.indices' does not exist"
+    ));
+    assert!(glaux_athena_engine::run::file_vanished(
+        "HIVE_FILE_NOT_FOUND: s3://store/glaux/indices/dt=2024-05-01-10/c-1.parquet"
+    ));
+}
+
 #[test]
 fn cancelled_elsewhere_is_reported() {
     let rt = runtime();

@@ -281,3 +281,128 @@ fn an_s3_url_names_a_folder_or_one_object_and_naming_nothing_is_an_error() {
     );
     assert!(keys("s3://raw/logs/b.js").is_err());
 }
+
+/// Copies the store at `target` into `dir`, key for key.
+fn download(rt: &tokio::runtime::Runtime, s3: &S3, target: &S3Target, dir: &std::path::Path) {
+    let local = Store::new(dir);
+    for key in target.list("").unwrap() {
+        let bytes = rt
+            .block_on(s3.get("store", &format!("glaux/{key}")))
+            .unwrap();
+        local.put(&key, bytes).unwrap();
+    }
+}
+
+/// Every record's (object, seq) as the local engine finds it with glaux's
+/// own SQL for `*` (no limit), and the number of message rows.
+fn records_in(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> (Vec<(String, i64)>, i64) {
+    let store = Store::new(dir);
+    let engine = rt
+        .block_on(glaux_local_engine::LocalEngine::open(&store, "glaux"))
+        .unwrap();
+    let options = glaux_compiler::CompileOptions {
+        window: glaux_compiler::WindowSpec::Range {
+            from: chrono::DateTime::parse_from_rfc3339("2024-04-01T00:00:00Z")
+                .unwrap()
+                .to_utc(),
+            to: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+        },
+        limit: None,
+        ..glaux_compiler::CompileOptions::at(chrono::Utc::now())
+    };
+    let sql = glaux_compiler::compile("*", &options).unwrap().sql;
+    let mut keys = Vec::new();
+    for b in rt.block_on(engine.run(&sql)).unwrap() {
+        let object = b.column_by_name("object").unwrap().as_string::<i32>();
+        let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            keys.push((object.value(i).to_string(), seq.value(i)));
+        }
+    }
+    keys.sort();
+    let rows = rt
+        .block_on(engine.run("SELECT count(*) FROM \"glaux\".\"messages\""))
+        .unwrap()[0]
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .value(0);
+    (keys, rows)
+}
+
+#[test]
+fn compaction_of_an_s3_store_on_moto() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let config = sdk_config(&rt, &moto);
+    let s3 = S3::new(&config, true);
+    let records = upload_raw(&rt, &s3);
+    let store_url = S3Url::parse("s3://store/glaux").unwrap().unwrap();
+    let target = S3Target::new(s3.clone(), store_url, rt.handle().clone());
+    ingest_from_s3(&rt, &s3, &target);
+    let dir = tempfile::tempdir().unwrap();
+    download(&rt, &s3, &target, &dir.path().join("before"));
+    let (before, rows) = records_in(&rt, &dir.path().join("before"));
+    assert_eq!((before.len(), rows as usize), (records, records));
+
+    // One writer at a time: the lock object is created only if absent.
+    {
+        let held = glaux_store::compact_s3::lock(&target, "compact").unwrap();
+        let err = glaux_store::compact_s3::lock(&target, "ingest")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("locked by another writer"), "{err}");
+        assert!(err.contains("\"purpose\":\"compact\""), "{err}");
+        drop(held);
+    }
+    assert!(target.list("").unwrap().iter().all(|k| k != ".glaux-lock"));
+    // A lock another machine holds is not taken over.
+    target
+        .put(".glaux-lock", br#"{"host":"elsewhere","pid":1}"#.to_vec())
+        .unwrap();
+    let err = glaux_store::compact_s3::lock(&target, "compact")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("s3://store/glaux/.glaux-lock"), "{err}");
+    target.delete(".glaux-lock").unwrap();
+
+    let report = {
+        let _lock = glaux_store::compact_s3::lock(&target, "compact").unwrap();
+        glaux_store::compact_s3::compact(&target, &|_| {}).unwrap()
+    };
+    assert!(report.partitions >= 12, "{report}");
+    assert!(report.files_after < report.files_before, "{report}");
+    // One file per partition, and each compacted file has its list.
+    let keys = target.list("messages/").unwrap();
+    let mut per_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for k in &keys {
+        let (d, name) = k.rsplit_once('/').unwrap();
+        per_dir.entry(d).or_default().push(name);
+    }
+    for (d, names) in &per_dir {
+        let files: Vec<_> = names.iter().filter(|n| n.ends_with(".parquet")).collect();
+        assert_eq!(files.len(), 1, "{d}: {names:?}");
+        if files[0].starts_with("c-") {
+            let list = glaux_store::compact_s3::objects_key(d, files[0]);
+            assert!(keys.contains(&list), "{list}");
+        }
+    }
+    download(&rt, &s3, &target, &dir.path().join("after"));
+    assert_eq!(records_in(&rt, &dir.path().join("after")), (before, rows));
+
+    let again = glaux_store::compact_s3::compact(&target, &|_| {}).unwrap();
+    assert_eq!(again.partitions, 0, "{again}");
+
+    // Re-ingesting a compacted object is refused, and writes nothing.
+    let reingest = ingest_from_s3(&rt, &s3, &target);
+    assert!(
+        reingest
+            .failed
+            .iter()
+            .filter(|(o, _)| !o.ends_with("broken.json.gz"))
+            .all(|(_, why)| why.contains("compacted")),
+        "{reingest}"
+    );
+    assert_eq!(target.list("messages/").unwrap(), keys);
+}

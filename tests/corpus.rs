@@ -119,6 +119,8 @@ fn explain_with_no_limit_and_one_hour() {
     let sql = compile("eventName:ConsoleLogin", &options).unwrap().sql;
     assert!(!sql.contains("LIMIT"));
     assert!(sql.contains("\"dt\" >= '2024-05-01-11' AND \"dt\" <= '2024-05-01-11'"));
+    // Every match, each once: `SELECT DISTINCT` over the message rows.
+    insta::assert_snapshot!(sql);
     let (rt, engine, _dir) = engine();
     rt.block_on(engine.run(&sql)).unwrap();
 }

@@ -56,6 +56,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "WITH",
     "AS",
     "SELECT",
+    "DISTINCT",
     "FROM",
     "JOIN",
     "LEFT",
@@ -90,6 +91,7 @@ const ALLOWED_WORDS: &[&str] = &[
     // aliases, CTEs, tables, columns
     "m",
     "h",
+    "r",
     "rows",
     "hits",
     "glaux",

@@ -134,6 +134,21 @@ pub enum AthenaError {
     Malformed { id: String, detail: String },
 }
 
+/// Whether a failure says a data file listed at planning was gone when
+/// read: what a search sees when `glaux compact` deletes an S3 partition's
+/// merged files under it. Running the query again lists the partition
+/// afresh, so it is resubmitted like a failure Athena marks retryable.
+/// The message shapes are Trino's (`HIVE_FILE_NOT_FOUND`, or
+/// `HIVE_CANNOT_OPEN_SPLIT` with S3's 404 `NoSuchKey`); Athena's exact
+/// text for this case is inferred, not observed.
+pub fn file_vanished(reason: &str) -> bool {
+    reason.contains("HIVE_FILE_NOT_FOUND")
+        || (reason.contains("HIVE_CANNOT_OPEN_SPLIT")
+            && (reason.contains("NoSuchKey")
+                || reason.contains("does not exist")
+                || reason.contains("Status Code: 404")))
+}
+
 fn error_note(category: Option<i32>, error_type: Option<i32>, retryable: bool) -> String {
     let category = match category {
         Some(1) => Some("system error"),
@@ -392,10 +407,10 @@ impl AthenaEngine {
                         .to_string();
                     return Err(AthenaError::Failed {
                         id: id.to_string(),
+                        retryable: err.is_some_and(|e| e.retryable()) || file_vanished(&reason),
                         reason,
                         category: err.and_then(|e| e.error_category()),
                         error_type: err.and_then(|e| e.error_type()),
-                        retryable: err.is_some_and(|e| e.retryable()),
                     });
                 }
                 Some(QueryExecutionState::Cancelled) => {

@@ -138,6 +138,41 @@ impl S3 {
             .map_err(|e| format!("writing s3://{bucket}/{key} failed: {}", error_chain(&e)))
     }
 
+    /// Writes one object only if the key is free (`If-None-Match: *`);
+    /// `false` when an object is there (412) or another conditional write
+    /// to the key is under way (409).
+    pub async fn put_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<bool, String> {
+        let sent = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .if_none_match("*")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(409 | 412)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(format!(
+                "writing s3://{bucket}/{key} failed: {}",
+                error_chain(&e)
+            )),
+        }
+    }
+
     /// Deletes one object; deleting a missing key succeeds (S3's rule).
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
         self.client

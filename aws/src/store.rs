@@ -35,6 +35,13 @@ impl Target for S3Target {
             .map_err(io::Error::other)
     }
 
+    fn create_new(&self, key: &str, bytes: Vec<u8>) -> io::Result<bool> {
+        let key = format!("{}{key}", self.url.prefix);
+        self.runtime
+            .block_on(self.s3.put_if_absent(&self.url.bucket, &key, bytes))
+            .map_err(io::Error::other)
+    }
+
     fn get(&self, key: &str) -> io::Result<Vec<u8>> {
         let key = format!("{}{key}", self.url.prefix);
         self.runtime

@@ -332,23 +332,30 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     );
     let record = |t: &RecordTest| record_condition(t);
     let needs_flags = plan.scan == Scan::Window || plan.formula.has_record_tests();
-    let select = format!(
-        "SELECT m.{}, m.{}, m.{}, m.{}, m.{}",
-        identifier(c::TIME_MS),
-        identifier(c::TAG),
-        identifier(c::OBJECT),
-        identifier(c::SEQ),
-        identifier(c::MESSAGE)
-    );
+    let columns = |alias: &str| {
+        [c::TIME_MS, c::TAG, c::OBJECT, c::SEQ, c::MESSAGE]
+            .map(|name| col(alias, name))
+            .join(", ")
+    };
+    // Without a limit the message rows are the result, each once (see
+    // `once_each`); with one they go through `once_each`'s outer query.
+    let distinct = if plan.limit.is_none() {
+        "DISTINCT "
+    } else {
+        ""
+    };
+    let select = format!("SELECT {distinct}{}", columns("m"));
+    // The message rows go to `inner`; the CTEs stay in `sql`.
+    let mut inner = String::new();
 
     if plan.scan == Scan::Messages {
-        let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
-        let _ = write!(sql, "WHERE {}", window_range(plan, "m", "  "));
+        let _ = write!(inner, "{select}\nFROM {} AS m\n", tables.messages());
+        let _ = write!(inner, "WHERE {}", window_range(plan, "m", "  "));
         if plan.formula != Formula::Const(true) {
             let cond = conjunct(&plan.formula, &|_| unreachable!("no lookups"), &record);
-            let _ = write!(sql, "\n  AND {cond}");
+            let _ = write!(inner, "\n  AND {cond}");
         }
-        sql.push('\n');
+        inner.push('\n');
     } else {
         sql.push_str("WITH\n");
         let top = plan.index_limit();
@@ -464,14 +471,14 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             join_on.push_str("\n  AND m.\"time_ms\" = h.\"time_ms\"");
         }
         sql.push_str("  )\n");
-        let _ = write!(sql, "{select}\nFROM {} AS m\n", tables.messages());
+        let _ = write!(inner, "{select}\nFROM {} AS m\n", tables.messages());
         let join = if plan.scan == Scan::Window {
             "LEFT JOIN"
         } else {
             "JOIN"
         };
-        let _ = writeln!(sql, "{join} \"hits\" AS h ON {join_on}");
-        let _ = write!(sql, "WHERE {}", window_range(plan, "m", "  "));
+        let _ = writeln!(inner, "{join} \"hits\" AS h ON {join_on}");
+        let _ = write!(inner, "WHERE {}", window_range(plan, "m", "  "));
         if needs_flags {
             let flag = |id: usize| {
                 if plan.scan == Scan::Window {
@@ -481,15 +488,44 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 }
             };
             let cond = conjunct(&plan.formula, &flag, &record);
-            let _ = write!(sql, "\n  AND {cond}");
+            let _ = write!(inner, "\n  AND {cond}");
         }
-        sql.push('\n');
+        inner.push('\n');
     }
-    let _ = write!(sql, "ORDER BY {}", newest_first("m"));
-    if let Some(limit) = plan.limit {
-        let _ = write!(sql, "\nLIMIT {limit}");
-    }
+    once_each(&mut sql, &inner, plan.limit, &columns("r"));
     sql
+}
+
+/// Appends the result query: the message rows of `inner` (a `SELECT … FROM
+/// messages AS m …` without order or limit), newest first, each record
+/// once.
+///
+/// A record is in the message table once, except while `glaux compact`
+/// rewrites its partition on S3: there the merged file is written before
+/// the small files are deleted (S3 cannot swap a set of files), so a reader
+/// may list both copies, byte-identical rows, never more than two
+/// (docs/storage.md, "Compaction on S3"). Hence the newest `2 × limit` rows
+/// hold the newest `limit` records, and `DISTINCT` over those few rows
+/// drops the copies. Without a limit, `inner` selects `DISTINCT` itself.
+fn once_each(sql: &mut String, inner: &str, limit: Option<u64>, columns: &str) {
+    let order = newest_first("m");
+    match limit {
+        Some(limit) => {
+            let _ = writeln!(sql, "SELECT DISTINCT {columns}\nFROM (");
+            for line in inner.lines() {
+                let _ = writeln!(sql, "  {line}");
+            }
+            let _ = write!(
+                sql,
+                "  ORDER BY {order}\n  LIMIT {}\n) AS r\nORDER BY {}\nLIMIT {limit}",
+                limit.saturating_mul(2),
+                newest_first("r")
+            );
+        }
+        None => {
+            let _ = write!(sql, "{inner}ORDER BY {order}");
+        }
+    }
 }
 
 /// The formula as a condition that follows `AND`: a top-level `OR` needs
@@ -615,6 +651,10 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
             "-- fetch: the index picks the newest records, then only their messages are read"
         );
     }
+    let _ = writeln!(
+        sql,
+        "-- copies: each record once, also while compaction on S3 leaves it in two files"
+    );
 }
 
 #[cfg(test)]

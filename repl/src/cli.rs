@@ -159,7 +159,7 @@ pub enum Command {
     /// Merge each partition's small files (one per object and hour) into
     /// one sorted file per table and hour; safe to interrupt, safe to rerun.
     #[command(
-        after_help = "Examples:\n  glaux --store ./store compact\n\nReaders never see a half-compacted hour; a killed run loses and\nduplicates nothing (the next run cleans up). Local stores on Linux;\nsee docs/storage.md."
+        after_help = "Examples:\n  glaux --store ./store compact\n  glaux --store s3://my-glaux/store compact\n\nA killed run loses and duplicates nothing (the next run cleans up).\nLocally (Linux) readers never see a half-compacted hour; on S3 the\nmerged file is written before the small ones are deleted, and searches\nreturn a record found in both once. See docs/storage.md."
     )]
     Compact,
     /// Generate logs at benchmark scale with planted needles of known

@@ -139,13 +139,22 @@ pub fn run(
 
     let local_store;
     let s3_store;
-    // A local store's writer lock, held while this ingest writes: compaction
+    // The store's writer lock, held while this ingest writes: compaction
     // takes it too, and would otherwise delete a file written into a
-    // partition it is rewriting.
+    // partition it is rewriting (an OS file lock locally, a lock object on
+    // S3).
     let _lock;
+    let _s3_lock;
     let target: &dyn Target = match (&store_s3, &s3) {
         (Some(url), Some(s3)) => {
             s3_store = S3Target::new(s3.clone(), url.clone(), runtime.handle().clone());
+            _s3_lock = match glaux_store::compact_s3::lock(&s3_store, "ingest") {
+                Ok(lock) => lock,
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    return EXIT_ERROR;
+                }
+            };
             &s3_store
         }
         _ => {

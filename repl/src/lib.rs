@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod compact;
 pub mod complete;
 pub mod config;
 pub mod demo;
@@ -303,19 +304,7 @@ pub fn run_with(
         Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
         Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
         Command::Gen(args) => generate(&args, out, err),
-        Command::Compact => {
-            let progress = |_: &str| {};
-            match glaux_store::compact::compact(&store, &progress) {
-                Ok(report) => {
-                    let _ = writeln!(out, "{report}");
-                    EXIT_OK
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "error: compacting {}: {e}", store.root().display());
-                    EXIT_ERROR
-                }
-            }
-        }
+        Command::Compact => compact::run(&store_text, &settings, out, err),
         Command::Bench(args) => {
             let paths = bench::BenchPaths {
                 store: args

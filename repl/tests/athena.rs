@@ -6,7 +6,8 @@
 //!   engine, for the same rows;
 //! - Ctrl-C stops the Athena query and exits 130;
 //! - a FAILED query, missing credentials and misconfiguration are told;
-//! - `glaux ingest` from and to S3, `glaux ddl --apply`, `glaux config`.
+//! - `glaux ingest` from and to S3, `glaux compact` of an S3 store,
+//!   `glaux ddl --apply`, `glaux config`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -448,6 +449,35 @@ fn ingest_from_and_to_s3_then_ddl_apply_on_moto() {
         "{}",
         text(&out.stderr)
     );
+
+    // Compaction of the S3 store through the binary: small files merged,
+    // then nothing left to do (the store's contents are checked in
+    // tests/aws_moto.rs and tests/compact_s3.rs).
+    let compact = || {
+        run(glaux().args([
+            "--endpoint-url",
+            &moto.url,
+            "--store",
+            "s3://store/glaux",
+            "compact",
+        ]))
+    };
+    let out = compact();
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}{report}", text(&out.stderr));
+    let compacted = |report: &str| -> u64 {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix("partitions compacted:"))
+            .unwrap_or_else(|| panic!("{report}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(compacted(&report) > 0, "{report}");
+    let out = compact();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(compacted(&text(&out.stdout)), 0);
 
     // S3 → a local store, then search it locally: same records.
     let local = dir.path().join("local");

@@ -142,7 +142,7 @@ pub fn search_guard(store: &Store) -> std::io::Result<Option<File>> {
 pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<CompactReport> {
     if store.root().to_string_lossy().starts_with("s3://") {
         return Err(std::io::Error::other(
-            "compaction of an S3 store is not supported yet: S3 has no atomic swap, see docs/storage.md",
+            "an S3 store is compacted by write-then-delete (compact_s3::compact), not by a swap",
         ));
     }
     let _lock = lock(store)?;
@@ -227,10 +227,21 @@ pub fn parquet_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads `files` (one table's partition), sorts their rows as a compacted
-/// file keeps them, and writes them to `staged/` as one file, with the
-/// partition's object list. Returns the file's size.
-fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64> {
+/// One table partition's files merged into one.
+#[derive(Debug)]
+pub struct Merged {
+    /// `c-<hash of the input names>.parquet`.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// The objects whose records it holds; `None` for the token-hours
+    /// table, a set of pairs with no object list.
+    pub objects: Option<BTreeSet<String>>,
+}
+
+/// Merges a partition's files (`(name, content)`, one table) into one file
+/// sorted as a compacted file keeps its rows. Plain data in and out: the
+/// local swap and the write-then-delete on S3 both use it.
+pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
     let schema = match table {
         INDEX_TABLE => index_schema(),
         MESSAGE_TABLE => message_schema(),
@@ -238,11 +249,11 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
     };
     let mut batches = Vec::new();
     let mut digest = Sha256::new();
-    for f in files {
-        digest.update(f.file_name().unwrap_or_default().as_encoded_bytes());
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(f)?)
+    for (name, content) in files {
+        digest.update(name.as_bytes());
+        let reader = ParquetRecordBatchReaderBuilder::try_new(content.clone())
             .and_then(|b| b.build())
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?;
+            .map_err(|e| std::io::Error::other(format!("{name}: {e}")))?;
         for batch in reader {
             let batch = batch.map_err(std::io::Error::other)?;
             // Files written before a column existed: the reader gives what
@@ -251,7 +262,7 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
             batches.push(
                 batch
                     .with_schema(Arc::clone(&schema))
-                    .map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?,
+                    .map_err(|e| std::io::Error::other(format!("{name}: {e}")))?,
             );
         }
     }
@@ -260,7 +271,7 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let path = staged.join(format!("c-{hex}.parquet"));
+    let name = format!("c-{hex}.parquet");
     if table == HOURS_TABLE {
         // A set of (token, hour) pairs: no object list, nothing to keep
         // twice.
@@ -278,10 +289,11 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
             .flat_map(|(t, h)| t.zip(h))
             .collect();
         let bytes = encode_hours(&mut pairs)?;
-        std::fs::create_dir_all(staged)?;
-        write_synced(&path, &bytes)?;
-        File::open(staged)?.sync_all()?;
-        return Ok(bytes.len() as u64);
+        return Ok(Merged {
+            name,
+            bytes,
+            objects: None,
+        });
     }
     let keys: &[&str] = if table == INDEX_TABLE {
         &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS]
@@ -310,14 +322,31 @@ fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64
     } else {
         message_properties()
     };
-    let bytes = encode(&sorted, props)?;
+    Ok(Merged {
+        name,
+        bytes: encode(&sorted, props)?,
+        objects: Some(objects),
+    })
+}
 
+/// Merges `files` (one table's partition) and writes the result to
+/// `staged/`, with the partition's object list, synced. Returns the
+/// file's size.
+fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64> {
+    let mut inputs = Vec::with_capacity(files.len());
+    for f in files {
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        inputs.push((name.into_owned(), bytes::Bytes::from(std::fs::read(f)?)));
+    }
+    let merged = merge(table, &inputs)?;
     std::fs::create_dir_all(staged)?;
-    write_synced(&path, &bytes)?;
-    let list = serde_json::to_vec(&objects).map_err(std::io::Error::other)?;
-    write_synced(&staged.join(OBJECTS_FILE), &list)?;
+    write_synced(&staged.join(&merged.name), &merged.bytes)?;
+    if let Some(objects) = &merged.objects {
+        let list = serde_json::to_vec(objects).map_err(std::io::Error::other)?;
+        write_synced(&staged.join(OBJECTS_FILE), &list)?;
+    }
     File::open(staged)?.sync_all()?;
-    Ok(bytes.len() as u64)
+    Ok(merged.bytes.len() as u64)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

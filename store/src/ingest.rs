@@ -202,13 +202,18 @@ impl StoredFiles {
                 if name.contains('/') {
                     continue;
                 }
-                if name == crate::compact::OBJECTS_FILE {
-                    if table == INDEX_TABLE {
-                        let objects: Vec<String> = serde_json::from_slice(&target.get(&key)?)
-                            .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
-                        for o in objects {
-                            compacted.entry(o).or_default().insert(dt.to_string());
-                        }
+                // A compacted file's object list: `_glaux-objects.json`
+                // locally, `_glaux-objects-c-….json` on S3. Both tables':
+                // an object whose records have no tokens is in the
+                // message table only.
+                if name == crate::compact::OBJECTS_FILE
+                    || (name.starts_with(crate::compact_s3::OBJECTS_PREFIX)
+                        && name.ends_with(".json"))
+                {
+                    let objects: Vec<String> = serde_json::from_slice(&target.get(&key)?)
+                        .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
+                    for o in objects {
+                        compacted.entry(o).or_default().insert(dt.to_string());
                     }
                     continue;
                 }

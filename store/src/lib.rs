@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod compact;
+pub mod compact_s3;
 pub mod decode;
 pub mod ingest;
 pub mod target;

@@ -7,6 +7,7 @@
 //! owns the network code. Likewise raw objects come from a [`Source`]: local
 //! files here, S3 objects there.
 
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +21,10 @@ pub trait Target: Sync {
     /// Writes `bytes` at `key`, atomically: a reader sees the old file or
     /// the new one, never a part.
     fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()>;
+    /// Writes `bytes` at `key` only if nothing is there (S3's
+    /// `If-None-Match: *`); `false` when something was. Of two writers
+    /// racing for one key, exactly one gets `true`.
+    fn create_new(&self, key: &str, bytes: Vec<u8>) -> io::Result<bool>;
     /// Deletes `key`; a missing key is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
     /// Every key under `prefix` (which ends with `/`), relative to the root.
@@ -47,6 +52,17 @@ impl Target for Store {
         let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, &path)
+    }
+
+    fn create_new(&self, key: &str, bytes: Vec<u8>) -> io::Result<bool> {
+        use std::io::Write;
+        let path = self.root().join(key);
+        std::fs::create_dir_all(path.parent().unwrap_or(self.root()))?;
+        match File::options().write(true).create_new(true).open(&path) {
+            Ok(mut f) => f.write_all(&bytes).map(|()| true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {

@@ -1,0 +1,48 @@
+//! `glaux compact`: a local store (atomic swap) or an S3 store
+//! (write, then delete; see `glaux_store::compact_s3`).
+
+use std::io::Write;
+
+use glaux_aws::s3::{S3, S3Url};
+use glaux_aws::store::S3Target;
+use glaux_store::Store;
+
+use crate::config::Settings;
+use crate::{EXIT_ERROR, EXIT_OK};
+
+/// Runs the compact command on `store` (a directory or `s3://…`); returns
+/// the exit status.
+pub fn run(store: &str, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let result = match S3Url::parse(store) {
+        None => glaux_store::compact::compact(&Store::new(store), &|_| {}),
+        Some(Err(e)) => {
+            let _ = writeln!(err, "error: --store: {e}");
+            return EXIT_ERROR;
+        }
+        Some(Ok(url)) => on_s3(url, settings),
+    };
+    match result {
+        Ok(report) => {
+            let _ = writeln!(out, "{report}");
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: compacting {store}: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn on_s3(url: S3Url, settings: &Settings) -> std::io::Result<glaux_store::compact::CompactReport> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let aws = settings.aws();
+    let config = runtime
+        .block_on(glaux_aws::load(&aws))
+        .map_err(std::io::Error::other)?;
+    let s3 = S3::new(&config, aws.endpoint_url.is_some());
+    let target = S3Target::new(s3, url, runtime.handle().clone());
+    let _lock = glaux_store::compact_s3::lock(&target, "compact")?;
+    glaux_store::compact_s3::compact(&target, &|_| {})
+}

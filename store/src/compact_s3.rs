@@ -1,0 +1,318 @@
+//! `glaux compact` on a store without an atomic swap: S3 (any
+//! [`Target`]). The merge is the local one ([`crate::compact::merge`]);
+//! what differs is how the merged file replaces the small ones.
+//!
+//! S3 cannot replace a set of objects in one step, and Athena lists a
+//! partition's files itself. So a partition is rewritten by **write, then
+//! delete**, and the SQL tolerates the step in between (docs/storage.md,
+//! "Compaction on S3"):
+//!
+//! 1. **Clean up** what an interrupted run left: among the partition's
+//!    compacted files (`c-….parquet`, each with its object list
+//!    `_glaux-objects-c-….json`), the one with the most objects covers the
+//!    others; every file whose records it holds (an older compacted file,
+//!    an object's own file) is deleted, and so is an object list whose
+//!    file does not exist.
+//! 2. **Merge** the partition's remaining files into one.
+//! 3. **Write** its object list, then the file. From here a reader may list
+//!    a record twice, in the new file and in an old one: byte-identical
+//!    rows, which every query drops (`SELECT DISTINCT` over the newest
+//!    `2 × limit` rows, `glaux_compiler::sql`).
+//! 4. **Delete** the merged files, each compacted file before its object
+//!    list.
+//!
+//! So at every point each record is in the partition once or twice, never
+//! missing and never three times: a crash leaves at most one old layer
+//! beside one new file, and the next run's cleanup removes it before it
+//! writes anything. A search that listed a file which is then deleted
+//! fails and is run again (the Athena engine resubmits it once).
+//!
+//! The object list is written before the file so that a compacted file
+//! never exists without one (cleanup trusts only lists whose file exists),
+//! and ingest, which refuses to re-ingest an object a list names, errs on
+//! the side of refusing.
+//!
+//! The token-hours table is a set: duplicate pairs are harmless, so its
+//! partitions are merged and the inputs deleted, with no object list.
+//!
+//! One writer at a time: the caller holds the store's lock object
+//! ([`lock`]), since ingest re-writing an object's file while compaction
+//! merges it would lose the new version.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+
+use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, partition_column};
+
+use crate::Target;
+use crate::compact::{CompactReport, merge};
+use crate::ingest::file_name_for;
+
+/// The tables, in the order they are compacted (as locally).
+const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
+
+/// The object list of compacted file `c-x.parquet` is
+/// `_glaux-objects-c-x.json` beside it (Athena skips `_` names, DataFusion
+/// reads `.parquet` only).
+pub const OBJECTS_PREFIX: &str = "_glaux-objects-";
+
+/// The lock object under the store's prefix: it exists while a writer
+/// (ingest or compaction) works on an S3 store.
+pub const LOCK_OBJECT: &str = ".glaux-lock";
+
+/// The object list's key for a compacted file called `name`.
+pub fn objects_key(dir: &str, name: &str) -> String {
+    let stem = name.strip_suffix(".parquet").unwrap_or(name);
+    format!("{dir}/{OBJECTS_PREFIX}{stem}.json")
+}
+
+/// One partition directory's keys, by kind.
+#[derive(Debug, Default)]
+struct Partition {
+    /// `.parquet` names.
+    files: BTreeSet<String>,
+    /// Names of object lists (`_glaux-objects-….json`).
+    lists: BTreeSet<String>,
+}
+
+/// Compacts every partition of every table of the store at `target` that
+/// has more than one file, by write-then-delete. `progress` is told each
+/// partition as it is finished.
+pub fn compact(target: &dyn Target, progress: &dyn Fn(&str)) -> io::Result<CompactReport> {
+    let mut report = CompactReport::default();
+    for table in TABLES {
+        let column = format!("{}=", partition_column(table));
+        let mut partitions: BTreeMap<String, Partition> = BTreeMap::new();
+        for key in target.list(&format!("{table}/"))? {
+            // <table>/<column>=<value>/<name>
+            let mut parts = key.splitn(3, '/').skip(1);
+            let (Some(dir), Some(name)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if !dir.starts_with(&column) || name.contains('/') {
+                continue;
+            }
+            let p = partitions.entry(format!("{table}/{dir}")).or_default();
+            if name.ends_with(".parquet") && !name.starts_with(['_', '.']) {
+                p.files.insert(name.to_string());
+            } else if name.starts_with(OBJECTS_PREFIX) && name.ends_with(".json") {
+                p.lists.insert(name.to_string());
+            }
+        }
+        for (dir, partition) in partitions {
+            compact_partition(target, table, &dir, partition, &mut report)?;
+            progress(&dir);
+        }
+    }
+    Ok(report)
+}
+
+fn compact_partition(
+    target: &dyn Target,
+    table: &str,
+    dir: &str,
+    mut p: Partition,
+    report: &mut CompactReport,
+) -> io::Result<()> {
+    let key = |name: &str| format!("{dir}/{name}");
+    if table != HOURS_TABLE {
+        report.leftovers_removed += clean_up(target, dir, &mut p)?;
+    }
+    if p.files.len() < 2 {
+        report.already_compact += 1;
+        return Ok(());
+    }
+    let mut inputs = Vec::with_capacity(p.files.len());
+    for name in &p.files {
+        let bytes = target.get(&key(name))?;
+        report.bytes_before += bytes.len() as u64;
+        inputs.push((name.clone(), bytes::Bytes::from(bytes)));
+    }
+    let merged = merge(table, &inputs)?;
+    if p.files.contains(&merged.name) {
+        // The same inputs were merged before and that file is still here
+        // beside them: impossible after clean-up, so refuse to guess.
+        return Err(io::Error::other(format!(
+            "{dir}: {} is both an input and the merge of the inputs",
+            merged.name
+        )));
+    }
+    if let Some(objects) = &merged.objects {
+        let list = serde_json::to_vec(objects).map_err(io::Error::other)?;
+        target.put(&objects_key(dir, &merged.name), list)?;
+    }
+    report.bytes_after += merged.bytes.len() as u64;
+    target.put(&key(&merged.name), merged.bytes)?;
+    for name in &p.files {
+        target.delete(&key(name))?;
+        if name.starts_with("c-") {
+            target.delete(&objects_key(dir, name))?;
+        }
+    }
+    report.partitions += 1;
+    report.files_before += p.files.len() as u64;
+    report.files_after += 1;
+    Ok(())
+}
+
+/// Step 1: deletes the files the largest compacted file covers and the
+/// object lists without a file; returns how many keys it deleted. `p` is
+/// left with what remains.
+fn clean_up(target: &dyn Target, dir: &str, p: &mut Partition) -> io::Result<u64> {
+    let key = |name: &str| format!("{dir}/{name}");
+    // Compacted files whose list exists, with their objects.
+    let mut compacted: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut removed = 0;
+    for list in std::mem::take(&mut p.lists) {
+        let stem = &list[OBJECTS_PREFIX.len()..list.len() - ".json".len()];
+        let file = format!("{stem}.parquet");
+        if p.files.contains(&file) {
+            let objects: BTreeSet<String> = serde_json::from_slice(&target.get(&key(&list))?)
+                .map_err(|e| io::Error::other(format!("{}: {e}", key(&list))))?;
+            compacted.push((file, objects));
+        } else {
+            // Written just before a file that never was (a crash), or left
+            // after its file was deleted.
+            target.delete(&key(&list))?;
+            removed += 1;
+        }
+    }
+    let Some((newest, covers)) = compacted
+        .iter()
+        .max_by_key(|(_, objects)| objects.len())
+        .cloned()
+    else {
+        return Ok(removed);
+    };
+    let own_files: BTreeSet<String> = covers.iter().map(|o| file_name_for(o)).collect();
+    for (file, objects) in &compacted {
+        if *file != newest && objects.is_subset(&covers) {
+            target.delete(&key(file))?;
+            target.delete(&objects_key(dir, file))?;
+            p.files.remove(file);
+            removed += 1;
+        }
+    }
+    for file in own_files {
+        if p.files.remove(&file) {
+            target.delete(&key(&file))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Held while a writer works on an S3 store; deleting the lock object
+/// releases it (on drop).
+pub struct Lock<'a> {
+    target: &'a dyn Target,
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = self.target.delete(LOCK_OBJECT);
+    }
+}
+
+/// What the lock object says about its holder.
+fn holder(purpose: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    serde_json::json!({
+        "purpose": purpose,
+        "host": host,
+        "pid": std::process::id(),
+        "since": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+    .to_string()
+}
+
+/// Whether the lock object's holder is a process of this machine that is
+/// gone (a killed run): then the lock can be taken over.
+fn holder_is_gone(held: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(held) else {
+        return false;
+    };
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let (Some(host), Some(pid)) = (v["host"].as_str(), v["pid"].as_u64()) else {
+        return false;
+    };
+    !here.is_empty()
+        && host == here
+        && pid != u64::from(std::process::id())
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Takes the store's lock object: created only if absent (S3's
+/// `If-None-Match: *`), so of two writers one wins. A lock left by a killed
+/// process of this machine is taken over; any other is an error that names
+/// its holder and how to remove it.
+pub fn lock<'a>(target: &'a dyn Target, purpose: &str) -> io::Result<Lock<'a>> {
+    for _ in 0..2 {
+        if target.create_new(LOCK_OBJECT, holder(purpose).into_bytes())? {
+            return Ok(Lock { target });
+        }
+        let held = match target.get(LOCK_OBJECT) {
+            Ok(held) => held,
+            // Released in between: try again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if !holder_is_gone(&held) {
+            return Err(io::Error::other(format!(
+                "the store is locked by another writer ({}); if that process is gone, delete {}{LOCK_OBJECT}",
+                String::from_utf8_lossy(&held),
+                target.describe()
+            )));
+        }
+        target.delete(LOCK_OBJECT)?;
+    }
+    Err(io::Error::other(format!(
+        "could not take the store's lock ({}{LOCK_OBJECT}): another writer keeps taking it",
+        target.describe()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    #[test]
+    fn the_lock_has_one_holder_and_a_dead_local_holder_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let held = lock(&store, "compact").unwrap();
+        let err = lock(&store, "ingest").err().unwrap().to_string();
+        assert!(err.contains("locked by another writer"), "{err}");
+        assert!(err.contains(LOCK_OBJECT), "{err}");
+        drop(held);
+        assert!(!dir.path().join(LOCK_OBJECT).exists(), "released on drop");
+
+        // A process of this machine that is gone: its lock is taken over.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let stale = serde_json::json!({"host": host.trim(), "pid": dead, "purpose": "ingest"});
+        store
+            .put(LOCK_OBJECT, stale.to_string().into_bytes())
+            .unwrap();
+        let taken = lock(&store, "compact").unwrap();
+        let now = String::from_utf8(store.get(LOCK_OBJECT).unwrap()).unwrap();
+        assert!(
+            now.contains(&format!("\"pid\":{}", std::process::id())),
+            "{now}"
+        );
+        drop(taken);
+
+        // Another machine's lock is left alone.
+        store
+            .put(LOCK_OBJECT, br#"{"host":"elsewhere","pid":1}"#.to_vec())
+            .unwrap();
+        assert!(lock(&store, "compact").is_err());
+    }
+}
