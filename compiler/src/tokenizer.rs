@@ -149,16 +149,20 @@ fn split_part<'a>(part: &'a str, emit: Emit<'_, 'a>) {
 /// Splits a piece (no `:` or `@`) into words: `.` and `-` stay only between
 /// two word characters.
 fn join_words<'a>(piece: &'a str, emit: &mut dyn FnMut(&'a str)) {
-    let chars: Vec<(usize, char)> = piece.char_indices().collect();
+    // One pass, no buffer: this runs for every value ingest indexes.
+    let mut chars = piece.char_indices().peekable();
     let mut start: Option<usize> = None;
-    for (i, &(at, c)) in chars.iter().enumerate() {
+    let mut prev_word = false;
+    while let Some((at, c)) = chars.next() {
         if is_word_char(c) {
             start.get_or_insert(at);
+            prev_word = true;
             continue;
         }
-        let prev_word = i > 0 && is_word_char(chars[i - 1].1);
-        let next_word = chars.get(i + 1).is_some_and(|&(_, n)| is_word_char(n));
-        if prev_word && next_word {
+        let next_word = chars.peek().is_some_and(|&(_, n)| is_word_char(n));
+        let inside = prev_word && next_word;
+        prev_word = false;
+        if inside {
             continue; // a joiner inside a word
         }
         if let Some(s) = start.take() {

@@ -12,13 +12,17 @@
 use glaux_compiler::layout::TEXT_FIELD;
 use glaux_compiler::tokenizer::tokenize_into;
 use glaux_compiler::values::{ip_key, value_number};
+use std::sync::Arc;
+
 use serde_json::Value;
 
 /// One token occurrence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub token: String,
-    pub field: String,
+    /// Shared by the tokens of one value: one allocation per value, not
+    /// per token (ingest's profile).
+    pub field: Arc<str>,
     pub pos: i32,
     pub num: Option<f64>,
     pub ip: Option<String>,
@@ -62,11 +66,12 @@ pub fn entries(json: Option<&Value>, text: &str) -> Vec<Entry> {
     let mut add = |field: &str, value: &str| {
         let mut num = value_number(value);
         let start = out.len();
+        let field: Arc<str> = Arc::from(field);
         tokenize_into(value, &mut |token| {
             out.push(Entry {
                 ip: ip_key(&token),
                 token,
-                field: field.to_string(),
+                field: Arc::clone(&field),
                 pos,
                 num: num.take(),
             });
@@ -75,7 +80,7 @@ pub fn entries(json: Option<&Value>, text: &str) -> Vec<Entry> {
         if out.len() == start {
             out.push(Entry {
                 token: String::new(),
-                field: field.to_string(),
+                field,
                 pos,
                 num,
                 ip: None,

@@ -83,7 +83,7 @@ impl FieldCatalog {
         // Entries come value by value: drop runs of one field before sorting.
         let mut seen: Vec<&str> = Vec::new();
         for e in entries {
-            if !e.field.is_empty() && seen.last() != Some(&e.field.as_str()) {
+            if !e.field.is_empty() && seen.last() != Some(&&*e.field) {
                 seen.push(&e.field);
             }
         }

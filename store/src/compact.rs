@@ -48,8 +48,8 @@ use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::writer::{
-    encode, encode_hours, hours_schema, index_properties, index_schema, message_properties,
-    message_schema,
+    Objects, encode, encode_hours, hours_schema, index_properties, index_schema,
+    message_properties, message_schema,
 };
 
 /// The tables compaction rewrites.
@@ -318,9 +318,9 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
         (0..col.len()).map(|i| col.value(i).to_string()).collect()
     };
     let props = if table == INDEX_TABLE {
-        index_properties()
+        index_properties(Objects::Many)
     } else {
-        message_properties()
+        message_properties(Objects::Many)
     };
     Ok(Merged {
         name,

@@ -389,10 +389,14 @@ pub fn ingest_bytes(
     // hours) costs a search one file, nothing more.
     let mut by_day: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
     for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
+        // Each hour's distinct tokens: sorting every occurrence was 5 % of
+        // ingest's profile.
+        let tokens: HashSet<&str> = rows
+            .iter()
+            .flat_map(|row| row.entries.iter().map(|e| e.token.as_str()))
+            .collect();
         let pairs = by_day.entry(day_of(dt)).or_default();
-        for row in rows {
-            pairs.extend(row.entries.iter().map(|e| (e.token.as_str(), dt.as_str())));
-        }
+        pairs.extend(tokens.into_iter().map(|t| (t, dt.as_str())));
     }
     for (day, mut pairs) in by_day {
         // A re-ingest replaces the object's day file while its earlier
