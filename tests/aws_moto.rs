@@ -383,7 +383,7 @@ fn compaction_of_an_s3_store_on_moto() {
     for (d, names) in &per_dir {
         let files: Vec<_> = names.iter().filter(|n| n.ends_with(".parquet")).collect();
         assert_eq!(files.len(), 1, "{d}: {names:?}");
-        if files[0].starts_with("c-") {
+        if files[0].starts_with("z-") {
             let list = glaux_store::compact_s3::objects_key(d, files[0]);
             assert!(keys.contains(&list), "{list}");
         }

@@ -123,6 +123,9 @@ const QUERIES: &[(&str, Option<u64>)] = &[
     ("NOT eventName:ConsoleLogin", Some(5)),
     ("eventName:Describe*", Some(3)),
     ("REJECT OR ACCEPT", None),
+    // Three words: adjacency by `lead(…, 2)` must not see a copy.
+    ("\"failed password for\"", None),
+    ("\"failed password for\"", Some(2)),
     ("*", None),
 ];
 
@@ -264,6 +267,42 @@ fn a_crash_at_any_step_loses_nothing_and_searches_see_each_record_once() {
         assert_eq!(again.partitions, 0, "idempotent after step {budget}");
     }
     assert!(saw_copies, "no crash point left a record in two files");
+}
+
+/// The worst a reader can meet mid-compaction: every record of every
+/// partition in two files (the merged one and its input). Each query
+/// returns what it returned with one copy, phrases of three words
+/// included (their window must not see the copy of the next word where
+/// the third belongs).
+#[test]
+fn searches_return_each_record_once_when_every_file_is_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    write_to(&raw, &generate(&SampleOptions::small(t(END)))).unwrap();
+    let store = Store::new(dir.path().join("store"));
+    glaux_store::ingest(&store, &[raw], &IngestOptions::default()).unwrap();
+    let expected = answers(&store);
+    for table in [INDEX_TABLE, MESSAGE_TABLE] {
+        for key in store.list(&format!("{table}/")).unwrap() {
+            let (dir, name) = key.rsplit_once('/').unwrap();
+            store
+                .put(&format!("{dir}/copy-{name}"), store.get(&key).unwrap())
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        row_counts(&store, MESSAGE_TABLE).values().max(),
+        Some(&2),
+        "every message row twice"
+    );
+    for (((query, limit), got), want) in QUERIES.iter().zip(answers(&store)).zip(&expected) {
+        assert!(
+            got == *want,
+            "`{query}` (limit {limit:?}) returned {} rows, {} expected",
+            got.len(),
+            want.len()
+        );
+    }
 }
 
 /// Ingest refuses to re-ingest an object a compacted file holds (its

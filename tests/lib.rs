@@ -92,6 +92,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "m",
     "h",
     "r",
+    "i",
     "rows",
     "hits",
     "glaux",

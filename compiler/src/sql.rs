@@ -400,14 +400,19 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                     identifier(c::POS)
                 ));
             }
+            // The window reads each index row once: while compaction on S3
+            // leaves a record's rows in two files, a doubled row would put
+            // a copy of `pos + 1` where `pos + 2` belongs, and a phrase of
+            // three words or more would not match (`once_each`).
             let _ = write!(
                 sql,
-                "  \"rows\" AS (\n    SELECT {}\n    FROM {}\n    WHERE {}\n      AND {}{}\n  ),\n",
+                "  \"rows\" AS (\n    SELECT {}\n    FROM (\n      SELECT DISTINCT {}\n      FROM {}\n      WHERE {}\n        AND {}{}\n    ) AS \"i\"\n  ),\n",
                 cols.join(",\n      "),
+                cols[0],
                 tables.index(),
-                window_range(plan, "", "      "),
-                pre,
-                hours_filter(plan, tables, &parts, "      ")
+                window_range(plan, "", "        "),
+                any_of(&parts, "          "),
+                hours_filter(plan, tables, &parts, "        ")
             );
             "\"rows\"".to_string()
         } else {

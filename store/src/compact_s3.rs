@@ -8,8 +8,8 @@
 //! "Compaction on S3"):
 //!
 //! 1. **Clean up** what an interrupted run left: among the partition's
-//!    compacted files (`c-….parquet`, each with its object list
-//!    `_glaux-objects-c-….json`), the one with the most objects covers the
+//!    merged files (`z-<ms>-c-….parquet`, each with its object list
+//!    `_glaux-objects-z-<ms>-c-….json`), the one with the most objects covers the
 //!    others; every file whose records it holds (an older compacted file,
 //!    an object's own file) is deleted, and so is an object list whose
 //!    file does not exist.
@@ -51,8 +51,8 @@ use crate::ingest::file_name_for;
 /// The tables, in the order they are compacted (as locally).
 const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
 
-/// The object list of compacted file `c-x.parquet` is
-/// `_glaux-objects-c-x.json` beside it (Athena skips `_` names, DataFusion
+/// The object list of merged file `z-t-c-x.parquet` is
+/// `_glaux-objects-z-t-c-x.json` beside it (Athena skips `_` names, DataFusion
 /// reads `.parquet` only).
 pub const OBJECTS_PREFIX: &str = "_glaux-objects-";
 
@@ -128,7 +128,8 @@ fn compact_partition(
         report.bytes_before += bytes.len() as u64;
         inputs.push((name.clone(), bytes::Bytes::from(bytes)));
     }
-    let merged = merge(table, &inputs)?;
+    let mut merged = merge(table, &inputs)?;
+    merged.name = merged_name(&p.files, &merged.name);
     if p.files.contains(&merged.name) {
         // The same inputs were merged before and that file is still here
         // beside them: impossible after clean-up, so refuse to guess.
@@ -145,7 +146,7 @@ fn compact_partition(
     target.put(&key(&merged.name), merged.bytes)?;
     for name in &p.files {
         target.delete(&key(name))?;
-        if name.starts_with("c-") {
+        if is_merged(name) {
             target.delete(&objects_key(dir, name))?;
         }
     }
@@ -153,6 +154,39 @@ fn compact_partition(
     report.files_before += p.files.len() as u64;
     report.files_after += 1;
     Ok(())
+}
+
+/// Prefix of a merged file's name on S3: `z-<epoch ms>-c-<hash>.parquet`.
+const MERGED_PREFIX: &str = "z-";
+
+/// Whether `name` is a merged file (here, or one compacted locally).
+fn is_merged(name: &str) -> bool {
+    name.starts_with(MERGED_PREFIX) || name.starts_with("c-")
+}
+
+/// The merged file's name: after every other name of the partition, and
+/// after every earlier merged file's. A reader lists a partition in key
+/// order, a page of 1,000 keys at a time; were the new file's key before
+/// the listing's position, a listing under way could miss it and then
+/// miss the inputs deleted before it reached them. Sorting last, the file
+/// is either listed or written after the listing ended, when every input
+/// was still there to list. Object files are named by lower-case hex,
+/// so `z-` sorts after them; the time keeps later merges later (and if the
+/// clock went back, one past the newest merge here).
+fn merged_name(files: &BTreeSet<String>, name: &str) -> String {
+    let now = chrono::Utc::now().timestamp_millis();
+    let newest = files
+        .iter()
+        .filter_map(|f| {
+            f.strip_prefix(MERGED_PREFIX)?
+                .split('-')
+                .next()?
+                .parse::<i64>()
+                .ok()
+        })
+        .max()
+        .map_or(now, |t| now.max(t + 1));
+    format!("{MERGED_PREFIX}{newest:013}-{name}")
 }
 
 /// Step 1: deletes the files the largest compacted file covers and the
@@ -202,20 +236,31 @@ fn clean_up(target: &dyn Target, dir: &str, p: &mut Partition) -> io::Result<u64
     Ok(removed)
 }
 
-/// Held while a writer works on an S3 store; deleting the lock object
-/// releases it (on drop).
+/// Held while a writer works on an S3 store; released on drop by deleting
+/// the lock object, if it is still the one this writer created.
 pub struct Lock<'a> {
     target: &'a dyn Target,
+    written: Vec<u8>,
 }
 
 impl Drop for Lock<'_> {
     fn drop(&mut self) {
-        let _ = self.target.delete(LOCK_OBJECT);
+        // Someone may have deleted a lock they thought stale and taken it:
+        // leave theirs alone. (Between this read and the delete another
+        // writer could still take it; S3's conditional delete would close
+        // that window, see docs/storage.md.)
+        if self
+            .target
+            .get(LOCK_OBJECT)
+            .is_ok_and(|now| now == self.written)
+        {
+            let _ = self.target.delete(LOCK_OBJECT);
+        }
     }
 }
 
 /// What the lock object says about its holder.
-fn holder(purpose: &str) -> String {
+fn holder(purpose: &str) -> Vec<u8> {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
@@ -223,55 +268,30 @@ fn holder(purpose: &str) -> String {
         "purpose": purpose,
         "host": host,
         "pid": std::process::id(),
-        "since": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "since": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     })
     .to_string()
-}
-
-/// Whether the lock object's holder is a process of this machine that is
-/// gone (a killed run): then the lock can be taken over.
-fn holder_is_gone(held: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(held) else {
-        return false;
-    };
-    let here = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let (Some(host), Some(pid)) = (v["host"].as_str(), v["pid"].as_u64()) else {
-        return false;
-    };
-    !here.is_empty()
-        && host == here
-        && pid != u64::from(std::process::id())
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    .into_bytes()
 }
 
 /// Takes the store's lock object: created only if absent (S3's
-/// `If-None-Match: *`), so of two writers one wins. A lock left by a killed
-/// process of this machine is taken over; any other is an error that names
-/// its holder and how to remove it.
+/// `If-None-Match: *`), so of two writers one wins. A lock that exists is
+/// an error naming its holder and the key to delete if that holder is
+/// gone. glaux never takes a lock over by itself: telling a dead holder
+/// from a live one on another machine (or in another pid namespace) is
+/// guesswork, and two writers that both decided a lock was stale could
+/// both take it.
 pub fn lock<'a>(target: &'a dyn Target, purpose: &str) -> io::Result<Lock<'a>> {
-    for _ in 0..2 {
-        if target.create_new(LOCK_OBJECT, holder(purpose).into_bytes())? {
-            return Ok(Lock { target });
-        }
-        let held = match target.get(LOCK_OBJECT) {
-            Ok(held) => held,
-            // Released in between: try again.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        if !holder_is_gone(&held) {
-            return Err(io::Error::other(format!(
-                "the store is locked by another writer ({}); if that process is gone, delete {}{LOCK_OBJECT}",
-                String::from_utf8_lossy(&held),
-                target.describe()
-            )));
-        }
-        target.delete(LOCK_OBJECT)?;
+    let written = holder(purpose);
+    if target.create_new(LOCK_OBJECT, written.clone())? {
+        return Ok(Lock { target, written });
     }
+    let held = target
+        .get(LOCK_OBJECT)
+        .map(|h| String::from_utf8_lossy(&h).into_owned())
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
     Err(io::Error::other(format!(
-        "could not take the store's lock ({}{LOCK_OBJECT}): another writer keeps taking it",
+        "the store is locked by another writer ({held}); if that process is gone (a killed run), delete {}{LOCK_OBJECT} and run again",
         target.describe()
     )))
 }
@@ -282,37 +302,40 @@ mod tests {
     use crate::Store;
 
     #[test]
-    fn the_lock_has_one_holder_and_a_dead_local_holder_is_replaced() {
+    fn the_lock_has_one_holder_and_is_never_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let held = lock(&store, "compact").unwrap();
         let err = lock(&store, "ingest").err().unwrap().to_string();
         assert!(err.contains("locked by another writer"), "{err}");
+        assert!(err.contains("\"purpose\":\"compact\""), "{err}");
         assert!(err.contains(LOCK_OBJECT), "{err}");
         drop(held);
         assert!(!dir.path().join(LOCK_OBJECT).exists(), "released on drop");
 
-        // A process of this machine that is gone: its lock is taken over.
+        // A lock whose holder is gone (here: a process that has exited) is
+        // not taken over: the error says what to delete.
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-        let stale = serde_json::json!({"host": host.trim(), "pid": dead, "purpose": "ingest"});
+        let stale = serde_json::json!({"host": "here", "pid": dead, "purpose": "ingest"});
         store
             .put(LOCK_OBJECT, stale.to_string().into_bytes())
             .unwrap();
-        let taken = lock(&store, "compact").unwrap();
-        let now = String::from_utf8(store.get(LOCK_OBJECT).unwrap()).unwrap();
-        assert!(
-            now.contains(&format!("\"pid\":{}", std::process::id())),
-            "{now}"
-        );
-        drop(taken);
-
-        // Another machine's lock is left alone.
-        store
-            .put(LOCK_OBJECT, br#"{"host":"elsewhere","pid":1}"#.to_vec())
-            .unwrap();
         assert!(lock(&store, "compact").is_err());
+
+        // A holder whose lock was deleted and taken by another writer
+        // leaves the new lock in place when it finishes.
+        store.delete(LOCK_OBJECT).unwrap();
+        let first = lock(&store, "compact").unwrap();
+        store.delete(LOCK_OBJECT).unwrap();
+        let second = lock(&store, "ingest").unwrap();
+        drop(first);
+        assert!(
+            dir.path().join(LOCK_OBJECT).exists(),
+            "the second holder's lock stays"
+        );
+        drop(second);
+        assert!(!dir.path().join(LOCK_OBJECT).exists());
     }
 }
