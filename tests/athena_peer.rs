@@ -298,17 +298,19 @@ fn failed_query_reports_reason_category_and_type_and_stops() {
     );
 }
 
-#[test]
-fn failed_query_marked_retryable_is_submitted_again() {
-    let rt = runtime();
-    let peer = Peer::start(|call| match call.operation.as_str() {
+/// A peer whose first query (`{ID}-0`) ends as `first_failure` says and
+/// every later one succeeds with one row.
+fn fails_first_then_succeeds(
+    first_failure: impl Fn(&str) -> serde_json::Value + Send + Sync + 'static,
+) -> Peer {
+    Peer::start(move |call| match call.operation.as_str() {
         "StartQueryExecution" => {
             Reply::ok(json!({"QueryExecutionId": format!("{ID}-{}", call.nth)}))
         }
         "GetQueryExecution" => {
             let id = call.body["QueryExecutionId"].as_str().unwrap().to_string();
             if id.ends_with("-0") {
-                Reply::ok(failed(&id, "Internal error", 1, 401, true))
+                Reply::ok(first_failure(&id))
             } else {
                 Reply::ok(execution(&id, "SUCCEEDED", 0))
             }
@@ -319,7 +321,13 @@ fn failed_query_marked_retryable_is_submitted_again() {
             None,
         )),
         _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-    });
+    })
+}
+
+#[test]
+fn failed_query_marked_retryable_is_submitted_again() {
+    let rt = runtime();
+    let peer = fails_first_then_succeeds(|id| failed(id, "Internal error", 1, 401, true));
     let finished = rt
         .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
         .unwrap();
@@ -342,25 +350,7 @@ fn failed_query_marked_retryable_is_submitted_again() {
 fn a_query_whose_file_vanished_is_submitted_again() {
     let rt = runtime();
     let vanished = "HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split s3://store/glaux/messages/dt=2024-05-01-10/0a1b.parquet (offset=0, length=4096): The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey)";
-    let peer = Peer::start(move |call| match call.operation.as_str() {
-        "StartQueryExecution" => {
-            Reply::ok(json!({"QueryExecutionId": format!("{ID}-{}", call.nth)}))
-        }
-        "GetQueryExecution" => {
-            let id = call.body["QueryExecutionId"].as_str().unwrap().to_string();
-            if id.ends_with("-0") {
-                Reply::ok(failed(&id, vanished, 2, 1000, false))
-            } else {
-                Reply::ok(execution(&id, "SUCCEEDED", 0))
-            }
-        }
-        "GetQueryResults" => Reply::ok(page(
-            &glaux_columns(),
-            vec![header(&glaux_columns()), hit_row(7)],
-            None,
-        )),
-        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-    });
+    let peer = fails_first_then_succeeds(move |id| failed(id, vanished, 2, 1000, false));
     let finished = rt
         .block_on(engine(&rt, &peer, 3).run("SELECT 1", never()))
         .unwrap();

@@ -52,8 +52,8 @@ use crate::writer::{
     message_properties, message_schema,
 };
 
-/// The tables compaction rewrites.
-const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
+/// The tables compaction rewrites, in order (locally and on S3).
+pub(crate) const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
 
 /// Name of the staging directory under the store root.
 pub const STAGING: &str = "_staging";

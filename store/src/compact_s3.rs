@@ -42,14 +42,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
-use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, partition_column};
+use glaux_compiler::layout::{HOURS_TABLE, partition_column};
 
 use crate::Target;
-use crate::compact::{CompactReport, merge};
+use crate::compact::{CompactReport, TABLES, merge};
 use crate::ingest::file_name_for;
-
-/// The tables, in the order they are compacted (as locally).
-const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
 
 /// The object list of merged file `z-t-c-x.parquet` is
 /// `_glaux-objects-z-t-c-x.json` beside it (Athena skips `_` names, DataFusion
