@@ -145,12 +145,11 @@ fn answers(store: &Store) -> Vec<Vec<(String, i64)>> {
                 limit: *limit,
                 ..CompileOptions::at(t(END))
             };
-            let sql = compile(q, &options).unwrap().sql;
-            let batches = rt
-                .block_on(engine.run(&sql))
-                .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+            let compiled = compile(q, &options).unwrap();
+            let ran =
+                glaux_tests::run_search(&rt, &engine, &compiled).unwrap_or_else(|e| panic!("{e}"));
             let mut rows = Vec::new();
-            for b in batches {
+            for b in ran.batches {
                 let object = b.column_by_name("object").unwrap().as_string::<i32>();
                 let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
                 for i in 0..b.num_rows() {

@@ -18,7 +18,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use chrono::{DateTime, Duration, Utc};
 use glaux_compiler::parser::parse;
-use glaux_compiler::{CompileOptions, WindowSpec, compile};
+use glaux_compiler::{CompileOptions, Compiled, WindowSpec, compile};
 use glaux_local_engine::LocalEngine;
 use glaux_store::{IngestOptions, Store};
 use glaux_tests::{Record, check_words, matches_at};
@@ -206,18 +206,21 @@ fn options() -> CompileOptions {
     }
 }
 
-fn run_engine(fx: &Fixture, sql: &str) -> Keys {
-    run_engine_ordered(fx, sql).into_iter().collect()
+fn run_engine(fx: &Fixture, compiled: &Compiled) -> Keys {
+    run_engine_ordered(fx, compiled).into_iter().collect()
 }
 
-/// The engine's rows as (object, seq), in the order it returned them.
-fn run_engine_ordered(fx: &Fixture, sql: &str) -> Vec<(String, i64)> {
-    let batches = fx
-        .rt
-        .block_on(fx.engine.run(sql))
-        .unwrap_or_else(|e| panic!("engine: {e}\n{sql}"));
+/// The engine's rows as (object, seq), in the order it returned them; the
+/// search runs as glaux runs it (one statement, or find and fetch), and
+/// every statement that ran passes the word check.
+fn run_engine_ordered(fx: &Fixture, compiled: &Compiled) -> Vec<(String, i64)> {
+    let ran =
+        glaux_tests::run_search(&fx.rt, &fx.engine, compiled).unwrap_or_else(|e| panic!("{e}"));
+    for sql in &ran.statements {
+        check_words(sql);
+    }
     let mut out = Vec::new();
-    for b in batches {
+    for b in ran.batches {
         let object = b.column_by_name("object").unwrap().as_string::<i32>();
         let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
@@ -449,8 +452,7 @@ fn compiled_queries_return_exactly_the_reference_records() {
         };
         let want = reference(fx, &q);
         let got = if compiled.runs() {
-            check_words(&compiled.sql);
-            run_engine(fx, &compiled.sql)
+            run_engine(fx, &compiled)
         } else {
             Keys::new()
         };
@@ -515,7 +517,7 @@ fn limited_queries_return_the_newest_reference_records_in_order() {
             .map(|(_, o, s)| (o, s))
             .collect();
         let got = if compiled.runs() {
-            run_engine_ordered(fx, &compiled.sql)
+            run_engine_ordered(fx, &compiled)
         } else {
             Vec::new()
         };
@@ -552,7 +554,7 @@ fn the_deepest_queries_run() {
     }
     let compiled = compile(&q, &options()).unwrap();
     assert!(compiled.runs());
-    assert_eq!(run_engine(fx, &compiled.sql), reference(fx, &q));
+    assert_eq!(run_engine(fx, &compiled), reference(fx, &q));
     let deeper = format!("NOT ({q})");
     let err = compile(&deeper, &options()).map(|_| ()).unwrap_err();
     assert_eq!(err.kind, glaux_compiler::ErrorKind::TooDeep);

@@ -47,6 +47,22 @@ where
     }
 }
 
+/// Runs `compiled` on the local engine the way glaux does
+/// (`glaux_cli::steps`): its one statement, or a find and then the fetch by
+/// the keys it found. Returns the result rows and every statement that ran.
+pub fn run_search(
+    rt: &tokio::runtime::Runtime,
+    engine: &glaux_local_engine::LocalEngine,
+    compiled: &glaux_compiler::Compiled,
+) -> Result<glaux_cli::steps::Ran, String> {
+    rt.block_on(glaux_cli::steps::run_steps(compiled, |sql| async move {
+        engine
+            .run(&sql)
+            .await
+            .map_err(|e| format!("engine: {e}\n{sql}"))
+    }))
+}
+
 /// Words allowed outside string literals in emitted SQL: SQL keywords,
 /// glaux's own identifiers, functions. Anything the user typed must be in a
 /// literal, so it can never be one of these words... and if it were outside

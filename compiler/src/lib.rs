@@ -7,7 +7,7 @@
 //! | resolve | [`resolve::resolve`] | [`resolve::Resolved`] (tokens, patterns, ranges, fixed window) |
 //! | optimize | [`optimize::optimize`] | [`optimize::Optimized`] (normal form, contradictions, time in the window) |
 //! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions, scan shape) |
-//! | emit | [`sql::render`] | SQL text |
+//! | emit | [`sql::render`] | SQL text: the first statement; [`search`] decides the others from what each returns ([`fetch`]: keys → the message fetch) |
 //!
 //! [`compile`] chains them. The [`tokenizer`] is shared with ingest, and
 //! [`layout`] is the one description of the tables.
@@ -17,12 +17,14 @@ pub mod ast;
 pub mod datemath;
 pub mod ddl;
 pub mod error;
+pub mod fetch;
 pub mod layout;
 pub mod lint;
 pub mod optimize;
 pub mod parser;
 pub mod plan;
 pub mod resolve;
+pub mod search;
 pub mod sql;
 pub mod tokenizer;
 pub mod values;
@@ -76,8 +78,13 @@ pub struct Compiled {
     pub resolved: resolve::Resolved,
     pub optimized: optimize::Optimized,
     pub plan: plan::Plan,
-    /// The SQL; when [`Compiled::runs`] is false, only a header comment.
+    /// The SQL of the first statement; when [`Compiled::runs`] is false,
+    /// only a header comment. A search that runs as several statements
+    /// ([`search`]) starts with this one; [`Compiled::search`] gives the rest.
     pub sql: String,
+    /// The tables the SQL reads (the token-hours table left out when the
+    /// SQL would not fit with it).
+    pub tables: sql::Tables,
     /// Things the user should know; the query still runs.
     pub warnings: Vec<CompileError>,
 }
@@ -86,6 +93,11 @@ impl Compiled {
     /// False when the optimizer proved no record can match: nothing to run.
     pub fn runs(&self) -> bool {
         self.plan.scan != plan::Scan::Nothing
+    }
+
+    /// The statements that run this search, one at a time.
+    pub fn search(&self) -> search::Search<'_> {
+        search::Search::new(self)
     }
 }
 
@@ -135,18 +147,24 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         before: resolved.filter.to_string(),
         after: optimized.filter.to_string(),
     };
+    let mut tables = tables;
     let mut sql = sql::render(&plan, &tables, &header);
+    if sql::walks_hours(&plan, &tables) && sql.len() > MAX_SQL_BYTES / 8 {
+        // A walk starts with the small hours statement; its finds repeat the
+        // whole index scan plus up to `search::MAX_BATCH` hours. Only a long
+        // query can make those too long: check them, and when they would
+        // be, search without the token-hours table.
+        let find = sql::render_find(&plan, &tables, sql::Hours::Placeholder, "");
+        if find.len() + search::MAX_BATCH * 19 > MAX_SQL_BYTES {
+            tables.hours_table = false;
+            sql = sql::render(&plan, &tables, &header);
+        }
+    }
     if sql.len() > MAX_SQL_BYTES && tables.hours_table {
         // The token-hours subquery repeats the index scan's token list; a
         // query that fits only without it still runs, reading more.
-        sql = sql::render(
-            &plan,
-            &sql::Tables {
-                hours_table: false,
-                ..tables
-            },
-            &header,
-        );
+        tables.hours_table = false;
+        sql = sql::render(&plan, &tables, &header);
     }
     if sql.len() > MAX_SQL_BYTES {
         return Err(CompileError::new(
@@ -165,6 +183,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         optimized,
         plan,
         sql,
+        tables,
         warnings,
     })
 }
@@ -201,18 +220,49 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" OR ")
         };
+        // Without a limit (one statement, the token-hours subquery in it).
+        let export = CompileOptions {
+            limit: None,
+            ..options.clone()
+        };
         assert!(
-            compile(&words(10), &options)
+            compile(&words(10), &export)
                 .unwrap()
                 .sql
                 .contains("token_hours")
         );
         let fits = (150..260)
             .step_by(2)
-            .filter_map(|n| compile(&words(n), &options).ok())
+            .filter_map(|n| compile(&words(n), &export).ok())
             .find(|c| !c.sql.contains("token_hours"))
             .expect("some size fits only without the subquery");
         assert!(fits.sql.len() <= MAX_SQL_BYTES);
+        // With a limit, a walk (the hours statement first). Its finds hold
+        // the index scan without the header, which phrases make longer than
+        // the header: every find a walk can run fits, with the longest
+        // list of hours, up to the size where the query is refused.
+        let phrases = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    let words: Vec<String> = (0..30).map(|k| format!("w{i}x{k}")).collect();
+                    format!("\"{}\"", words.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
+        let mut walked = 0;
+        for n in (10..200).step_by(5) {
+            let Ok(c) = compile(&phrases(n), &options) else {
+                continue;
+            };
+            if sql::walks_hours(&c.plan, &c.tables) {
+                walked += 1;
+                let hours = vec!["2024-05-01-00".to_string(); search::MAX_BATCH];
+                let find = sql::render_find(&c.plan, &c.tables, sql::Hours::Listed(&hours), "");
+                assert!(find.len() <= MAX_SQL_BYTES, "{n} phrases: {}", find.len());
+            }
+        }
+        assert!(walked > 10, "{walked}");
     }
 
     /// Every string of up to four characters over an alphabet of the

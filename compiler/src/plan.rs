@@ -182,11 +182,12 @@ impl Plan {
     /// The limit to apply in the index scan itself, when the index alone
     /// decides which records match (no test on the record's own columns
     /// left for the join). The index scan then answers only the newest
-    /// `limit` records, and the message table is read for those alone: the
-    /// join's small side becomes a dynamic filter on the message scan
-    /// (Trino: each key column's values; DataFusion: their min/max bounds),
-    /// which skips the partitions and pages no hit lies in. Without it the
-    /// join reads the whole window's messages, whatever the term's rarity
+    /// `limit` records, and the message table is read for those alone: by
+    /// their keys as literals ([`Plan::fetches_by_keys`]), or, past that
+    /// many keys, through the join, whose small side becomes a dynamic
+    /// filter on the message scan (Trino: each key column's values;
+    /// DataFusion: their min/max bounds). Without it the join reads the
+    /// whole window's messages, whatever the term's rarity
     /// (docs/engines.md, docs/performance.md).
     pub fn index_limit(&self) -> Option<u64> {
         if self.scan == Scan::Hits && !self.formula.has_record_tests() {
@@ -194,6 +195,15 @@ impl Plan {
         } else {
             None
         }
+    }
+
+    /// True if the search runs as two statements: find the newest keys in
+    /// the index, then fetch exactly those messages ([`crate::fetch`]).
+    /// Needs the index-side limit, and one small enough to write its keys
+    /// into the SQL.
+    pub fn fetches_by_keys(&self) -> bool {
+        self.index_limit()
+            .is_some_and(|n| n <= crate::fetch::MAX_KEYS)
     }
 
     /// True if the token-hours table can narrow the hours this search

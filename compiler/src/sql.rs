@@ -38,7 +38,7 @@ impl Tables {
     fn index(&self) -> String {
         format!("{}.{}", identifier(&self.database), identifier(INDEX_TABLE))
     }
-    fn messages(&self) -> String {
+    pub(crate) fn messages(&self) -> String {
         format!(
             "{}.{}",
             identifier(&self.database),
@@ -218,24 +218,63 @@ fn number_condition(r: &NumberRange) -> String {
 /// does not name (DataFusion: the join's dynamic filter on the partition
 /// column; Trino: dynamic partition pruning), so a rare term over a month
 /// opens a day file per day and its few hours, not every hour's index file.
-fn hours_filter(plan: &Plan, tables: &Tables, prefilter: &[String], indent: &str) -> String {
-    if !reads_hours(plan, tables) {
-        return String::new();
+fn hours_filter(
+    plan: &Plan,
+    tables: &Tables,
+    prefilter: &[String],
+    hours: Hours<'_>,
+    indent: &str,
+) -> String {
+    let dt = identifier(PARTITION_COLUMN);
+    match hours {
+        Hours::Listed(list) => {
+            let list: Vec<String> = list.iter().map(|h| string_literal(h)).collect();
+            format!("\n{indent}AND {dt} IN ({})", list.join(", "))
+        }
+        Hours::Placeholder => format!("\n{indent}AND {dt} IN (<the batch's hours>)"),
+        Hours::Window if reads_hours(plan, tables) => format!(
+            "\n{indent}AND {dt} IN (\n{indent}  {}\n{indent})",
+            hours_query(plan, tables, prefilter, "", &format!("{indent}  ")),
+        ),
+        Hours::Window => String::new(),
     }
+}
+
+/// `SELECT "dt" FROM token_hours WHERE …`: the hours of the window that
+/// the token-hours table lists for the [`prefilter`]'s tokens, on lines
+/// indented by `indent` after the first; `distinct` is `""` or `"DISTINCT "`.
+fn hours_query(
+    plan: &Plan,
+    tables: &Tables,
+    prefilter: &[String],
+    distinct: &str,
+    indent: &str,
+) -> String {
     let Some(p) = &plan.partitions else {
         unreachable!("only plans that run have a window");
     };
     let dt = identifier(PARTITION_COLUMN);
     let day = identifier(DAY_COLUMN);
     format!(
-        "\n{indent}AND {dt} IN (\n{indent}  SELECT {dt} FROM {}\n{indent}  WHERE {day} >= {} AND {day} <= {}\n{indent}    AND {dt} >= {} AND {dt} <= {}\n{indent}    AND {}\n{indent})",
+        "SELECT {distinct}{dt} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {}",
         tables.hours(),
         string_literal(day_of(&p.first)),
         string_literal(day_of(&p.last)),
         string_literal(&p.first),
         string_literal(&p.last),
-        any_of(prefilter, &format!("{indent}      ")),
+        any_of(prefilter, &format!("{indent}    ")),
     )
+}
+
+/// Which hours an index scan opens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Hours<'a> {
+    /// The window's; the token-hours subquery narrows them when it can.
+    Window,
+    /// These (a walk's batch, newest first), as literals.
+    Listed(&'a [String]),
+    /// A placeholder where a batch's hours go (`--explain`'s template).
+    Placeholder,
 }
 
 /// The parts of the index predicate that keeps only rows some lookup can
@@ -317,13 +356,47 @@ fn record_condition(test: &RecordTest) -> String {
 }
 
 /// Renders the plan as one SQL statement (no trailing `;`). A plan that
-/// runs nothing renders as its header comment alone.
+/// runs nothing renders as its header comment alone. A plan that
+/// [fetches by keys](Plan::fetches_by_keys) renders its first statement,
+/// which returns the keys ([`crate::fetch::KEY_COLUMNS`]);
+/// [`crate::fetch::Fetch`] writes the second.
 pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     let mut sql = String::new();
     write_header(&mut sql, plan, tables, header);
     if plan.scan == Scan::Nothing {
         return sql;
     }
+    if walks_hours(plan, tables) {
+        let _ = write!(
+            sql,
+            "{}\nORDER BY {} DESC",
+            hours_query(plan, tables, &prefilter(plan), "DISTINCT ", ""),
+            identifier(PARTITION_COLUMN)
+        );
+        return sql;
+    }
+    write_body(&mut sql, plan, tables, Hours::Window);
+    sql
+}
+
+/// A find statement of a walk ([`walks_hours`]): the index scan over
+/// `hours` only, the newest `plan.limit` keys, under a one-line `comment`.
+pub(crate) fn render_find(plan: &Plan, tables: &Tables, hours: Hours<'_>, comment: &str) -> String {
+    let mut sql = format!("-- {}\n", comment_text(comment));
+    write_body(&mut sql, plan, tables, hours);
+    sql
+}
+
+/// True if the search walks the hours the token-hours table lists, newest
+/// first ([`crate::search`]): it fetches by keys and the token-hours table
+/// can narrow its hours.
+pub(crate) fn walks_hours(plan: &Plan, tables: &Tables) -> bool {
+    plan.fetches_by_keys() && reads_hours(plan, tables)
+}
+
+/// The statement after the header: the one-statement search, or the find
+/// of a search that fetches by keys.
+fn write_body(sql: &mut String, plan: &Plan, tables: &Tables, hours: Hours<'_>) {
     let key = format!(
         "{}, {}, {}",
         identifier(PARTITION_COLUMN),
@@ -412,7 +485,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 tables.index(),
                 window_range(plan, "", "        "),
                 any_of(&parts, "          "),
-                hours_filter(plan, tables, &parts, "        ")
+                hours_filter(plan, tables, &parts, hours, "        ")
             );
             "\"rows\"".to_string()
         } else {
@@ -421,7 +494,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 tables.index(),
                 window_range(plan, "", "      "),
                 pre,
-                hours_filter(plan, tables, &parts, "      ")
+                hours_filter(plan, tables, &parts, hours, "      ")
             )
         };
         let agg = |id: usize| {
@@ -476,6 +549,15 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             join_on.push_str("\n  AND m.\"time_ms\" = h.\"time_ms\"");
         }
         sql.push_str("  )\n");
+        if plan.fetches_by_keys() {
+            // Step 1 of 2: the keys alone; `crate::fetch` writes step 2.
+            let _ = write!(
+                sql,
+                "SELECT {}\nFROM \"hits\"",
+                crate::fetch::KEY_COLUMNS.map(identifier).join(", ")
+            );
+            return;
+        }
         let _ = write!(inner, "{select}\nFROM {} AS m\n", tables.messages());
         let join = if plan.scan == Scan::Window {
             "LEFT JOIN"
@@ -497,8 +579,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         }
         inner.push('\n');
     }
-    once_each(&mut sql, &inner, plan.limit, &columns("r"));
-    sql
+    once_each(sql, &inner, plan.limit, &columns("r"));
 }
 
 /// Appends the result query: the message rows of `inner` (a `SELECT … FROM
@@ -650,7 +731,17 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
         plan.limit
             .map_or("none".to_string(), |l| format!("{l} newest records"))
     );
-    if plan.index_limit().is_some() {
+    if walks_hours(plan, tables) {
+        let _ = writeln!(
+            sql,
+            "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key"
+        );
+    } else if plan.fetches_by_keys() {
+        let _ = writeln!(
+            sql,
+            "-- steps: 1. this statement finds the newest records' keys in the index; 2. only their messages are read, by key"
+        );
+    } else if plan.index_limit().is_some() {
         let _ = writeln!(
             sql,
             "-- fetch: the index picks the newest records, then only their messages are read"

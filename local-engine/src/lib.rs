@@ -212,6 +212,17 @@ impl ScanStats {
         }
     }
 
+    /// Adds `other`'s bytes and counts to these (the statements of one
+    /// search).
+    pub fn absorb(&mut self, other: ScanStats) {
+        self.bytes += other.bytes;
+        for (name, (pruned, matched)) in other.pruning {
+            let e = self.pruning.entry(name).or_default();
+            e.0 += pruned;
+            e.1 += matched;
+        }
+    }
+
     /// `row groups: stats 672→12, bloom 12→3 · pages 40→6`, the steps
     /// that saw anything.
     pub fn pruning_summary(&self) -> String {

@@ -20,8 +20,10 @@ pub mod progress;
 pub mod repl;
 pub mod saved;
 pub mod session;
+pub mod steps;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -65,14 +67,42 @@ pub fn render_report(report: &Report, color: bool) -> String {
     out
 }
 
-/// The SQL as printed by `--explain` and `\sql on`: a statement ends with
-/// `;`; a query that runs nothing is its header comment alone.
+/// The SQL as printed by `--explain`: a statement ends with `;`; a query
+/// that runs nothing is its header comment alone. A search of several
+/// statements shows the later ones as commented templates: `--explain`
+/// runs nothing, so has none of the hours and keys that go into them, and
+/// the output stays a script that runs (its first statement).
 pub fn sql_statement(c: &glaux_compiler::Compiled) -> String {
-    if c.runs() {
-        format!("{};", c.sql)
-    } else {
-        c.sql.trim_end().to_string()
+    if !c.runs() {
+        return c.sql.trim_end().to_string();
     }
+    let mut out = format!("{};", c.sql);
+    let later = glaux_compiler::search::templates(c);
+    for (i, template) in later.iter().enumerate() {
+        let lines: Vec<String> = template.lines().map(|l| format!("--   {l}")).collect();
+        let _ = write!(
+            out,
+            "\n\n-- step {} of {}, with what the steps before return written in as literals:\n{};",
+            i + 2,
+            later.len() + 1,
+            lines.join("\n")
+        );
+    }
+    out
+}
+
+/// The statements a search ran, as `\sql on` prints them above its
+/// results: each ends with `;`, a blank line between them.
+pub fn ran_statements(outcome: &session::Outcome) -> String {
+    if outcome.statements.is_empty() {
+        return sql_statement(&outcome.compiled);
+    }
+    outcome
+        .statements
+        .iter()
+        .map(|s| format!("{s};"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// Renders the compile warnings of `query` (stderr material).

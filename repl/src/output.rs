@@ -8,6 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
+use glaux_compiler::fetch::Key;
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,30 +170,41 @@ fn like_to_regex(like: &str) -> String {
     out
 }
 
-/// Decodes result batches into hits. Text columns may come back as Utf8,
-/// LargeUtf8 or Utf8View depending on the engine; all are accepted.
+/// Column `name` of `batch`, cast to `ty`: engines differ in the types
+/// they return (text as Utf8, LargeUtf8 or Utf8View).
+fn column(
+    batch: &RecordBatch,
+    name: &str,
+    ty: &DataType,
+) -> Result<arrow::array::ArrayRef, String> {
+    let c = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("result has no `{name}` column"))?;
+    cast(c, ty).map_err(|e| e.to_string())
+}
+
+fn text_column(batch: &RecordBatch, name: &str) -> Result<arrow::array::StringArray, String> {
+    Ok(column(batch, name, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
+}
+
+fn int_column(batch: &RecordBatch, name: &str) -> Result<arrow::array::Int64Array, String> {
+    Ok(column(batch, name, &DataType::Int64)?
+        .as_primitive::<Int64Type>()
+        .clone())
+}
+
+/// Decodes result batches into hits.
 pub fn hits_from_batches(batches: &[RecordBatch]) -> Result<Vec<Hit>, String> {
     let mut out = Vec::new();
     for batch in batches {
-        let col = |name: &str| {
-            batch
-                .column_by_name(name)
-                .ok_or_else(|| format!("result has no `{name}` column"))
-        };
-        let text = |name: &str| -> Result<arrow::array::StringArray, String> {
-            let c = cast(col(name)?, &DataType::Utf8).map_err(|e| e.to_string())?;
-            Ok(c.as_string::<i32>().clone())
-        };
-        let int = |name: &str| -> Result<arrow::array::Int64Array, String> {
-            let c = cast(col(name)?, &DataType::Int64).map_err(|e| e.to_string())?;
-            Ok(c.as_primitive::<Int64Type>().clone())
-        };
         let (time, tag, object, seq, message) = (
-            int("time_ms")?,
-            text("tag")?,
-            text("object")?,
-            int("seq")?,
-            text("message")?,
+            int_column(batch, "time_ms")?,
+            text_column(batch, "tag")?,
+            text_column(batch, "object")?,
+            int_column(batch, "seq")?,
+            text_column(batch, "message")?,
         );
         for i in 0..batch.num_rows() {
             out.push(Hit {
@@ -205,6 +217,41 @@ pub fn hits_from_batches(batches: &[RecordBatch]) -> Result<Vec<Hit>, String> {
                 object: object.value(i).to_string(),
                 seq: seq.value(i),
                 message: message.value(i).to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes the rows of an hours statement (`glaux_compiler::search`):
+/// the hours, in the order returned (newest first).
+pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let dt = text_column(batch, "dt")?;
+        out.extend(dt.iter().flatten().map(str::to_string));
+    }
+    Ok(out)
+}
+
+/// Decodes the rows of a find statement into the keys its fetch names
+/// (`glaux_compiler::fetch`).
+pub fn keys_from_batches(batches: &[RecordBatch]) -> Result<Vec<Key>, String> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let (dt, object, seq) = (
+            text_column(batch, "dt")?,
+            text_column(batch, "object")?,
+            int_column(batch, "seq")?,
+        );
+        for i in 0..batch.num_rows() {
+            if dt.is_null(i) || object.is_null(i) || seq.is_null(i) {
+                return Err("a key of the index has an empty column".to_string());
+            }
+            out.push(Key {
+                dt: dt.value(i).to_string(),
+                object: object.value(i).to_string(),
+                seq: seq.value(i),
             });
         }
     }

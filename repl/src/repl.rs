@@ -391,7 +391,7 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
             );
             let mut text = Vec::new();
             if view.show_sql {
-                let _ = writeln!(text, "{}\n", crate::sql_statement(&outcome.compiled));
+                let _ = writeln!(text, "{}\n", crate::ran_statements(&outcome));
             }
             let look = Look {
                 width: (view.format == Format::Table).then(|| terminal_width(&view.term)),
@@ -401,9 +401,21 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
             let _ = output::write_hits(&mut text, &outcome.hits, view.format, &look);
             let _ = writeln!(text, "{}", session::footer(&outcome));
             if view.timing {
+                let steps = match outcome.statement_times.len() {
+                    0 | 1 => String::new(),
+                    _ => format!(
+                        " (statements {} ms)",
+                        outcome
+                            .statement_times
+                            .iter()
+                            .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    ),
+                };
                 let _ = writeln!(
                     text,
-                    "timing: compile {:.1} ms · engine and output {:.1} ms",
+                    "timing: compile {:.1} ms · engine and output {:.1} ms{steps}",
                     outcome.compile_time.as_secs_f64() * 1e3,
                     (outcome.elapsed - outcome.compile_time).as_secs_f64() * 1e3
                 );

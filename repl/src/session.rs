@@ -17,6 +17,7 @@ use crate::config::{EngineKind, Settings};
 use crate::interrupt::{Interrupts, WhenIdle};
 use crate::output::{Hit, hits_from_batches};
 use crate::progress::{Spinner, athena_status};
+use crate::steps::{StepError, run_steps};
 
 /// Where "now" comes from: the system clock, or a fixed instant (`--now`,
 /// for reproducible output in tests and docs).
@@ -57,6 +58,12 @@ impl From<EngineError> for SearchError {
     }
 }
 
+impl From<StepError> for SearchError {
+    fn from(e: StepError) -> Self {
+        SearchError::Output(e.to_string())
+    }
+}
+
 impl From<AthenaError> for SearchError {
     fn from(e: AthenaError) -> Self {
         if e.is_cancelled_by_user() {
@@ -81,8 +88,13 @@ pub struct Outcome {
     pub compiled: Compiled,
     pub hits: Vec<Hit>,
     pub elapsed: Duration,
-    /// Set when the search ran on Athena.
-    pub athena: Option<AthenaRun>,
+    /// The Athena queries the search ran (none on the local engine).
+    pub athena: Vec<AthenaRun>,
+    /// The statements that ran, in order, as run (`\sql on` shows them):
+    /// one, or a find and a fetch by its keys. Empty when nothing ran.
+    pub statements: Vec<String>,
+    /// How long each of `statements` took.
+    pub statement_times: Vec<Duration>,
     /// Bytes the local engine's Parquet scans read (`None` on Athena,
     /// whose figure is in `athena`, and when nothing ran).
     pub local_scanned: Option<u64>,
@@ -176,7 +188,9 @@ impl Session {
             compiled,
             hits: Vec::new(),
             elapsed: Duration::ZERO,
-            athena: None,
+            athena: Vec::new(),
+            statements: Vec::new(),
+            statement_times: Vec::new(),
             local_scanned: None,
             compile_time: started.elapsed(),
         };
@@ -185,40 +199,66 @@ impl Session {
             outcome.elapsed = started.elapsed();
             return Ok(outcome);
         }
-        let sql = outcome.compiled.sql.clone();
         let _searching = self.interrupts.searching();
         let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
         let spinner = self.spinner(local_status(&outcome.compiled));
-        let batches = match self.engine_kind() {
+        let ran = match self.engine_kind() {
             EngineKind::Local => {
                 self.open_local()?;
                 let engine = self.engine.as_ref().expect("opened above");
-                let (batches, scanned) = self.runtime.block_on(async {
+                let scanned = std::cell::Cell::new(0);
+                let ran = self.runtime.block_on(async {
+                    let steps = run_steps(&outcome.compiled, |sql| {
+                        let scanned = &scanned;
+                        async move {
+                            let (batches, bytes) = engine.run_measured(&sql).await?;
+                            scanned.set(scanned.get() + bytes);
+                            Ok::<_, SearchError>(batches)
+                        }
+                    });
                     tokio::select! {
-                        r = engine.run_measured(&sql) => r.map_err(SearchError::from),
+                        r = steps => r,
                         () = &mut cancel => Err(SearchError::Cancelled),
                     }
                 })?;
-                outcome.local_scanned = Some(scanned);
-                batches
+                outcome.local_scanned = Some(scanned.get());
+                ran
             }
             EngineKind::Athena => {
                 say(&spinner, "Athena: checking AWS credentials".into());
                 let engine = self.athena(&mut cancel)?.clone();
                 let report = |p: Progress| say(&spinner, athena_status(&p));
-                let finished =
-                    self.runtime
-                        .block_on(engine.run_reporting(&sql, &mut cancel, &report))?;
-                outcome.athena = Some(AthenaRun {
-                    query_execution_id: finished.query_execution_id,
-                    stats: finished.stats,
-                    price_per_tb: self.settings.price_per_tb().unwrap_or(5.0),
-                });
-                finished.batches
+                let price_per_tb = self.settings.price_per_tb().unwrap_or(5.0);
+                // Each statement takes the Ctrl-C future and gives it back:
+                // statements run one at a time.
+                let cancel = std::cell::RefCell::new(Some(cancel));
+                let runs = std::cell::RefCell::new(Vec::new());
+                let ran = self.runtime.block_on(run_steps(&outcome.compiled, |sql| {
+                    let (engine, cancel, runs, report) = (&engine, &cancel, &runs, &report);
+                    async move {
+                        let mut press = cancel
+                            .borrow_mut()
+                            .take()
+                            .expect("statements run one at a time");
+                        let finished = engine.run_reporting(&sql, &mut press, report).await;
+                        *cancel.borrow_mut() = Some(press);
+                        let finished = finished.map_err(SearchError::from)?;
+                        runs.borrow_mut().push(AthenaRun {
+                            query_execution_id: finished.query_execution_id,
+                            stats: finished.stats,
+                            price_per_tb,
+                        });
+                        Ok::<_, SearchError>(finished.batches)
+                    }
+                }))?;
+                outcome.athena = runs.into_inner();
+                ran
             }
         };
         drop(spinner);
-        outcome.hits = hits_from_batches(&batches).map_err(SearchError::Output)?;
+        outcome.hits = hits_from_batches(&ran.batches).map_err(SearchError::Output)?;
+        outcome.statements = ran.statements;
+        outcome.statement_times = ran.times;
         outcome.elapsed = started.elapsed();
         Ok(outcome)
     }
@@ -375,10 +415,10 @@ pub fn footer(outcome: &Outcome) -> String {
     } else {
         " · nothing ran: no record can match (see --explain or \\explain)".to_string()
     };
-    let athena = match (&outcome.athena, outcome.local_scanned) {
-        (Some(run), _) => athena_note(run),
-        (None, Some(bytes)) => format!(" · read {}", human_bytes(bytes)),
-        (None, None) => String::new(),
+    let athena = match (outcome.athena.is_empty(), outcome.local_scanned) {
+        (false, _) => athena_note(&outcome.athena),
+        (true, Some(bytes)) => format!(" · read {}", human_bytes(bytes)),
+        (true, None) => String::new(),
     };
     format!(
         "{n} record{}{limit_note} in {:.2} s{athena} · window {} · {} partition{}{ran}",
@@ -390,32 +430,51 @@ pub fn footer(outcome: &Outcome) -> String {
     )
 }
 
-/// ` · Athena 1.20 s · scanned 3.4 MB · $0.000048 (10 MB minimum, $5/TB)`
-pub fn athena_note(run: &AthenaRun) -> String {
-    let st = &run.stats;
-    let scanned = st.data_scanned_bytes;
-    let cost = if st.reused_result {
+/// ` · Athena 1.20 s · scanned 3.4 MB · $0.000048 (10 MB minimum, $5/TB) · id …`
+/// for the queries one search ran: times, bytes and costs summed, each
+/// query billed on its own (its own 10 MB minimum; a reused result free).
+pub fn athena_note(runs: &[AthenaRun]) -> String {
+    use glaux_athena_engine::cost::{MINIMUM_BILLED, billed_bytes};
+    let Some(first) = runs.first() else {
+        return String::new();
+    };
+    let scanned: u64 = runs.iter().map(|r| r.stats.data_scanned_bytes).sum();
+    let engine_ms: u64 = runs.iter().map(|r| r.stats.engine_ms).sum();
+    let billed: Vec<&AthenaRun> = runs.iter().filter(|r| !r.stats.reused_result).collect();
+    let cost = if billed.is_empty() {
         // Athena does not bill a query answered from a reused result.
         "$0 (reused result)".to_string()
     } else {
-        let minimum = if glaux_athena_engine::cost::billed_bytes(scanned)
-            == glaux_athena_engine::cost::MINIMUM_BILLED
-        {
-            "10 MB minimum, "
+        let usd: f64 = billed
+            .iter()
+            .map(|r| cost_usd(r.stats.data_scanned_bytes, r.price_per_tb))
+            .sum();
+        let at_minimum = billed
+            .iter()
+            .any(|r| billed_bytes(r.stats.data_scanned_bytes) == MINIMUM_BILLED);
+        let queries = if runs.len() > 1 {
+            format!("{} queries, ", runs.len())
         } else {
-            ""
+            String::new()
+        };
+        let minimum = match (at_minimum, runs.len()) {
+            (false, _) => "",
+            (true, 1) => "10 MB minimum, ",
+            (true, _) => "10 MB minimum a query, ",
         };
         format!(
-            "{} ({minimum}${}/TB)",
-            human_usd(cost_usd(scanned, run.price_per_tb)),
-            run.price_per_tb
+            "{} ({queries}{minimum}${}/TB)",
+            human_usd(usd),
+            first.price_per_tb
         )
     };
+    let ids: Vec<&str> = runs.iter().map(|r| r.query_execution_id.as_str()).collect();
     format!(
-        " · Athena {:.2} s · scanned {} · {cost} · id {}",
-        st.engine_ms as f64 / 1000.0,
+        " · Athena {:.2} s · scanned {} · {cost} · id{} {}",
+        engine_ms as f64 / 1000.0,
         human_bytes(scanned),
-        run.query_execution_id,
+        if runs.len() > 1 { "s" } else { "" },
+        ids.join(", "),
     )
 }
 
@@ -439,16 +498,28 @@ mod tests {
     #[test]
     fn athena_footer_shows_scan_cost_minimum_and_reuse() {
         assert_eq!(
-            athena_note(&run(3 << 20, false)),
+            athena_note(&[run(3 << 20, false)]),
             " · Athena 1.50 s · scanned 3.0 MB · $0.000048 (10 MB minimum, $5/TB) · id q-1"
         );
         assert_eq!(
-            athena_note(&run(3 << 30, false)),
+            athena_note(&[run(3 << 30, false)]),
             " · Athena 1.50 s · scanned 3.0 GB · $0.0146 ($5/TB) · id q-1"
         );
         assert_eq!(
-            athena_note(&run(0, true)),
+            athena_note(&[run(0, true)]),
             " · Athena 1.50 s · scanned 0 B · $0 (reused result) · id q-1"
+        );
+        // A find and a fetch: summed, each query billed its own minimum.
+        let mut fetch = run(1 << 20, false);
+        fetch.query_execution_id = "q-2".into();
+        assert_eq!(
+            athena_note(&[run(3 << 20, false), fetch.clone()]),
+            " · Athena 3.00 s · scanned 4.0 MB · $0.000095 (2 queries, 10 MB minimum a query, $5/TB) · ids q-1, q-2"
+        );
+        // A reused find costs nothing; the fetch still bills.
+        assert_eq!(
+            athena_note(&[run(3 << 20, true), fetch]),
+            " · Athena 3.00 s · scanned 4.0 MB · $0.000048 (2 queries, 10 MB minimum a query, $5/TB) · ids q-1, q-2"
         );
     }
 }

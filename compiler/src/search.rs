@@ -1,0 +1,404 @@
+//! A compiled search as the statements that run it, one after another.
+//!
+//! Most searches are one statement. A search whose index alone decides the
+//! matches, with a limit, runs as several (docs/engines.md, "Find, then
+//! fetch"):
+//!
+//! - **hours** (only when the token-hours table can narrow the window,
+//!   [`crate::sql::walks_hours`]): the hours that hold the lookups' tokens;
+//! - **find**, once or more: the newest keys in the index. After an hours
+//!   statement the finds walk those hours newest first, a batch at a time
+//!   ([`next_batch`]), and stop once the limit is reached: the newest
+//!   hundred records of a term in 500 hours need about a hundred of them;
+//! - **fetch**: the messages of exactly the keys found ([`crate::fetch`]).
+//!
+//! This module decides what runs next from what the last statement
+//! returned; it runs nothing (no I/O in the compiler). The engine's side is
+//! a loop: run the statement [`Search::next`] gives, read its rows as the
+//! [`Rows`] say, hand them back as an [`Answer`], until [`Next::Done`] or
+//! a statement whose rows are the records.
+
+use crate::Compiled;
+use crate::fetch::{Fetch, Key};
+use crate::sql::{Hours, render_find};
+
+/// Hours the first find of a walk opens. One: a term common enough to fill
+/// the limit from its newest hour should not pay for more.
+pub const FIRST_BATCH: usize = 1;
+
+/// Most hours one find names: a list this long is 17 kB of SQL, and Trino
+/// turns longer `IN` lists into a min..max range for pruning
+/// (`hive.domain-compaction-threshold`), which would open every hour
+/// between.
+pub const MAX_BATCH: usize = 1_000;
+
+/// What the rows of a statement are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One column, `dt`: hours, newest first.
+    Hours,
+    /// [`crate::fetch::KEY_COLUMNS`].
+    Keys,
+    /// The result: the message table's columns, newest first.
+    Records,
+}
+
+/// One statement to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub sql: String,
+    pub rows: Rows,
+}
+
+/// What the last statement returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Nothing ran yet.
+    Start,
+    Hours(Vec<String>),
+    Keys(Vec<Key>),
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Run(Statement),
+    /// Nothing more to run, and nothing matched.
+    Done,
+}
+
+/// The statements of one search, decided one at a time.
+#[derive(Debug)]
+pub struct Search<'a> {
+    compiled: &'a Compiled,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Start,
+    /// The first statement finds keys; the fetch follows.
+    Finding,
+    /// Walking `hours` (newest first); `read` of them searched so far.
+    Walking {
+        hours: Vec<String>,
+        read: usize,
+        batch: usize,
+        keys: Vec<Key>,
+    },
+    Over,
+}
+
+impl<'a> Search<'a> {
+    pub fn new(compiled: &'a Compiled) -> Self {
+        Search {
+            compiled,
+            state: State::Start,
+        }
+    }
+
+    /// The statement to run after `answer`, the rows of the last one.
+    ///
+    /// # Panics
+    /// When `answer` is not what the last statement's [`Rows`] said it
+    /// would be: the caller's bug.
+    pub fn next(&mut self, answer: Answer) -> Next {
+        let c = self.compiled;
+        let limit = c.plan.limit.unwrap_or(0);
+        match (std::mem::replace(&mut self.state, State::Over), answer) {
+            (State::Start, Answer::Start) => {
+                if !c.runs() {
+                    return Next::Done;
+                }
+                let rows = if crate::sql::walks_hours(&c.plan, &c.tables) {
+                    self.state = State::Walking {
+                        hours: Vec::new(),
+                        read: 0,
+                        batch: 0,
+                        keys: Vec::new(),
+                    };
+                    Rows::Hours
+                } else if c.plan.fetches_by_keys() {
+                    self.state = State::Finding;
+                    Rows::Keys
+                } else {
+                    Rows::Records
+                };
+                Next::Run(Statement {
+                    sql: c.sql.clone(),
+                    rows,
+                })
+            }
+            (State::Finding, Answer::Keys(keys)) => self.fetch(&keys),
+            (State::Walking { keys, read: 0, .. }, Answer::Hours(hours)) => {
+                self.walk(hours, 0, keys)
+            }
+            (
+                State::Walking {
+                    hours,
+                    read,
+                    batch,
+                    mut keys,
+                },
+                Answer::Keys(found),
+            ) => {
+                keys.extend(found);
+                let read = read + batch;
+                if keys.len() as u64 >= limit || read >= hours.len() {
+                    return self.fetch(&keys);
+                }
+                self.walk(hours, read, keys)
+            }
+            (state, answer) => panic!("search step {state:?} cannot take {answer:?}"),
+        }
+    }
+
+    /// The next find of a walk: the batch after the `read` newest `hours`.
+    fn walk(&mut self, hours: Vec<String>, read: usize, keys: Vec<Key>) -> Next {
+        let limit = self.compiled.plan.limit.unwrap_or(0);
+        let found = keys.len() as u64;
+        if hours.len() <= read {
+            return self.fetch(&keys);
+        }
+        let batch = next_batch(hours.len() - read, read, found, limit);
+        let listed = &hours[read..read + batch];
+        let mut plan = self.compiled.plan.clone();
+        plan.limit = Some(limit - found);
+        let comment = format!(
+            "find: the newest {} record{} in {} of the {} hours listed ({} .. {})",
+            limit - found,
+            if limit - found == 1 { "" } else { "s" },
+            batch,
+            hours.len(),
+            listed[0],
+            listed[batch - 1],
+        );
+        let sql = render_find(
+            &plan,
+            &self.compiled.tables,
+            Hours::Listed(listed),
+            &comment,
+        );
+        self.state = State::Walking {
+            hours,
+            read,
+            batch,
+            keys,
+        };
+        Next::Run(Statement {
+            sql,
+            rows: Rows::Keys,
+        })
+    }
+
+    fn fetch(&mut self, keys: &[Key]) -> Next {
+        self.state = State::Over;
+        match Fetch::new(&self.compiled.tables).sql(keys) {
+            Some(sql) => Next::Run(Statement {
+                sql,
+                rows: Rows::Records,
+            }),
+            None => Next::Done,
+        }
+    }
+}
+
+/// The statements after the first, with placeholders where what earlier
+/// statements return goes: `--explain` runs nothing, so has none of it.
+pub fn templates(compiled: &Compiled) -> Vec<String> {
+    let fetch = Fetch::new(&compiled.tables).template();
+    if !compiled.runs() {
+        Vec::new()
+    } else if crate::sql::walks_hours(&compiled.plan, &compiled.tables) {
+        let find = render_find(
+            &compiled.plan,
+            &compiled.tables,
+            Hours::Placeholder,
+            "find, once per batch of hours, newest first, until the limit is reached",
+        );
+        vec![find, fetch]
+    } else if compiled.plan.fetches_by_keys() {
+        vec![fetch]
+    } else {
+        Vec::new()
+    }
+}
+
+/// How many of the `left` remaining hours the next find opens, after
+/// `read` hours yielded `found` of the `limit` records.
+///
+/// The first find opens [`FIRST_BATCH`]. Then the rate found so far
+/// predicts how many more hours hold the rest, with a quarter more for
+/// luck: a term in one record an hour needs ~1.25 × the missing count
+/// more. Nothing found yet (an `AND` whose tokens share hours but not
+/// records) grows the batch fourfold. Never more than [`MAX_BATCH`].
+pub fn next_batch(left: usize, read: usize, found: u64, limit: u64) -> usize {
+    let want = if read == 0 {
+        FIRST_BATCH
+    } else if found == 0 {
+        read.saturating_mul(4)
+    } else {
+        let missing = limit.saturating_sub(found) as f64;
+        let per_hour = found as f64 / read as f64;
+        (missing / per_hour * 1.25).ceil() as usize
+    };
+    want.clamp(1, MAX_BATCH).min(left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompileOptions, WindowSpec, compile};
+    use chrono::{DateTime, Utc};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// 30 days ending 2024-05-01T00:00Z, with `limit` and the token-hours
+    /// table as given.
+    fn compiled(query: &str, limit: Option<u64>, hours_table: bool) -> Compiled {
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t("2024-04-01T00:00:00Z"),
+                to: Some(t("2024-05-01T00:00:00Z")),
+            },
+            limit,
+            hours_table,
+            ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
+        };
+        compile(query, &options).unwrap()
+    }
+
+    fn run(next: Next, rows: Rows) -> String {
+        match next {
+            Next::Run(s) => {
+                assert_eq!(s.rows, rows, "{}", s.sql);
+                s.sql
+            }
+            Next::Done => panic!("done, expected a {rows:?} statement"),
+        }
+    }
+
+    fn key(dt: &str, seq: i64) -> Key {
+        Key {
+            dt: dt.into(),
+            object: "o".into(),
+            seq,
+        }
+    }
+
+    /// The newest-first hours of April 2024: 30 days of 24.
+    fn april() -> Vec<String> {
+        (0..720)
+            .map(|i| format!("2024-04-{:02}-{:02}", 30 - i / 24, 23 - i % 24))
+            .collect()
+    }
+
+    #[test]
+    fn an_export_is_one_statement() {
+        let c = compiled("alice", None, true);
+        let mut s = c.search();
+        assert_eq!(run(s.next(Answer::Start), Rows::Records), c.sql);
+        assert!(templates(&c).is_empty());
+    }
+
+    #[test]
+    fn without_the_hours_table_a_find_then_a_fetch() {
+        let c = compiled("alice", Some(100), false);
+        let mut s = c.search();
+        assert_eq!(run(s.next(Answer::Start), Rows::Keys), c.sql);
+        let fetch = run(
+            s.next(Answer::Keys(vec![key("2024-04-30-10", 7)])),
+            Rows::Records,
+        );
+        assert!(fetch.contains("m.\"dt\" IN ('2024-04-30-10')"), "{fetch}");
+        assert!(
+            fetch.contains("(m.\"object\" = 'o' AND m.\"seq\" = 7)"),
+            "{fetch}"
+        );
+        // Nothing found: nothing fetched.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Keys);
+        assert_eq!(s.next(Answer::Keys(Vec::new())), Next::Done);
+        assert_eq!(templates(&c).len(), 1);
+    }
+
+    /// A term in one record an hour: the first find opens the newest hour,
+    /// the second the ~124 next ones and asks for the 99 still missing,
+    /// then the fetch names every key found.
+    #[test]
+    fn a_walk_opens_the_newest_hours_until_the_limit_is_reached() {
+        let c = compiled("alice", Some(100), true);
+        let mut s = c.search();
+        assert_eq!(run(s.next(Answer::Start), Rows::Hours), c.sql);
+        assert!(c.sql.contains("ORDER BY \"dt\" DESC"), "{}", c.sql);
+        let hours = april();
+        let first = run(s.next(Answer::Hours(hours.clone())), Rows::Keys);
+        assert!(
+            first.contains("AND \"dt\" IN ('2024-04-30-23')\n"),
+            "{first}"
+        );
+        assert!(first.contains("LIMIT 100\n"), "{first}");
+        assert!(!first.contains("token_hours"), "{first}");
+        let second = run(s.next(Answer::Keys(vec![key(&hours[0], 1)])), Rows::Keys);
+        assert!(second.contains("LIMIT 99\n"), "{second}");
+        let listed = format!("IN ('{}', ", hours[1]);
+        assert!(second.contains(&listed), "{second}");
+        assert!(second.contains(&format!("'{}')", hours[124])), "{second}");
+        assert!(!second.contains(&format!("'{}'", hours[125])), "{second}");
+        // 99 more: the limit is reached, the fetch follows.
+        let found: Vec<Key> = (0..99).map(|i| key(&hours[1 + i], i as i64)).collect();
+        let fetch = run(s.next(Answer::Keys(found)), Rows::Records);
+        // One condition per hour (each key here is in an hour of its own).
+        assert_eq!(
+            fetch.matches("(m.\"object\" = 'o' AND ").count(),
+            100,
+            "{fetch}"
+        );
+        assert!(fetch.contains(&format!("'{}'", hours[0])), "{fetch}");
+        assert_eq!(templates(&c).len(), 2);
+    }
+
+    #[test]
+    fn a_walk_ends_when_the_hours_run_out() {
+        let c = compiled("alice AND bob", Some(100), true);
+        // No hour holds the tokens: nothing else runs.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        assert_eq!(s.next(Answer::Hours(Vec::new())), Next::Done);
+        // Hours hold the tokens but no record matches: one find per batch
+        // (1 hour, then 4: nothing found grows the batch fourfold), then done.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        let hours = april()[..5].to_vec();
+        run(s.next(Answer::Hours(hours)), Rows::Keys);
+        let second = run(s.next(Answer::Keys(Vec::new())), Rows::Keys);
+        assert!(second.contains("'2024-04-30-19')"), "{second}");
+        assert_eq!(s.next(Answer::Keys(Vec::new())), Next::Done);
+        // Records in the last batch only: fetched.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        run(s.next(Answer::Hours(april()[..2].to_vec())), Rows::Keys);
+        run(s.next(Answer::Keys(Vec::new())), Rows::Keys);
+        run(
+            s.next(Answer::Keys(vec![key("2024-04-30-22", 3)])),
+            Rows::Records,
+        );
+    }
+
+    #[test]
+    fn batches_start_small_and_follow_the_rate() {
+        // A term in every record: the newest hour is enough.
+        assert_eq!(next_batch(720, 0, 0, 100), 1);
+        // One record an hour: the missing 99 need ~124 more hours.
+        assert_eq!(next_batch(719, 1, 1, 100), 124);
+        // Nothing yet: four times what was read.
+        assert_eq!(next_batch(719, 1, 0, 100), 4);
+        assert_eq!(next_batch(715, 5, 0, 100), 20);
+        // Never past what is left, never more than MAX_BATCH, never 0.
+        assert_eq!(next_batch(3, 1, 1, 100), 3);
+        assert_eq!(next_batch(100_000, 10, 1, 1_000), MAX_BATCH);
+        assert_eq!(next_batch(5, 10, 1_000, 100), 1);
+    }
+}

@@ -1,0 +1,80 @@
+//! Runs a compiled search's statements on an engine, in order, as
+//! `glaux_compiler::search` decides them: one statement, or the hours, the
+//! finds and the fetch of a search that fetches by keys (docs/engines.md,
+//! "Find, then fetch").
+//!
+//! The engine is a closure from SQL text to Arrow batches, so the same
+//! sequence runs on the local engine, on Athena, in `glaux bench` and in
+//! the tests, and what the user is shown (`\sql on`) is the list of
+//! statements this returns: exactly what ran.
+
+use std::future::Future;
+
+use arrow::array::RecordBatch;
+use glaux_compiler::Compiled;
+use glaux_compiler::search::{Answer, Next, Rows};
+
+use crate::output::{hours_from_batches, keys_from_batches};
+
+/// What a search ran and what it returned.
+#[derive(Debug)]
+pub struct Ran {
+    /// The result rows (the message table's columns); empty when nothing
+    /// matched.
+    pub batches: Vec<RecordBatch>,
+    /// Every statement run, in order, as run.
+    pub statements: Vec<String>,
+    /// How long each statement took, rows read back included.
+    pub times: Vec<std::time::Duration>,
+}
+
+/// The rows of an hours or find statement could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("reading what a search step returned: {0}")]
+pub struct StepError(pub String);
+
+impl From<StepError> for String {
+    fn from(e: StepError) -> Self {
+        e.to_string()
+    }
+}
+
+/// Runs `compiled` through `run`, statement by statement.
+pub async fn run_steps<E, R, F>(compiled: &Compiled, mut run: R) -> Result<Ran, E>
+where
+    R: FnMut(String) -> F,
+    F: Future<Output = Result<Vec<RecordBatch>, E>>,
+    E: From<StepError>,
+{
+    let mut search = compiled.search();
+    let mut statements = Vec::new();
+    let mut times = Vec::new();
+    let mut answer = Answer::Start;
+    loop {
+        let statement = match search.next(answer) {
+            Next::Run(statement) => statement,
+            Next::Done => {
+                return Ok(Ran {
+                    batches: Vec::new(),
+                    statements,
+                    times,
+                });
+            }
+        };
+        statements.push(statement.sql.clone());
+        let started = std::time::Instant::now();
+        let batches = run(statement.sql).await?;
+        times.push(started.elapsed());
+        answer = match statement.rows {
+            Rows::Records => {
+                return Ok(Ran {
+                    batches,
+                    statements,
+                    times,
+                });
+            }
+            Rows::Hours => Answer::Hours(hours_from_batches(&batches).map_err(StepError)?),
+            Rows::Keys => Answer::Keys(keys_from_batches(&batches).map_err(StepError)?),
+        };
+    }
+}
