@@ -149,11 +149,13 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     };
     let mut tables = tables;
     let mut sql = sql::render(&plan, &tables, &header);
-    if sql::walks_hours(&plan, &tables) && sql.len() > MAX_SQL_BYTES / 8 {
+    if sql::walks_hours(&plan, &tables) {
         // A walk starts with the small hours statement; its finds repeat the
-        // whole index scan plus up to `search::MAX_BATCH` hours. Only a long
-        // query can make those too long: check them, and when they would
-        // be, search without the token-hours table.
+        // whole index scan plus up to `search::MAX_BATCH` hours, and a
+        // phrase's window columns make a find far longer than the header
+        // (a phrase of 1,000 short words: 9 kB of hours statement, 266 kB
+        // of find). Check the find; when it would not fit, search without
+        // the token-hours table (and fail below if that does not fit).
         let find = sql::render_find(&plan, &tables, sql::Hours::Placeholder, "");
         if find.len() + search::MAX_BATCH * 19 > MAX_SQL_BYTES {
             tables.hours_table = false;
@@ -263,6 +265,12 @@ mod tests {
             }
         }
         assert!(walked > 10, "{walked}");
+        // One phrase of many short words: a short hours statement, a find
+        // far over the limit. Refused at compile time, not by Athena after
+        // the hours query ran.
+        let long_phrase = format!("\"{}\"", vec!["a"; 1_000].join(" "));
+        let err = compile(&long_phrase, &options).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooLarge);
     }
 
     /// Every string of up to four characters over an alphabet of the

@@ -130,7 +130,11 @@ impl<'a> Search<'a> {
                 })
             }
             (State::Finding, Answer::Keys(keys)) => self.fetch(&keys),
-            (State::Walking { keys, read: 0, .. }, Answer::Hours(hours)) => {
+            (State::Walking { keys, read: 0, .. }, Answer::Hours(mut hours)) => {
+                // Newest first, each once, whatever the engine returned:
+                // the walk's exactness rests on it.
+                hours.sort_unstable_by(|a, b| b.cmp(a));
+                hours.dedup();
                 self.walk(hours, 0, keys)
             }
             (
@@ -231,7 +235,9 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
 /// predicts how many more hours hold the rest, with a quarter more for
 /// luck: a term in one record an hour needs ~1.25 × the missing count
 /// more. Nothing found yet (an `AND` whose tokens share hours but not
-/// records) grows the batch fourfold. Never more than [`MAX_BATCH`].
+/// records) grows the batch fourfold. Never fewer hours than were read
+/// (so a walk that keeps finding too little still doubles each step: a
+/// few statements, not one per hour), never more than [`MAX_BATCH`].
 pub fn next_batch(left: usize, read: usize, found: u64, limit: u64) -> usize {
     let want = if read == 0 {
         FIRST_BATCH
@@ -240,7 +246,7 @@ pub fn next_batch(left: usize, read: usize, found: u64, limit: u64) -> usize {
     } else {
         let missing = limit.saturating_sub(found) as f64;
         let per_hour = found as f64 / read as f64;
-        (missing / per_hour * 1.25).ceil() as usize
+        ((missing / per_hour * 1.25).ceil() as usize).max(read)
     };
     want.clamp(1, MAX_BATCH).min(left)
 }
@@ -399,6 +405,16 @@ mod tests {
         // Never past what is left, never more than MAX_BATCH, never 0.
         assert_eq!(next_batch(3, 1, 1, 100), 3);
         assert_eq!(next_batch(100_000, 10, 1, 1_000), MAX_BATCH);
-        assert_eq!(next_batch(5, 10, 1_000, 100), 1);
+        assert_eq!(next_batch(5, 10, 1_000, 100), 5);
+        // 99 of 100 in the newest hour, then nothing: the batch still
+        // doubles, so 720 hours take ~10 finds, not one per hour.
+        assert_eq!(next_batch(719, 1, 99, 100), 1);
+        assert_eq!(next_batch(718, 2, 99, 100), 2);
+        let (mut read, mut finds) = (1, 1);
+        while read < 720 {
+            read += next_batch(720 - read, read, 99, 100);
+            finds += 1;
+        }
+        assert!(finds <= 11, "{finds} finds");
     }
 }
