@@ -6,7 +6,7 @@
 //!
 //! 1. **find** ([`crate::sql::render`]): the index scan answers the newest
 //!    records' keys, `(dt, object, seq, time_ms)`;
-//! 2. **fetch** ([`Fetch::sql`]): the message table is read for exactly
+//! 2. **fetch** ([`sql`]): the message table is read for exactly
 //!    those keys, written into the SQL as literals.
 //!
 //! Why not one statement joining the two: a join hands the message scan
@@ -26,7 +26,7 @@
 //! join.
 //!
 //! The compiler does no I/O: the engine runs the find statement, reads the
-//! keys out of its rows, and [`crate::search`] asks [`Fetch::sql`] for the
+//! keys out of its rows, and [`crate::search`] asks [`sql`] for the
 //! fetch.
 
 use std::collections::BTreeMap;
@@ -49,92 +49,79 @@ pub struct Key {
 /// The columns the find statement returns, in order.
 pub const KEY_COLUMNS: [&str; 4] = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME_MS];
 
-/// How to write the fetch statement of one search.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetch {
-    tables: Tables,
+/// The fetch statement for `keys` (no trailing `;`), newest first, over
+/// `tables`. `None` when there are no keys: nothing matched, nothing to
+/// read.
+///
+/// Every value reaches the SQL through [`string_literal`] or as a printed
+/// integer: an object's name comes from the store, and a store on S3 holds
+/// whatever key names its writers chose.
+pub fn sql(tables: &Tables, keys: &[Key]) -> Option<String> {
+    if keys.is_empty() {
+        return None;
+    }
+    // hour → object → seqs.
+    let mut by_hour: BTreeMap<&str, BTreeMap<&str, Vec<i64>>> = BTreeMap::new();
+    for k in keys {
+        by_hour
+            .entry(&k.dt)
+            .or_default()
+            .entry(&k.object)
+            .or_default()
+            .push(k.seq);
+    }
+    let hours = by_hour
+        .keys()
+        .map(|h| string_literal(h))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let records = by_hour
+        .into_iter()
+        .map(|(hour, objects)| {
+            let objects: Vec<String> = objects
+                .into_iter()
+                .map(|(object, mut seqs)| {
+                    seqs.sort_unstable();
+                    seqs.dedup();
+                    record_condition(object, &seqs)
+                })
+                .collect();
+            hour_condition(hour, &objects)
+        })
+        .collect::<Vec<_>>();
+    Some(write(tables, &hours, &records))
 }
 
-impl Fetch {
-    pub(crate) fn new(tables: &Tables) -> Self {
-        Fetch {
-            tables: tables.clone(),
-        }
-    }
+/// The fetch statement with placeholders where the keys go, for
+/// `--explain` (which runs nothing, so has no keys).
+pub fn template(tables: &Tables) -> String {
+    write(
+        tables,
+        "<the keys' hours>",
+        &["(m.\"object\" = <object> AND m.\"seq\" IN (<its seqs>))".to_string()],
+    )
+}
 
-    /// The fetch statement for `keys` (no trailing `;`), newest first.
-    /// `None` when there are no keys: nothing matched, nothing to read.
-    ///
-    /// Every value reaches the SQL through [`string_literal`] or as a
-    /// printed integer: an object's name comes from the store, and a store
-    /// on S3 holds whatever key names its writers chose.
-    pub fn sql(&self, keys: &[Key]) -> Option<String> {
-        if keys.is_empty() {
-            return None;
-        }
-        // hour → object → seqs, each sorted.
-        let mut by_hour: BTreeMap<&str, BTreeMap<&str, Vec<i64>>> = BTreeMap::new();
-        for k in keys {
-            by_hour
-                .entry(&k.dt)
-                .or_default()
-                .entry(&k.object)
-                .or_default()
-                .push(k.seq);
-        }
-        let hours = by_hour
-            .keys()
-            .map(|h| string_literal(h))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let records = by_hour
-            .iter()
-            .map(|(hour, objects)| {
-                let objects: Vec<String> = objects
-                    .iter()
-                    .map(|(object, seqs)| {
-                        let mut seqs = seqs.clone();
-                        seqs.sort_unstable();
-                        seqs.dedup();
-                        record_condition(object, &seqs)
-                    })
-                    .collect();
-                hour_condition(hour, &objects)
-            })
-            .collect::<Vec<_>>();
-        Some(self.write(&hours, &records))
-    }
-
-    /// The fetch statement with placeholders where the keys go, for
-    /// `--explain` (which runs nothing, so has no keys).
-    pub fn template(&self) -> String {
-        self.write(
-            "<the keys' hours>",
-            &["(m.\"object\" = <object> AND m.\"seq\" IN (<its seqs>))".to_string()],
-        )
-    }
-
-    fn write(&self, hours: &str, records: &[String]) -> String {
-        let columns = [c::TIME_MS, c::TAG, c::OBJECT, c::SEQ, c::MESSAGE]
-            .map(|name| format!("m.{}", identifier(name)))
-            .join(", ");
-        let mut sql = String::new();
-        let _ = write!(
-            sql,
-            "SELECT DISTINCT {columns}\nFROM {} AS m\nWHERE m.{} IN ({hours})\n  AND (",
-            self.tables.messages(),
-            identifier(PARTITION_COLUMN),
-        );
-        let _ = write!(sql, "{}", records.join("\n    OR "));
-        let _ = write!(
-            sql,
-            ")\nORDER BY m.{} DESC, m.{}, m.{}",
-            identifier(c::TIME_MS),
-            identifier(c::OBJECT),
-            identifier(c::SEQ)
-        );
-        sql
-    }
+fn write(tables: &Tables, hours: &str, records: &[String]) -> String {
+    let columns = [c::TIME_MS, c::TAG, c::OBJECT, c::SEQ, c::MESSAGE]
+        .map(|name| format!("m.{}", identifier(name)))
+        .join(", ");
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "SELECT DISTINCT {columns}\nFROM {} AS m\nWHERE m.{} IN ({hours})\n  AND (",
+        tables.messages(),
+        identifier(PARTITION_COLUMN),
+    );
+    let _ = write!(sql, "{}", records.join("\n    OR "));
+    let _ = write!(
+        sql,
+        ")\nORDER BY m.{} DESC, m.{}, m.{}",
+        identifier(c::TIME_MS),
+        identifier(c::OBJECT),
+        identifier(c::SEQ)
+    );
+    sql
 }
 
 /// `(m."dt" = 'h' AND …)`: one hour's records. The engines read one
@@ -178,11 +165,11 @@ fn record_condition(object: &str, seqs: &[i64]) -> String {
 mod tests {
     use super::*;
 
-    fn fetch() -> Fetch {
-        Fetch::new(&Tables {
+    fn tables() -> Tables {
+        Tables {
             database: "glaux".into(),
             hours_table: true,
-        })
+        }
     }
 
     fn key(dt: &str, object: &str, seq: i64) -> Key {
@@ -195,20 +182,22 @@ mod tests {
 
     #[test]
     fn no_keys_no_statement() {
-        assert_eq!(fetch().sql(&[]), None);
+        assert_eq!(sql(&tables(), &[]), None);
     }
 
     #[test]
     fn keys_group_by_hour_then_object() {
-        let sql = fetch()
-            .sql(&[
+        let sql = sql(
+            &tables(),
+            &[
                 key("2024-05-01-10", "b", 7),
                 key("2024-05-01-09", "a", 3),
                 key("2024-05-01-10", "b", 2),
                 key("2024-05-01-10", "c", 1),
                 key("2024-05-01-10", "b", 7),
-            ])
-            .unwrap();
+            ],
+        )
+        .unwrap();
         insta::assert_snapshot!(sql, @r#"
         SELECT DISTINCT m."time_ms", m."tag", m."object", m."seq", m."message"
         FROM "glaux"."messages" AS m
@@ -224,7 +213,7 @@ mod tests {
     #[test]
     fn hostile_object_names_stay_literals() {
         let hostile = "x') OR 1=1; DROP TABLE m --\n'";
-        let sql = fetch().sql(&[key("2024-05-01-09'--", hostile, 1)]).unwrap();
+        let sql = sql(&tables(), &[key("2024-05-01-09'--", hostile, 1)]).unwrap();
         assert!(
             sql.contains("m.\"object\" = 'x'') OR 1=1; DROP TABLE m --\n'''"),
             "{sql}"

@@ -149,7 +149,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     };
     let mut tables = tables;
     let mut sql = sql::render(&plan, &tables, &header);
-    if sql::walks_hours(&plan, &tables) {
+    if sql::shape(&plan, &tables) == sql::Shape::Walk {
         // A walk starts with the small hours statement; its finds repeat the
         // whole index scan plus up to `search::MAX_BATCH` hours, and a
         // phrase's window columns make a find far longer than the header
@@ -157,7 +157,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         // of find). Check the find; when it would not fit, search without
         // the token-hours table (and fail below if that does not fit).
         let find = sql::render_find(&plan, &tables, sql::Hours::Placeholder, "");
-        if find.len() + search::MAX_BATCH * 19 > MAX_SQL_BYTES {
+        if find.len() + search::MAX_BATCH_LIST_BYTES > MAX_SQL_BYTES {
             tables.hours_table = false;
             sql = sql::render(&plan, &tables, &header);
         }
@@ -257,7 +257,7 @@ mod tests {
             let Ok(c) = compile(&phrases(n), &options) else {
                 continue;
             };
-            if sql::walks_hours(&c.plan, &c.tables) {
+            if sql::shape(&c.plan, &c.tables) == sql::Shape::Walk {
                 walked += 1;
                 let hours = vec!["2024-05-01-00".to_string(); search::MAX_BATCH];
                 let find = sql::render_find(&c.plan, &c.tables, sql::Hours::Listed(&hours), "");

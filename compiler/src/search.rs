@@ -5,7 +5,7 @@
 //! fetch"):
 //!
 //! - **hours** (only when the token-hours table can narrow the window,
-//!   [`crate::sql::walks_hours`]): the hours that hold the lookups' tokens;
+//!   [`crate::sql::Shape::Walk`]): the hours that hold the lookups' tokens;
 //! - **find**, once or more: the newest keys in the index. After an hours
 //!   statement the finds walk those hours newest first, a batch at a time
 //!   ([`next_batch`]), and stop once the limit is reached: the newest
@@ -19,8 +19,8 @@
 //! a statement whose rows are the records.
 
 use crate::Compiled;
-use crate::fetch::{Fetch, Key};
-use crate::sql::{Hours, render_find};
+use crate::fetch::{self, Key};
+use crate::sql::{Hours, Shape, render_find, shape};
 
 /// Hours the first find of a walk opens. One: a term common enough to fill
 /// the limit from its newest hour should not pay for more.
@@ -31,6 +31,10 @@ pub const FIRST_BATCH: usize = 1;
 /// (`hive.domain-compaction-threshold`), which would open every hour
 /// between.
 pub const MAX_BATCH: usize = 1_000;
+
+/// Room a find's list of [`MAX_BATCH`] hours takes in its SQL: each hour is
+/// `'YYYY-MM-DD-HH', `, 17 bytes; 19 leaves a margin.
+pub const MAX_BATCH_LIST_BYTES: usize = MAX_BATCH * 19;
 
 /// What the rows of a statement are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,8 @@ enum State {
     Start,
     /// The first statement finds keys; the fetch follows.
     Finding,
+    /// The first statement lists the hours a walk goes through.
+    Listing,
     /// Walking `hours` (newest first); `read` of them searched so far.
     Walking {
         hours: Vec<String>,
@@ -110,32 +116,24 @@ impl<'a> Search<'a> {
                 if !c.runs() {
                     return Next::Done;
                 }
-                let rows = if crate::sql::walks_hours(&c.plan, &c.tables) {
-                    self.state = State::Walking {
-                        hours: Vec::new(),
-                        read: 0,
-                        batch: 0,
-                        keys: Vec::new(),
-                    };
-                    Rows::Hours
-                } else if c.plan.fetches_by_keys() {
-                    self.state = State::Finding;
-                    Rows::Keys
-                } else {
-                    Rows::Records
+                let (state, rows) = match shape(&c.plan, &c.tables) {
+                    Shape::Walk => (State::Listing, Rows::Hours),
+                    Shape::FindThenFetch => (State::Finding, Rows::Keys),
+                    Shape::One => (State::Over, Rows::Records),
                 };
+                self.state = state;
                 Next::Run(Statement {
                     sql: c.sql.clone(),
                     rows,
                 })
             }
             (State::Finding, Answer::Keys(keys)) => self.fetch(&keys),
-            (State::Walking { keys, read: 0, .. }, Answer::Hours(mut hours)) => {
+            (State::Listing, Answer::Hours(mut hours)) => {
                 // Newest first, each once, whatever the engine returned:
                 // the walk's exactness rests on it.
                 hours.sort_unstable_by(|a, b| b.cmp(a));
                 hours.dedup();
-                self.walk(hours, 0, keys)
+                self.walk(hours, 0, Vec::new())
             }
             (
                 State::Walking {
@@ -197,7 +195,7 @@ impl<'a> Search<'a> {
 
     fn fetch(&mut self, keys: &[Key]) -> Next {
         self.state = State::Over;
-        match Fetch::new(&self.compiled.tables).sql(keys) {
+        match fetch::sql(&self.compiled.tables, keys) {
             Some(sql) => Next::Run(Statement {
                 sql,
                 rows: Rows::Records,
@@ -210,21 +208,22 @@ impl<'a> Search<'a> {
 /// The statements after the first, with placeholders where what earlier
 /// statements return goes: `--explain` runs nothing, so has none of it.
 pub fn templates(compiled: &Compiled) -> Vec<String> {
-    let fetch = Fetch::new(&compiled.tables).template();
     if !compiled.runs() {
-        Vec::new()
-    } else if crate::sql::walks_hours(&compiled.plan, &compiled.tables) {
-        let find = render_find(
-            &compiled.plan,
-            &compiled.tables,
-            Hours::Placeholder,
-            "find, once per batch of hours, newest first, until the limit is reached",
-        );
-        vec![find, fetch]
-    } else if compiled.plan.fetches_by_keys() {
-        vec![fetch]
-    } else {
-        Vec::new()
+        return Vec::new();
+    }
+    let (plan, tables) = (&compiled.plan, &compiled.tables);
+    match shape(plan, tables) {
+        Shape::Walk => vec![
+            render_find(
+                plan,
+                tables,
+                Hours::Placeholder,
+                "find, once per batch of hours, newest first, until the limit is reached",
+            ),
+            fetch::template(tables),
+        ],
+        Shape::FindThenFetch => vec![fetch::template(tables)],
+        Shape::One => Vec::new(),
     }
 }
 

@@ -211,7 +211,8 @@ fn number_condition(r: &NumberRange) -> String {
     parts.join(" AND ")
 }
 
-/// `AND "dt" IN (…)`: the hours the token-hours table lists for the
+/// `AND "dt" IN (…)`: a walk's batch of hours as literals, or (the
+/// window's hours) the hours the token-hours table lists for the
 /// lookups' tokens ([`prefilter`], the index scan's own condition on them),
 /// when it can narrow this search ([`Plan::narrows_hours`]).
 /// Both engines run the subquery first and skip the index partitions it
@@ -359,14 +360,14 @@ fn record_condition(test: &RecordTest) -> String {
 /// runs nothing renders as its header comment alone. A plan that
 /// [fetches by keys](Plan::fetches_by_keys) renders its first statement,
 /// which returns the keys ([`crate::fetch::KEY_COLUMNS`]);
-/// [`crate::fetch::Fetch`] writes the second.
+/// [`crate::fetch::sql`] writes the second.
 pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     let mut sql = String::new();
     write_header(&mut sql, plan, tables, header);
     if plan.scan == Scan::Nothing {
         return sql;
     }
-    if walks_hours(plan, tables) {
+    if shape(plan, tables) == Shape::Walk {
         let _ = write!(
             sql,
             "{}\nORDER BY {} DESC",
@@ -379,7 +380,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     sql
 }
 
-/// A find statement of a walk ([`walks_hours`]): the index scan over
+/// A find statement of a walk ([`Shape::Walk`]): the index scan over
 /// `hours` only, the newest `plan.limit` keys, under a one-line `comment`.
 pub(crate) fn render_find(plan: &Plan, tables: &Tables, hours: Hours<'_>, comment: &str) -> String {
     let mut sql = format!("-- {}\n", comment_text(comment));
@@ -387,11 +388,27 @@ pub(crate) fn render_find(plan: &Plan, tables: &Tables, hours: Hours<'_>, commen
     sql
 }
 
-/// True if the search walks the hours the token-hours table lists, newest
-/// first ([`crate::search`]): it fetches by keys and the token-hours table
-/// can narrow its hours.
-pub(crate) fn walks_hours(plan: &Plan, tables: &Tables) -> bool {
-    plan.fetches_by_keys() && reads_hours(plan, tables)
+/// How a search runs ([`crate::search`]): decided here once, for the
+/// header, the first statement, the later ones and `--explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One statement returns the records.
+    One,
+    /// A find returns the newest keys; a fetch reads their messages
+    /// ([`Plan::fetches_by_keys`]).
+    FindThenFetch,
+    /// Also the token-hours table can narrow the hours: a statement lists
+    /// them, and finds walk them newest first before the fetch.
+    Walk,
+}
+
+/// The [`Shape`] of `plan`'s search over `tables`.
+pub fn shape(plan: &Plan, tables: &Tables) -> Shape {
+    match (plan.fetches_by_keys(), reads_hours(plan, tables)) {
+        (false, _) => Shape::One,
+        (true, false) => Shape::FindThenFetch,
+        (true, true) => Shape::Walk,
+    }
 }
 
 /// The statement after the header: the one-statement search, or the find
@@ -731,21 +748,20 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
         plan.limit
             .map_or("none".to_string(), |l| format!("{l} newest records"))
     );
-    if walks_hours(plan, tables) {
-        let _ = writeln!(
-            sql,
-            "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key"
-        );
-    } else if plan.fetches_by_keys() {
-        let _ = writeln!(
-            sql,
-            "-- steps: 1. this statement finds the newest records' keys in the index; 2. only their messages are read, by key"
-        );
-    } else if plan.index_limit().is_some() {
-        let _ = writeln!(
-            sql,
-            "-- fetch: the index picks the newest records, then only their messages are read"
-        );
+    let steps = match shape(plan, tables) {
+        Shape::Walk => Some(
+            "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key",
+        ),
+        Shape::FindThenFetch => Some(
+            "-- steps: 1. this statement finds the newest records' keys in the index; 2. only their messages are read, by key",
+        ),
+        Shape::One if plan.index_limit().is_some() => {
+            Some("-- fetch: the index picks the newest records, then only their messages are read")
+        }
+        Shape::One => None,
+    };
+    if let Some(line) = steps {
+        let _ = writeln!(sql, "{line}");
     }
     let _ = writeln!(
         sql,

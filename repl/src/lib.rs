@@ -79,7 +79,12 @@ pub fn sql_statement(c: &glaux_compiler::Compiled) -> String {
     let mut out = format!("{};", c.sql);
     let later = glaux_compiler::search::templates(c);
     for (i, template) in later.iter().enumerate() {
-        let lines: Vec<String> = template.lines().map(|l| format!("--   {l}")).collect();
+        // `comment_text`: a line break or carriage return inside a literal
+        // of the template must not end its comment.
+        let lines: Vec<String> = template
+            .lines()
+            .map(|l| format!("--   {}", glaux_compiler::sql::comment_text(l)))
+            .collect();
         let _ = write!(
             out,
             "\n\n-- step {} of {}, with what the steps before return written in as literals:\n{};",
