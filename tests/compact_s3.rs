@@ -177,7 +177,7 @@ fn a_crash_at_any_step_loses_nothing_and_searches_see_each_record_once() {
 
     let tables = [INDEX_TABLE, MESSAGE_TABLE];
     let before: Vec<_> = tables.iter().map(|t| row_counts(&pristine, t)).collect();
-    let hours_before: Vec<String> = row_counts(&pristine, HOURS_TABLE).into_keys().collect();
+    let hours_before = pairs(&pristine);
     let expected = answers(&pristine);
     assert!(expected.iter().all(|rows| !rows.is_empty()));
 
@@ -226,8 +226,11 @@ fn a_crash_at_any_step_loses_nothing_and_searches_see_each_record_once() {
                 saw_copies |= *n > before[row];
             }
         }
-        let hours: Vec<String> = row_counts(&store, HOURS_TABLE).into_keys().collect();
-        assert_eq!(hours, hours_before, "step {budget}: token-hours pairs");
+        assert_eq!(
+            pairs(&store),
+            hours_before,
+            "step {budget}: token-hours pairs"
+        );
         for (((query, limit), got), want) in QUERIES.iter().zip(answers(&store)).zip(&expected) {
             // Printed short: the rows are long paths.
             let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
@@ -350,4 +353,14 @@ fn ingest_after_compaction_on_s3_refuses_compacted_objects_and_takes_new_ones() 
     let report = compact_s3::compact(&store, &|_| {}).unwrap();
     assert!(report.partitions >= 2, "{report}");
     assert_eq!(row_counts(&store, MESSAGE_TABLE), with_new);
+}
+
+/// The (day, token, hour) pairs of the token-hours table, each once. A
+/// merge may forget the record a row names (two objects' records of one
+/// hour), never a pair.
+fn pairs(store: &Store) -> std::collections::BTreeSet<String> {
+    row_counts(store, HOURS_TABLE)
+        .into_keys()
+        .map(|row| row.rsplitn(3, '|').nth(2).unwrap_or_default().to_string())
+        .collect()
 }

@@ -18,6 +18,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use chrono::{DateTime, Duration, Utc};
 use glaux_compiler::parser::parse;
+use glaux_compiler::search::Rows;
 use glaux_compiler::{CompileOptions, Compiled, WindowSpec, compile};
 use glaux_local_engine::LocalEngine;
 use glaux_store::{IngestOptions, Store};
@@ -214,6 +215,11 @@ fn run_engine(fx: &Fixture, compiled: &Compiled) -> Keys {
 /// search runs as glaux runs it (one statement, or find and fetch), and
 /// every statement that ran passes the word check.
 fn run_engine_ordered(fx: &Fixture, compiled: &Compiled) -> Vec<(String, i64)> {
+    run_engine_steps(fx, compiled).0
+}
+
+/// [`run_engine_ordered`], with what each statement returned.
+fn run_engine_steps(fx: &Fixture, compiled: &Compiled) -> (Vec<(String, i64)>, Vec<Rows>) {
     let ran =
         glaux_tests::run_search(&fx.rt, &fx.engine, compiled).unwrap_or_else(|e| panic!("{e}"));
     for sql in &ran.statements {
@@ -228,13 +234,21 @@ fn run_engine_ordered(fx: &Fixture, compiled: &Compiled) -> Vec<(String, i64)> {
             out.push((object.value(i).to_string(), seq.value(i)));
         }
     }
-    out
+    (out, ran.rows)
 }
 
 /// The fixture's records the reference evaluator matches, in the window.
 fn reference_records<'a>(fx: &'a Fixture, query: &str) -> Vec<&'a Raw> {
+    reference_records_in(fx, query, (FROM, TO))
+}
+
+/// [`reference_records`] in the window `from .. to`.
+fn reference_records_in<'a>(fx: &'a Fixture, query: &str, window: (&str, &str)) -> Vec<&'a Raw> {
     let ast = parse(query).unwrap();
-    let (from, to) = (t(FROM).timestamp_millis(), t(TO).timestamp_millis());
+    let (from, to) = (
+        t(window.0).timestamp_millis(),
+        t(window.1).timestamp_millis(),
+    );
     fx.records
         .iter()
         .filter(|r| r.record.time_ms >= from && r.record.time_ms < to)
@@ -495,42 +509,114 @@ fn compiled_queries_return_exactly_the_reference_records() {
 /// in order (time descending, then object, then seq). Pins the index-side
 /// limit (`Plan::index_limit`): the index scan picks the newest records and
 /// only those are fetched, so a wrong order or tie-break there would show.
+/// Each search with a limit of 3, in the fixture's window (its first and
+/// last hours cut) and in one of whole hours, where the token-hours table
+/// answers the hours one record of which holds a term (no find for them).
 #[test]
 fn limited_queries_return_the_newest_reference_records_in_order() {
     const LIMIT: usize = 3;
     let fx = fixture();
-    let result = runner(500).run(&query(), |q| {
-        let options = CompileOptions {
-            limit: Some(LIMIT as u64),
-            ..options()
-        };
-        let compiled = compile(&q, &options)
-            .map_err(|e| TestCaseError::fail(format!("{q}: does not compile: {e:?}")))?;
-        let mut want: Vec<(i64, String, i64)> = reference_records(fx, &q)
+    for (window, cases) in [
+        ((FROM, TO), 400),
+        (("2024-05-01T10:00:00Z", "2024-05-01T14:00:00Z"), 200),
+    ] {
+        let result = runner(cases).run(&query(), |q| {
+            let options = CompileOptions {
+                window: WindowSpec::Range {
+                    from: t(window.0),
+                    to: Some(t(window.1)),
+                },
+                limit: Some(LIMIT as u64),
+                ..options()
+            };
+            let compiled = compile(&q, &options)
+                .map_err(|e| TestCaseError::fail(format!("{q}: does not compile: {e:?}")))?;
+            let mut want: Vec<(i64, String, i64)> = reference_records_in(fx, &q, window)
+                .into_iter()
+                .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
+                .collect();
+            want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
+            let want: Vec<(String, i64)> = want
+                .into_iter()
+                .take(LIMIT)
+                .map(|(_, o, s)| (o, s))
+                .collect();
+            let got = if compiled.runs() {
+                run_engine_ordered(fx, &compiled)
+            } else {
+                Vec::new()
+            };
+            if got != want {
+                return Err(TestCaseError::fail(format!(
+                    "{q} in {window:?}\nwant {want:?}\ngot  {got:?}\n{}",
+                    compiled.sql
+                )));
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
+}
+
+/// A record's `ts` is a token no other record holds: over whole hours the
+/// token-hours table names its record, and the search runs no find (the
+/// hours, then the fetch). With a term many records hold, the hours that
+/// term is in need the index again. Both agree with the reference.
+#[test]
+fn hours_the_token_hours_table_answers_need_no_find() {
+    let fx = fixture();
+    let window = ("2024-05-01T10:00:00Z", "2024-05-01T14:00:00Z");
+    let (from, to) = (
+        t(window.0).timestamp_millis(),
+        t(window.1).timestamp_millis(),
+    );
+    let stamps: Vec<String> = fx
+        .records
+        .iter()
+        .filter(|r| r.record.tag == "json" && (from..to).contains(&r.record.time_ms))
+        .map(|r| r.record.time_ms.to_string())
+        .step_by(17)
+        .collect();
+    assert!(stamps.len() >= 5);
+    let queries = [
+        (stamps[0].clone(), true),
+        (
+            format!("{} OR {} OR {}", stamps[1], stamps[3], stamps[4]),
+            true,
+        ),
+        (format!("{}*", &stamps[2][..11]), true),
+        (format!("{} OR alice", stamps[2]), false),
+    ];
+    for (q, alone) in queries {
+        let compiled = compile(
+            &q,
+            &CompileOptions {
+                window: WindowSpec::Range {
+                    from: t(window.0),
+                    to: Some(t(window.1)),
+                },
+                limit: Some(3),
+                ..options()
+            },
+        )
+        .unwrap();
+        let (got, rows) = run_engine_steps(fx, &compiled);
+        let mut want: Vec<(i64, String, i64)> = reference_records_in(fx, &q, window)
             .into_iter()
             .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
             .collect();
         want.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
-        let want: Vec<(String, i64)> = want
-            .into_iter()
-            .take(LIMIT)
-            .map(|(_, o, s)| (o, s))
-            .collect();
-        let got = if compiled.runs() {
-            run_engine_ordered(fx, &compiled)
-        } else {
-            Vec::new()
-        };
-        if got != want {
-            return Err(TestCaseError::fail(format!(
-                "{q}\nwant {want:?}\ngot  {got:?}\n{}",
-                compiled.sql
-            )));
-        }
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
+        let want: Vec<(String, i64)> = want.into_iter().take(3).map(|(_, o, s)| (o, s)).collect();
+        assert!(!want.is_empty(), "{q}");
+        assert_eq!(got, want, "{q}");
+        assert_eq!(
+            rows == [Rows::Hours, Rows::Records],
+            alone,
+            "{q}: {rows:?}\n{}",
+            compiled.sql
+        );
     }
 }
 

@@ -186,6 +186,16 @@ pub const HOURS_COLUMNS: &[Column] = &[
         ColumnType::Text,
         "an hour (the index table's dt) holding the token",
     ),
+    nullable(
+        "object",
+        ColumnType::Text,
+        "when one record of the hour holds the token: its object; NULL otherwise",
+    ),
+    nullable(
+        "seq",
+        ColumnType::Int64,
+        "when one record of the hour holds the token: its seq; NULL otherwise",
+    ),
 ];
 
 /// Column name constants, so code that builds SQL or Arrow arrays refers to

@@ -224,6 +224,30 @@ impl Plan {
             })
     }
 
+    /// True if the token-hours table's rows can answer an hour of this
+    /// search without its index: the search is a term, or an `OR` of
+    /// terms, or a wildcard with a literal prefix, each in any field and
+    /// nothing else to test. A record holding one of those tokens
+    /// anywhere is a match, so when the table names the records of an
+    /// hour holding them, those are the hour's matches (docs/storage.md,
+    /// "Token-hours table").
+    pub fn hours_name_records(&self) -> bool {
+        let any_field_token = |l: &Lookup| {
+            l.field.is_none()
+                && match &l.pattern {
+                    Pattern::Tokens(tokens) => tokens.len() == 1,
+                    Pattern::Like(p) => !p.starts_with(['%', '_']),
+                    _ => false,
+                }
+        };
+        let union = match &self.formula {
+            Formula::Lookup(_) => true,
+            Formula::Or(parts) => parts.iter().all(|f| matches!(f, Formula::Lookup(_))),
+            _ => false,
+        };
+        self.scan == Scan::Hits && union && self.lookups.iter().all(any_field_token)
+    }
+
     /// True if some lookup must read every index row of the window (a
     /// leading wildcard or a regex): worth a warning.
     pub fn scans_all_tokens(&self) -> bool {

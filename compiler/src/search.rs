@@ -18,6 +18,8 @@
 //! [`Rows`] say, hand them back as an [`Answer`], until [`Next::Done`] or
 //! a statement whose rows are the records.
 
+use std::collections::HashMap;
+
 use crate::Compiled;
 use crate::fetch::{self, Key};
 use crate::sql::{Hours, Shape, render_find, shape};
@@ -54,12 +56,21 @@ pub struct Statement {
     pub rows: Rows,
 }
 
+/// A row of an hours statement: an hour, and the record the token-hours
+/// table names for it when it names one (`(object, seq)`; only in a
+/// search it can answer, [`crate::plan::Plan::hours_name_records`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub dt: String,
+    pub record: Option<(String, i64)>,
+}
+
 /// What the last statement returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// Nothing ran yet.
     Start,
-    Hours(Vec<String>),
+    Hours(Vec<Listed>),
     Keys(Vec<Key>),
 }
 
@@ -85,9 +96,10 @@ enum State {
     Finding,
     /// The first statement lists the hours a walk goes through.
     Listing,
-    /// Walking `hours` (newest first); `read` of them searched so far.
+    /// Walking `hours` (newest first); `read` of them searched so far,
+    /// and a find running over the next `batch`.
     Walking {
-        hours: Vec<String>,
+        hours: Vec<Hour>,
         read: usize,
         batch: usize,
         keys: Vec<Key>,
@@ -128,11 +140,8 @@ impl<'a> Search<'a> {
                 })
             }
             (State::Finding, Answer::Keys(keys)) => self.fetch(&keys),
-            (State::Listing, Answer::Hours(mut hours)) => {
-                // Newest first, each once, whatever the engine returned:
-                // the walk's exactness rests on it.
-                hours.sort_unstable_by(|a, b| b.cmp(a));
-                hours.dedup();
+            (State::Listing, Answer::Hours(rows)) => {
+                let hours = hours(c, rows);
                 self.walk(hours, 0, Vec::new())
             }
             (
@@ -144,47 +153,84 @@ impl<'a> Search<'a> {
                 },
                 Answer::Keys(found),
             ) => {
-                keys.extend(found);
-                let read = read + batch;
-                if keys.len() as u64 >= limit || read >= hours.len() {
-                    return self.fetch(&keys);
+                // The batch's hours in order, newest first: the keys the
+                // find returned for each, or the records the table named,
+                // until the limit is reached. Hours before the one that
+                // reaches it are complete and newer than it, so the
+                // newest records are among these (the fetch keeps them).
+                let mut by_hour: HashMap<String, Vec<Key>> = HashMap::new();
+                for key in found {
+                    by_hour.entry(key.dt.clone()).or_default().push(key);
                 }
-                self.walk(hours, read, keys)
+                for hour in &hours[read..read + batch] {
+                    if keys.len() as u64 >= limit {
+                        break;
+                    }
+                    match &hour.records {
+                        Some(records) => keys.extend(records.iter().cloned()),
+                        None => keys.extend(by_hour.remove(&hour.dt).unwrap_or_default()),
+                    }
+                }
+                self.walk(hours, read + batch, keys)
             }
             (state, answer) => panic!("search step {state:?} cannot take {answer:?}"),
         }
     }
 
-    /// The next find of a walk: the batch after the `read` newest `hours`.
-    fn walk(&mut self, hours: Vec<String>, read: usize, keys: Vec<Key>) -> Next {
+    /// The next find of a walk, after the `read` newest `hours`; or the
+    /// fetch, once the limit is reached or the hours run out.
+    ///
+    /// Hours the token-hours table answers (their records known) need no
+    /// find: those at the head of what is left are taken as they are, and
+    /// a batch's find names only its other hours. A batch ends at the hour
+    /// where the records it knows reach what is missing.
+    fn walk(&mut self, hours: Vec<Hour>, mut read: usize, mut keys: Vec<Key>) -> Next {
         let limit = self.compiled.plan.limit.unwrap_or(0);
+        while let Some(records) = hours.get(read).and_then(|h| h.records.as_ref()) {
+            if keys.len() as u64 >= limit {
+                break;
+            }
+            keys.extend(records.iter().cloned());
+            read += 1;
+        }
         let found = keys.len() as u64;
-        if hours.len() <= read {
+        if found >= limit || read >= hours.len() {
             return self.fetch(&keys);
         }
+        let missing = limit - found;
         let batch = next_batch(hours.len() - read, read, found, limit);
-        let listed = &hours[read..read + batch];
+        let mut end = read;
+        let mut known = 0;
+        while end < read + batch && known < missing {
+            known += hours[end].records.as_ref().map_or(0, |r| r.len() as u64);
+            end += 1;
+        }
+        // Never empty: the loop above stopped at an hour with no records.
+        let listed: Vec<String> = hours[read..end]
+            .iter()
+            .filter(|h| h.records.is_none())
+            .map(|h| h.dt.clone())
+            .collect();
         let mut plan = self.compiled.plan.clone();
-        plan.limit = Some(limit - found);
+        plan.limit = Some(missing);
         let comment = format!(
-            "find: the newest {} record{} in {} of the {} hours listed ({} .. {})",
-            limit - found,
-            if limit - found == 1 { "" } else { "s" },
-            batch,
+            "find: the newest {missing} record{} in {} of the {} hours listed ({} .. {})",
+            if missing == 1 { "" } else { "s" },
+            listed.len(),
             hours.len(),
             listed[0],
-            listed[batch - 1],
+            listed[listed.len() - 1],
         );
         let sql = render_find(
             &plan,
             &self.compiled.tables,
-            Hours::Listed(listed),
+            Hours::Listed(&listed),
             &comment,
         );
         self.state = State::Walking {
             hours,
             read,
-            batch,
+            batch: end - read,
             keys,
         };
         Next::Run(Statement {
@@ -195,7 +241,8 @@ impl<'a> Search<'a> {
 
     fn fetch(&mut self, keys: &[Key]) -> Next {
         self.state = State::Over;
-        match fetch::sql(&self.compiled.tables, keys) {
+        let limit = self.compiled.plan.limit.unwrap_or(0);
+        match fetch::sql(&self.compiled.tables, keys, limit) {
             Some(sql) => Next::Run(Statement {
                 sql,
                 rows: Rows::Records,
@@ -203,6 +250,71 @@ impl<'a> Search<'a> {
             None => Next::Done,
         }
     }
+}
+
+/// An hour of a walk: when the token-hours table answers it, the records
+/// that match in it.
+#[derive(Debug)]
+struct Hour {
+    dt: String,
+    records: Option<Vec<Key>>,
+}
+
+/// The hours an hours statement listed, newest first and each once,
+/// whatever order the engine returned (the walk's exactness rests on it).
+///
+/// An hour's records are known when the search can take them from the
+/// table ([`crate::plan::Plan::hours_name_records`]), every row of the
+/// hour names one (each object's file names the record of that object;
+/// a row with none means several, or unknown), and the window holds the
+/// whole hour (the table has no times to cut one).
+fn hours(compiled: &Compiled, mut rows: Vec<Listed>) -> Vec<Hour> {
+    rows.sort_unstable_by(|a, b| b.dt.cmp(&a.dt));
+    let answers = compiled.plan.hours_name_records();
+    let mut hours: Vec<Hour> = Vec::new();
+    for row in rows {
+        let key = row.record.map(|(object, seq)| Key {
+            dt: row.dt.clone(),
+            object,
+            seq,
+        });
+        match hours.last_mut() {
+            Some(hour) if hour.dt == row.dt => match (&mut hour.records, key) {
+                (Some(records), Some(key)) => records.push(key),
+                (records, _) => *records = None,
+            },
+            _ => {
+                let whole = answers
+                    && compiled
+                        .plan
+                        .window
+                        .as_ref()
+                        .is_some_and(|w| holds_hour(w, &row.dt));
+                hours.push(Hour {
+                    records: key.filter(|_| whole).map(|k| vec![k]),
+                    dt: row.dt,
+                });
+            }
+        }
+    }
+    // A record holding two of an OR's tokens is named twice: it counts once.
+    for hour in &mut hours {
+        if let Some(records) = &mut hour.records {
+            records.sort_unstable_by(|a, b| (&a.object, a.seq).cmp(&(&b.object, b.seq)));
+            records.dedup();
+        }
+    }
+    hours
+}
+
+/// True if `window` holds all of hour `dt` (`YYYY-MM-DD-HH`).
+fn holds_hour(window: &crate::window::TimeWindow, dt: &str) -> bool {
+    let Ok(start) = chrono::NaiveDateTime::parse_from_str(&format!("{dt}:00"), "%Y-%m-%d-%H:%M")
+    else {
+        return false;
+    };
+    let start = start.and_utc();
+    window.start <= start && start + chrono::Duration::hours(1) <= window.end
 }
 
 /// The statements after the first, with placeholders where what earlier
@@ -300,6 +412,25 @@ mod tests {
             .collect()
     }
 
+    /// Hours listed with no record named.
+    fn unknown(hours: &[String]) -> Vec<Listed> {
+        hours
+            .iter()
+            .map(|dt| Listed {
+                dt: dt.clone(),
+                record: None,
+            })
+            .collect()
+    }
+
+    /// An hour listed with the record `(o, seq)`.
+    fn named(dt: &str, seq: i64) -> Listed {
+        Listed {
+            dt: dt.into(),
+            record: Some(("o".into(), seq)),
+        }
+    }
+
     #[test]
     fn an_export_is_one_statement() {
         let c = compiled("alice", None, true);
@@ -339,7 +470,7 @@ mod tests {
         assert_eq!(run(s.next(Answer::Start), Rows::Hours), c.sql);
         assert!(c.sql.contains("ORDER BY \"dt\" DESC"), "{}", c.sql);
         let hours = april();
-        let first = run(s.next(Answer::Hours(hours.clone())), Rows::Keys);
+        let first = run(s.next(Answer::Hours(unknown(&hours))), Rows::Keys);
         assert!(
             first.contains("AND \"dt\" IN ('2024-04-30-23')\n"),
             "{first}"
@@ -377,19 +508,141 @@ mod tests {
         let mut s = c.search();
         run(s.next(Answer::Start), Rows::Hours);
         let hours = april()[..5].to_vec();
-        run(s.next(Answer::Hours(hours)), Rows::Keys);
+        run(s.next(Answer::Hours(unknown(&hours))), Rows::Keys);
         let second = run(s.next(Answer::Keys(Vec::new())), Rows::Keys);
         assert!(second.contains("'2024-04-30-19')"), "{second}");
         assert_eq!(s.next(Answer::Keys(Vec::new())), Next::Done);
         // Records in the last batch only: fetched.
         let mut s = c.search();
         run(s.next(Answer::Start), Rows::Hours);
-        run(s.next(Answer::Hours(april()[..2].to_vec())), Rows::Keys);
+        run(s.next(Answer::Hours(unknown(&april()[..2]))), Rows::Keys);
         run(s.next(Answer::Keys(Vec::new())), Rows::Keys);
         run(
             s.next(Answer::Keys(vec![key("2024-04-30-22", 3)])),
             Rows::Records,
         );
+    }
+
+    /// A term in one record an hour, each named by the token-hours
+    /// table: no find at all, the fetch names the 100 newest hours'.
+    #[test]
+    fn hours_whose_record_the_table_names_need_no_find() {
+        let c = compiled("alice", Some(100), true);
+        assert!(
+            c.sql.contains("\nSELECT \"dt\", \"object\", \"seq\" FROM"),
+            "{}",
+            c.sql
+        );
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        let hours: Vec<Listed> = april().iter().map(|h| named(h, 1)).collect();
+        let fetch = run(s.next(Answer::Hours(hours)), Rows::Records);
+        assert_eq!(fetch.matches("m.\"seq\" = 1)").count(), 100, "{fetch}");
+        assert!(fetch.contains("'2024-04-26-20'"), "{fetch}");
+        assert!(!fetch.contains("'2024-04-26-19'"), "{fetch}");
+        assert!(!fetch.contains("LIMIT"), "{fetch}");
+    }
+
+    /// Known hours at the head are taken as they are; a batch's find names
+    /// only its unknown hours, and the known ones join its keys.
+    #[test]
+    fn a_find_names_only_the_hours_the_table_cannot_answer() {
+        let c = compiled("alice", Some(3), true);
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        let rows = vec![
+            named("2024-04-30-23", 1),
+            Listed {
+                dt: "2024-04-30-22".into(),
+                record: None,
+            },
+            named("2024-04-30-21", 2),
+            named("2024-04-30-20", 3),
+            named("2024-04-30-19", 4),
+        ];
+        // The newest hour is known; the next needs a find over it alone.
+        let first = run(s.next(Answer::Hours(rows)), Rows::Keys);
+        assert!(
+            first.contains("AND \"dt\" IN ('2024-04-30-22')\n"),
+            "{first}"
+        );
+        assert!(first.contains("LIMIT 2\n"), "{first}");
+        // It finds one: 2 of 3, and the batch of one hour is read. The next
+        // hour is known: the limit is reached with no other find.
+        let fetch = run(
+            s.next(Answer::Keys(vec![key("2024-04-30-22", 9)])),
+            Rows::Records,
+        );
+        for hour in ["23", "22", "21"] {
+            assert!(fetch.contains(&format!("'2024-04-30-{hour}'")), "{fetch}");
+        }
+        assert!(!fetch.contains("'2024-04-30-20'"), "{fetch}");
+    }
+
+    /// Two files name different records of one hour: both are its
+    /// records. A third that names none makes the hour need its index.
+    /// An hour the window cuts needs its index too.
+    #[test]
+    fn an_hour_is_known_only_when_every_row_names_a_record() {
+        let c = compiled("alice", Some(100), true);
+        let mut two = named("2024-04-30-23", 2);
+        two.record = Some(("p".into(), 5));
+        let h = hours(&c, vec![named("2024-04-30-23", 1), two.clone()]);
+        assert_eq!(h[0].records.as_ref().map(Vec::len), Some(2));
+        let none = Listed {
+            dt: "2024-04-30-23".into(),
+            record: None,
+        };
+        let h = hours(&c, vec![named("2024-04-30-23", 1), none, two]);
+        assert_eq!(h.len(), 1);
+        assert!(h[0].records.is_none());
+        // A window from 10:30: its first hour is cut, the next is whole.
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t("2024-04-30T10:30:00Z"),
+                to: Some(t("2024-04-30T12:00:00Z")),
+            },
+            limit: Some(100),
+            hours_table: true,
+            ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
+        };
+        let cut = compile("alice", &options).unwrap();
+        let h = hours(
+            &cut,
+            vec![named("2024-04-30-10", 1), named("2024-04-30-11", 1)],
+        );
+        assert_eq!(h[0].dt, "2024-04-30-11");
+        assert!(h[0].records.is_some());
+        assert!(h[1].records.is_none());
+        // A field, a second term, a phrase: the record may not match.
+        for query in [
+            "user:alice",
+            "alice AND bob",
+            "\"alice bob\"",
+            "alice OR user:bob",
+        ] {
+            let c = compiled(query, Some(100), true);
+            assert!(!c.plan.hours_name_records(), "{query}");
+            assert!(
+                c.sql.contains("SELECT DISTINCT \"dt\" FROM"),
+                "{query}: {}",
+                c.sql
+            );
+            let h = hours(&c, vec![named("2024-04-30-23", 1)]);
+            assert!(h[0].records.is_none(), "{query}");
+        }
+        // Any of several terms, a prefix: a record holding one is a match.
+        for query in ["alice OR bob", "alice*", "alice OR bob*"] {
+            let c = compiled(query, Some(100), true);
+            assert!(c.plan.hours_name_records(), "{query}");
+        }
+        // Both terms in one record: one record, counted once.
+        let c = compiled("alice OR bob", Some(100), true);
+        let h = hours(
+            &c,
+            vec![named("2024-04-30-23", 1), named("2024-04-30-23", 1)],
+        );
+        assert_eq!(h[0].records.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]

@@ -235,20 +235,20 @@ fn hours_filter(
         Hours::Placeholder => format!("\n{indent}AND {dt} IN (<the batch's hours>)"),
         Hours::Window if reads_hours(plan, tables) => format!(
             "\n{indent}AND {dt} IN (\n{indent}  {}\n{indent})",
-            hours_query(plan, tables, prefilter, "", &format!("{indent}  ")),
+            hours_query(plan, tables, prefilter, &dt, &format!("{indent}  ")),
         ),
         Hours::Window => String::new(),
     }
 }
 
-/// `SELECT "dt" FROM token_hours WHERE …`: the hours of the window that
-/// the token-hours table lists for the [`prefilter`]'s tokens, on lines
-/// indented by `indent` after the first; `distinct` is `""` or `"DISTINCT "`.
+/// `SELECT {select} FROM token_hours WHERE …`: the hours of the window
+/// that the token-hours table lists for the [`prefilter`]'s tokens, on
+/// lines indented by `indent` after the first.
 fn hours_query(
     plan: &Plan,
     tables: &Tables,
     prefilter: &[String],
-    distinct: &str,
+    select: &str,
     indent: &str,
 ) -> String {
     let Some(p) = &plan.partitions else {
@@ -257,7 +257,7 @@ fn hours_query(
     let dt = identifier(PARTITION_COLUMN);
     let day = identifier(DAY_COLUMN);
     format!(
-        "SELECT {distinct}{dt} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {}",
+        "SELECT {select} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {}",
         tables.hours(),
         string_literal(day_of(&p.first)),
         string_literal(day_of(&p.last)),
@@ -368,11 +368,18 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         return sql;
     }
     if shape(plan, tables) == Shape::Walk {
+        let dt = identifier(PARTITION_COLUMN);
+        // The records the rows name, when they can answer an hour
+        // (`Plan::hours_name_records`); else each hour once.
+        let select = if plan.hours_name_records() {
+            format!("{dt}, {}, {}", identifier(c::OBJECT), identifier(c::SEQ))
+        } else {
+            format!("DISTINCT {dt}")
+        };
         let _ = write!(
             sql,
-            "{}\nORDER BY {} DESC",
-            hours_query(plan, tables, &prefilter(plan), "DISTINCT ", ""),
-            identifier(PARTITION_COLUMN)
+            "{}\nORDER BY {dt} DESC",
+            hours_query(plan, tables, &prefilter(plan), &select, ""),
         );
         return sql;
     }
@@ -749,6 +756,9 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
             .map_or("none".to_string(), |l| format!("{l} newest records"))
     );
     let steps = match shape(plan, tables) {
+        Shape::Walk if plan.hours_name_records() => Some(
+            "-- steps: 1. this statement lists those hours, each with its record when only one record of the hour holds a token; 2. the index is searched newest hours first, a batch at a time, until the limit is reached, skipping the hours whose records are listed; 3. only those records' messages are read, by key",
+        ),
         Shape::Walk => Some(
             "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key",
         ),

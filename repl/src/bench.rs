@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use chrono::{DateTime, Utc};
+use glaux_compiler::search::Rows;
 use glaux_compiler::sql::string_literal;
 use glaux_compiler::window::partition_of;
 use glaux_compiler::{CompileOptions, WindowSpec, compile};
@@ -290,12 +291,20 @@ fn files_under(dir: &Path) -> (u64, u64) {
 /// Runs the benchmark; writes its report (markdown) to `out`.
 pub fn run(
     paths: &BenchPaths,
+    only: &[String],
     repeats: usize,
     workers: usize,
     compact: bool,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let manifest = read_manifest(&paths.manifest())?;
+    let picked: Vec<Class> = classes(&manifest)
+        .into_iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| c.name.contains(o.as_str())))
+        .collect();
+    if picked.is_empty() {
+        return Err(format!("no query class is named like {only:?}"));
+    }
     let store = Store::new(&paths.store);
     let io = |e: std::io::Error| e.to_string();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -409,7 +418,7 @@ pub fn run(
     // What glaux's scans did over all time, per class, for the section
     // after the table.
     let mut scans = Vec::new();
-    for class in classes(&manifest) {
+    for class in &picked {
         for w in windows(&manifest) {
             let options = |limit| CompileOptions {
                 window: WindowSpec::Range {
@@ -425,18 +434,19 @@ pub fn run(
                 .map_err(|e| format!("{}: {e}", class.query))?;
             let counted = compile(&class.query, &options(None))
                 .map_err(|e| format!("{}: {e}", class.query))?;
-            let (glaux, scan) = measure(&runtime, &engine, Search::Glaux(&compiled), repeats)?;
+            let (glaux, scan, each) =
+                measure(&runtime, &engine, Search::Glaux(&compiled), repeats)?;
             if w.name == "all" {
-                scans.push((class.name, scan));
+                scans.push((class.name, scan, each));
             }
-            let (naive, _) = measure(
+            let (naive, _, _) = measure(
                 &runtime,
                 &engine,
-                Search::Sql(&naive_sql(&class, &w, Some(100))),
+                Search::Sql(&naive_sql(class, &w, Some(100))),
                 repeats,
             )?;
             let glaux_count = count(&runtime, &engine, &counted.sql)?;
-            let naive_count = count(&runtime, &engine, &naive_sql(&class, &w, None))?;
+            let naive_count = count(&runtime, &engine, &naive_sql(class, &w, None))?;
             let rg_run = match (&class.rg, rg) {
                 (Some(args), true) => Some(ripgrep(&paths.raw(), args, &rg_globs(&w), repeats)?),
                 _ => None,
@@ -480,15 +490,16 @@ pub fn run(
     }
     writeln!(
         out,
-        "\n## Where glaux's bytes go (all time)\n\nDataFusion's pruning counts for glaux's SQL, summed over its scans (total → kept).\n\n| class | bytes | pruning |\n|---|---:|---|"
+        "\n## Where glaux's bytes go (all time)\n\nBytes by statement (docs/engines.md, \"Find, then fetch\"), and DataFusion's pruning counts for glaux's SQL, summed over its scans (total → kept).\n\n| class | bytes | by statement | pruning |\n|---|---:|---|---|"
     )
     .map_err(io)?;
-    for (name, scan) in &scans {
+    for (name, scan, each) in &scans {
         writeln!(
             out,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             name,
             scan.bytes,
+            each,
             scan.pruning_summary()
         )
         .map_err(io)?;
@@ -498,7 +509,7 @@ pub fn run(
         "\n## Compile time (text to SQL), {COMPILE_RUNS} runs per class\n\n| class | query | p50 µs | p99 µs |\n|---|---|---:|---:|"
     )
     .map_err(io)?;
-    for class in classes(&manifest) {
+    for class in &picked {
         let (p50, p99) = compile_percentiles(&class.query, end)?;
         writeln!(
             out,
@@ -545,18 +556,26 @@ enum Search<'a> {
     Sql(&'a str),
 }
 
-/// Runs `search` once; the scans of all its statements summed.
+/// A search's rows, its scans summed, and each statement's kind and bytes.
+type OneRun = (Vec<RecordBatch>, ScanStats, Vec<(Rows, u64)>);
+
+/// Runs `search` once; the scans of all its statements summed, and each
+/// statement's kind and bytes.
 fn run_once(
     runtime: &tokio::runtime::Runtime,
     engine: &LocalEngine,
     search: &Search<'_>,
-) -> Result<(Vec<RecordBatch>, ScanStats), String> {
+) -> Result<OneRun, String> {
     match search {
         Search::Sql(sql) => runtime
             .block_on(engine.run_scan(sql))
+            .map(|(batches, scan)| {
+                let each = vec![(Rows::Records, scan.bytes)];
+                (batches, scan, each)
+            })
             .map_err(|e| format!("{e}\n{sql}")),
         Search::Glaux(compiled) => {
-            let scans = std::cell::RefCell::new(ScanStats::default());
+            let scans = std::cell::RefCell::new((ScanStats::default(), Vec::new()));
             let ran = runtime.block_on(crate::steps::run_steps(compiled, |sql| {
                 let scans = &scans;
                 async move {
@@ -564,32 +583,75 @@ fn run_once(
                         .run_scan(&sql)
                         .await
                         .map_err(|e| format!("{e}\n{sql}"))?;
-                    scans.borrow_mut().absorb(scan);
+                    let mut scans = scans.borrow_mut();
+                    scans.1.push(scan.bytes);
+                    scans.0.absorb(scan);
                     Ok::<_, String>(batches)
                 }
             }))?;
-            Ok((ran.batches, scans.into_inner()))
+            let (scan, bytes) = scans.into_inner();
+            let each = ran.rows.iter().copied().zip(bytes).collect();
+            Ok((ran.batches, scan, each))
         }
     }
 }
 
-/// The best of `repeats` runs of `search`, with what that run's scans did.
+/// `hours 0.01 + 3 finds 1.20 + fetch 5.31 MB`: a search's bytes by kind
+/// of statement, in the order they ran.
+fn by_statement(each: &[(Rows, u64)]) -> String {
+    if let [(_, bytes)] = each {
+        return format!("one statement {:.3} MB", mb(*bytes));
+    }
+    let mut parts: Vec<(Rows, usize, u64)> = Vec::new();
+    for &(rows, bytes) in each {
+        match parts.last_mut() {
+            Some((last, n, sum)) if *last == rows => {
+                *n += 1;
+                *sum += bytes;
+            }
+            _ => parts.push((rows, 1, bytes)),
+        }
+    }
+    let text = parts
+        .iter()
+        .map(|&(rows, n, bytes)| {
+            let what = match rows {
+                Rows::Hours => "hours",
+                Rows::Keys => "find",
+                Rows::Records => "fetch",
+            };
+            let plural = if n > 1 { "s" } else { "" };
+            let count = if n > 1 {
+                format!("{n} ")
+            } else {
+                String::new()
+            };
+            format!("{count}{what}{plural} {:.3}", mb(bytes))
+        })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    format!("{text} MB")
+}
+
+/// The best of `repeats` runs of `search`, with what that run's scans did
+/// and [`by_statement`].
 fn measure(
     runtime: &tokio::runtime::Runtime,
     engine: &LocalEngine,
     search: Search<'_>,
     repeats: usize,
-) -> Result<(Measured, ScanStats), String> {
+) -> Result<(Measured, ScanStats, String), String> {
     let mut best = (
         Measured {
             wall: Duration::MAX,
             ..Measured::default()
         },
         ScanStats::default(),
+        String::new(),
     );
     for _ in 0..repeats.max(1) {
         let started = Instant::now();
-        let (batches, scan) = run_once(runtime, engine, &search)?;
+        let (batches, scan, each) = run_once(runtime, engine, &search)?;
         let wall = started.elapsed();
         if wall < best.0.wall {
             best = (
@@ -599,6 +661,7 @@ fn measure(
                     rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
                 },
                 scan,
+                by_statement(&each),
             );
         }
     }
@@ -712,6 +775,24 @@ mod tests {
         assert_eq!(rg_globs(&w[0]), ["**/*20240416T12*", "**/2024/04/16/12/**"]);
         assert_eq!(rg_globs(&w[1]), ["**/2024/04/16/**"]);
         assert!(rg_globs(&w[2]).is_empty());
+    }
+
+    #[test]
+    fn bytes_by_statement_group_runs_of_one_kind() {
+        let each = [
+            (Rows::Hours, 10_000),
+            (Rows::Keys, 1_048_576),
+            (Rows::Keys, 1_048_576),
+            (Rows::Records, 524_288),
+        ];
+        assert_eq!(
+            by_statement(&each),
+            "hours 0.010 + 2 finds 2.000 + fetch 0.500 MB"
+        );
+        assert_eq!(
+            by_statement(&[(Rows::Records, 0)]),
+            "one statement 0.000 MB"
+        );
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub enum Command {
     /// Benchmark glaux against the naive Athena query and ripgrep on a
     /// `glaux gen` data set (ingests it first when its store is missing).
     #[command(
-        after_help = "Examples:\n  glaux gen --out /data/bench && glaux bench --data /data/bench\n  glaux bench --data /tmp/small --repeats 1\n  glaux bench --data /data/bench --compact     searches after compaction\n\nPrints a markdown report; exit status 2 if any result disagrees."
+        after_help = "Examples:\n  glaux gen --out /data/bench && glaux bench --data /data/bench\n  glaux bench --data /tmp/small --repeats 1\n  glaux bench --data /data/bench --compact     searches after compaction\n  glaux bench --data /data/bench --class rare  only the classes named \"rare …\"\n\nPrints a markdown report; exit status 2 if any result disagrees."
     )]
     Bench(BenchArgs),
     /// Print a shell completion script.
@@ -222,6 +222,10 @@ pub struct BenchArgs {
     /// Compact the store (`glaux compact`) before searching.
     #[arg(long)]
     pub compact: bool,
+    /// Only the query classes whose name contains TEXT (repeatable;
+    /// default: every class).
+    #[arg(long = "class", value_name = "TEXT")]
+    pub classes: Vec<String>,
 }
 
 #[derive(Debug, Args)]

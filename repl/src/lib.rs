@@ -348,7 +348,14 @@ pub fn run_with(
                     .unwrap_or_else(|| args.data.join("store")),
                 data: args.data.clone(),
             };
-            match bench::run(&paths, args.repeats, args.workers, args.compact, out) {
+            match bench::run(
+                &paths,
+                &args.classes,
+                args.repeats,
+                args.workers,
+                args.compact,
+                out,
+            ) {
                 Ok(()) => EXIT_OK,
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");

@@ -9,6 +9,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
 use glaux_compiler::fetch::Key;
+use glaux_compiler::search::Listed;
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,12 +225,30 @@ pub fn hits_from_batches(batches: &[RecordBatch]) -> Result<Vec<Hit>, String> {
 }
 
 /// Decodes the rows of an hours statement (`glaux_compiler::search`):
-/// the hours, in the order returned (newest first).
-pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<String>, String> {
+/// the hours, in the order returned, with the record the token-hours
+/// table names for each when the statement asked for it.
+pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<Listed>, String> {
     let mut out = Vec::new();
     for batch in batches {
         let dt = text_column(batch, "dt")?;
-        out.extend(dt.iter().flatten().map(str::to_string));
+        // `object` and `seq` only when the statement asked for the records
+        // the token-hours table names.
+        let record = match batch.schema().index_of("object") {
+            Ok(_) => Some((text_column(batch, "object")?, int_column(batch, "seq")?)),
+            Err(_) => None,
+        };
+        for i in 0..batch.num_rows() {
+            if dt.is_null(i) {
+                continue;
+            }
+            out.push(Listed {
+                dt: dt.value(i).to_string(),
+                record: record.as_ref().and_then(|(object, seq)| {
+                    (object.is_valid(i) && seq.is_valid(i))
+                        .then(|| (object.value(i).to_string(), seq.value(i)))
+                }),
+            });
+        }
     }
     Ok(out)
 }

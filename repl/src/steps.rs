@@ -24,6 +24,8 @@ pub struct Ran {
     pub batches: Vec<RecordBatch>,
     /// Every statement run, in order, as run.
     pub statements: Vec<String>,
+    /// What each statement returned (hours, keys or the records).
+    pub rows: Vec<Rows>,
     /// How long each statement took, rows read back included.
     pub times: Vec<std::time::Duration>,
 }
@@ -48,6 +50,7 @@ where
 {
     let mut search = compiled.search();
     let mut statements = Vec::new();
+    let mut rows = Vec::new();
     let mut times = Vec::new();
     let mut answer = Answer::Start;
     loop {
@@ -57,11 +60,13 @@ where
                 return Ok(Ran {
                     batches: Vec::new(),
                     statements,
+                    rows,
                     times,
                 });
             }
         };
         statements.push(statement.sql.clone());
+        rows.push(statement.rows);
         let started = std::time::Instant::now();
         let batches = run(statement.sql).await?;
         times.push(started.elapsed());
@@ -70,6 +75,7 @@ where
                 return Ok(Ran {
                     batches,
                     statements,
+                    rows,
                     times,
                 });
             }

@@ -41,14 +41,14 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use glaux_compiler::layout::{
-    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, partition_column,
+    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, columns as c, partition_column,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::writer::{
-    Objects, encode, encode_hours, hours_schema, index_properties, index_schema,
+    Objects, borrow_hours, decode_hours, encode, encode_hours, index_properties, index_schema,
     message_properties, message_schema,
 };
 
@@ -242,15 +242,40 @@ pub struct Merged {
 /// sorted as a compacted file keeps its rows. Plain data in and out: the
 /// local swap and the write-then-delete on S3 both use it.
 pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
-    let schema = match table {
-        INDEX_TABLE => index_schema(),
-        MESSAGE_TABLE => message_schema(),
-        _ => hours_schema(),
+    let schema = if table == INDEX_TABLE {
+        index_schema()
+    } else {
+        message_schema()
     };
-    let mut batches = Vec::new();
     let mut digest = Sha256::new();
-    for (name, content) in files {
+    for (name, _) in files {
         digest.update(name.as_bytes());
+    }
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = format!("c-{hex}.parquet");
+    if table == HOURS_TABLE {
+        // Rows of (token, hour) and the one record holding it: a pair in
+        // several files keeps a record only if they all name the same one
+        // (`encode_hours`). No object list, nothing to keep twice.
+        let mut rows = Vec::new();
+        for (file, content) in files {
+            rows.extend(
+                decode_hours(content.clone())
+                    .map_err(|e| std::io::Error::other(format!("{file}: {e}")))?,
+            );
+        }
+        let bytes = encode_hours(&mut borrow_hours(&rows))?;
+        return Ok(Merged {
+            name,
+            bytes,
+            objects: None,
+        });
+    }
+    let mut batches = Vec::new();
+    for (name, content) in files {
         let reader = ParquetRecordBatchReaderBuilder::try_new(content.clone())
             .and_then(|b| b.build())
             .map_err(|e| std::io::Error::other(format!("{name}: {e}")))?;
@@ -267,34 +292,6 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
         }
     }
     let all = concat_batches(&schema, &batches).map_err(std::io::Error::other)?;
-    let hex: String = digest.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let name = format!("c-{hex}.parquet");
-    if table == HOURS_TABLE {
-        // A set of (token, hour) pairs: no object list, nothing to keep
-        // twice.
-        let (tokens, hours) = (
-            all.column_by_name(c::TOKEN)
-                .expect("layout column")
-                .as_string::<i32>(),
-            all.column_by_name(PARTITION_COLUMN)
-                .expect("layout column")
-                .as_string::<i32>(),
-        );
-        let mut pairs: Vec<(&str, &str)> = tokens
-            .iter()
-            .zip(hours.iter())
-            .flat_map(|(t, h)| t.zip(h))
-            .collect();
-        let bytes = encode_hours(&mut pairs)?;
-        return Ok(Merged {
-            name,
-            bytes,
-            objects: None,
-        });
-    }
     let keys: &[&str] = if table == INDEX_TABLE {
         &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS]
     } else {
@@ -482,9 +479,12 @@ mod tests {
         let pairs = || {
             let files = parquet_files(&day).unwrap();
             assert_eq!(files.len(), 1);
-            let mut p = crate::writer::decode_hours(std::fs::read(&files[0]).unwrap()).unwrap();
-            p.retain(|(t, _)| t == "needle");
-            p
+            let rows = crate::writer::decode_hours(std::fs::read(&files[0]).unwrap().into());
+            rows.unwrap()
+                .into_iter()
+                .filter(|(t, _, _)| t == "needle")
+                .map(|(_, dt, key)| (dt, key.map(|(_, seq)| seq)))
+                .collect::<Vec<_>>()
         };
         std::fs::write(&log, "2024-05-01T10:00:00Z needle one\n").unwrap();
         ingest(
@@ -493,14 +493,17 @@ mod tests {
             &IngestOptions::default(),
         )
         .unwrap();
-        assert_eq!(pairs(), [("needle".into(), "2024-05-01-10".into())]);
+        // One record of the hour holds it: the row names it.
+        assert_eq!(pairs(), [("2024-05-01-10".into(), Some(0))]);
         std::fs::write(&log, "2024-05-01T11:00:00Z needle two\n").unwrap();
         ingest(&store, &[raw], &IngestOptions::default()).unwrap();
+        // The earlier hour stays listed, its record forgotten: record 0
+        // of the object no longer holds the token.
         assert_eq!(
             pairs(),
             [
-                ("needle".into(), "2024-05-01-10".into()),
-                ("needle".into(), "2024-05-01-11".into())
+                ("2024-05-01-10".into(), None),
+                ("2024-05-01-11".into(), Some(0))
             ]
         );
         // The index itself holds only the new version.
@@ -528,16 +531,33 @@ mod tests {
         assert!(report.files_after < report.files_before, "{report}");
         assert_eq!(rows(&store, INDEX_TABLE), index);
         assert_eq!(rows(&store, MESSAGE_TABLE), messages);
-        // The token-hours table is a set: the same pairs, each once now.
+        // The token-hours table: the same (token, hour) pairs, each once
+        // now; a pair keeps its record only when every file listing it
+        // named that one record.
+        let pair = |row: &String| row.rsplitn(3, '|').nth(2).unwrap().to_string();
         let hours_after = rows(&store, HOURS_TABLE);
         assert_eq!(
-            hours_after.iter().collect::<BTreeSet<_>>(),
-            hours.iter().collect::<BTreeSet<_>>()
+            hours_after.iter().map(pair).collect::<BTreeSet<_>>(),
+            hours.iter().map(pair).collect::<BTreeSet<_>>()
         );
-        assert!(hours_after.windows(2).all(|w| w[0] != w[1]), "deduplicated");
+        let pairs_after: Vec<String> = hours_after.iter().map(pair).collect();
+        assert!(
+            pairs_after.windows(2).all(|w| w[0] != w[1]),
+            "one row a pair"
+        );
+        let mut kept = 0;
+        for row in &hours_after {
+            if row.ends_with("|") {
+                continue; // no record (printed as an empty cell)
+            }
+            kept += 1;
+            let before: Vec<&String> = hours.iter().filter(|r| pair(r) == pair(row)).collect();
+            assert_eq!(before, [row], "{row} kept a record it did not have alone");
+        }
+        assert!(kept > 0, "a pair held by one record keeps it");
         // It lists every hour of every indexed token (listing too many would
         // be safe; too few would hide records).
-        let listed: BTreeSet<&String> = hours_after.iter().collect();
+        let listed: BTreeSet<String> = pairs_after.into_iter().collect();
         for row in &index {
             let (dir, rest) = row.split_once('|').unwrap();
             let dt = dir.strip_prefix("dt=").unwrap();

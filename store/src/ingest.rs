@@ -27,7 +27,7 @@ use crate::analyze::entries;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
-use crate::writer::{Row, decode_hours, encode_hours, encode_partition};
+use crate::writer::{HourRow, Row, borrow_hours, decode_hours, encode_hours, encode_partition};
 
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
@@ -387,29 +387,51 @@ pub fn ingest_bytes(
     // list would never be searched, while an hour they list in vain (a
     // crash before the index files, an object re-ingested with fewer
     // hours) costs a search one file, nothing more.
-    let mut by_day: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    let mut by_day: BTreeMap<&str, Vec<HourRow<'_>>> = BTreeMap::new();
     for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
-        // Each hour's distinct tokens: sorting every occurrence was 5 % of
-        // ingest's profile.
-        let tokens: HashSet<&str> = rows
-            .iter()
-            .flat_map(|row| row.entries.iter().map(|e| e.token.as_str()))
-            .collect();
+        // Each hour's distinct tokens, with the record holding each when
+        // only one does (sorting every occurrence instead was 5 % of
+        // ingest's profile).
+        let mut tokens: HashMap<&str, Option<i64>> = HashMap::new();
+        for row in rows {
+            for e in &row.entries {
+                tokens
+                    .entry(e.token.as_str())
+                    .and_modify(|seq| {
+                        if *seq != Some(row.seq) {
+                            *seq = None;
+                        }
+                    })
+                    .or_insert(Some(row.seq));
+            }
+        }
         let pairs = by_day.entry(day_of(dt)).or_default();
-        pairs.extend(tokens.into_iter().map(|t| (t, dt.as_str())));
+        pairs.extend(
+            tokens
+                .into_iter()
+                .map(|(t, seq)| (t, dt.as_str(), seq.map(|seq| (object, seq)))),
+        );
     }
     for (day, mut pairs) in by_day {
         // A re-ingest replaces the object's day file while its earlier
         // index files still exist (they are replaced or deleted below):
         // keep the earlier version's pairs too, so a failure in between
-        // never leaves index rows whose hour no file lists.
+        // never leaves index rows whose hour no file lists. Their records
+        // are forgotten (the index decides those hours), unless this
+        // version names the same one: a record of the earlier version may
+        // no longer hold the token.
         let key = partition_key(HOURS_TABLE, day, &name);
         let earlier = if stored.hours_files.contains(&key) {
-            decode_hours(target.get(&key)?)?
+            decode_hours(target.get(&key)?.into())?
         } else {
             Vec::new()
         };
-        pairs.extend(earlier.iter().map(|(t, h)| (t.as_str(), h.as_str())));
+        let now: HashSet<HourRow<'_>> = pairs.iter().copied().collect();
+        for row in borrow_hours(&earlier) {
+            if !(row.2.is_some() && now.contains(&row)) {
+                pairs.push((row.0, row.1, None));
+            }
+        }
         let bytes = encode_hours(&mut pairs)?;
         report.bytes_out += bytes.len() as u64;
         target.put(&key, bytes)?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use glaux_compiler::layout::{
-    ColumnType, HOURS_COLUMNS, INDEX_COLUMNS, MESSAGE_COLUMNS, columns as c,
+    ColumnType, HOURS_COLUMNS, INDEX_COLUMNS, MESSAGE_COLUMNS, PARTITION_COLUMN, columns as c,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -161,6 +161,14 @@ const MESSAGE_PAGE_BYTES: usize = 32 * 1024;
 /// ~1.5 MB of CloudTrail records whatever the limit).
 const MESSAGE_WRITE_BATCH: usize = 64;
 
+/// Rows per data page of the message table, for the key columns: a fetch
+/// reads, per record, the page of `object`, `seq`, `time_ms` and `tag` that
+/// holds it, besides its `message` page. At parquet-rs's default (20,000
+/// rows) each was the whole hour's column, and `seq` and `time_ms` had a
+/// dictionary page read whole besides: ~13 kB a fetched record on the
+/// 5M-record benchmark, half of what the fetch read (docs/performance.md).
+const MESSAGE_PAGE_ROWS: usize = 1_024;
+
 pub(crate) fn message_properties(objects: Objects) -> WriterProperties {
     let builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -168,6 +176,11 @@ pub(crate) fn message_properties(objects: Objects) -> WriterProperties {
         ))
         .set_dictionary_enabled(true)
         .set_column_dictionary_enabled(ColumnPath::from(c::MESSAGE), false)
+        // Nearly one value per row: a dictionary is as large as the column,
+        // and a reader fetches it whole before any page.
+        .set_column_dictionary_enabled(ColumnPath::from(c::SEQ), false)
+        .set_column_dictionary_enabled(ColumnPath::from(c::TIME_MS), false)
+        .set_data_page_row_count_limit(MESSAGE_PAGE_ROWS)
         .set_statistics_enabled(EnabledStatistics::Page)
         // Nothing filters on the message text by its statistics (a `LIKE
         // '%…%'` cannot use min/max), and a page's would be 128 bytes of
@@ -198,48 +211,113 @@ pub(crate) fn hours_properties() -> WriterProperties {
         // of the file, and a reader fetches it whole before any data page
         // (measured: 13.9 MB read per 30-day lookup with it, 0.3 MB without).
         .set_dictionary_enabled(false)
+        // A day's objects are few (hundreds): their names as a dictionary,
+        // a data page of small indices.
+        .set_column_dictionary_enabled(ColumnPath::from(c::OBJECT), true)
         .set_statistics_enabled(EnabledStatistics::Page)
+        // Nothing filters on the keys.
+        .set_column_statistics_enabled(ColumnPath::from(c::OBJECT), EnabledStatistics::None)
+        .set_column_statistics_enabled(ColumnPath::from(c::SEQ), EnabledStatistics::None)
         .set_data_page_row_count_limit(HOURS_PAGE_ROWS)
         .set_sorting_columns(Some(vec![sorted(0), sorted(1)]))
         .set_created_by(concat!("glaux ", env!("CARGO_PKG_VERSION")).to_string())
         .build()
 }
 
-/// Encodes `(token, dt)` pairs as a token-hours file: sorted, each pair once.
-pub fn encode_hours(pairs: &mut Vec<(&str, &str)>) -> std::io::Result<Vec<u8>> {
-    pairs.sort_unstable();
-    pairs.dedup();
-    let tokens: StringArray = pairs.iter().map(|(t, _)| Some(*t)).collect();
-    let hours: StringArray = pairs.iter().map(|(_, h)| Some(*h)).collect();
+/// The record a token-hours row names: `(object, seq)`.
+pub type HourKey<'a> = (&'a str, i64);
+
+/// A token-hours row to write: a token, an hour holding it, and the record
+/// of that hour holding it when it is the only one (`None`: several, or
+/// not known).
+pub type HourRow<'a> = (&'a str, &'a str, Option<HourKey<'a>>);
+
+/// Encodes token-hours rows as a file: sorted, one row per (token, hour).
+/// Rows of the same pair merge: they keep their record only when they all
+/// name the same one; two records, or one row that names none, make the
+/// pair's record unknown (NULL), and the index decides that hour.
+pub fn encode_hours(rows: &mut Vec<HourRow<'_>>) -> std::io::Result<Vec<u8>> {
+    rows.sort_unstable();
+    rows.dedup();
+    let mut merged: Vec<HourRow<'_>> = Vec::with_capacity(rows.len());
+    for &(token, dt, key) in rows.iter() {
+        match merged.last_mut() {
+            Some(last) if last.0 == token && last.1 == dt => last.2 = None,
+            _ => merged.push((token, dt, key)),
+        }
+    }
+    let tokens: StringArray = merged.iter().map(|r| Some(r.0)).collect();
+    let hours: StringArray = merged.iter().map(|r| Some(r.1)).collect();
+    let objects: StringArray = merged.iter().map(|r| r.2.map(|k| k.0)).collect();
+    let seqs: Int64Array = merged.iter().map(|r| r.2.map(|k| k.1)).collect();
     let batch = RecordBatch::try_new(
         hours_schema(),
-        vec![Arc::new(tokens) as ArrayRef, Arc::new(hours) as ArrayRef],
+        vec![
+            Arc::new(tokens) as ArrayRef,
+            Arc::new(hours) as ArrayRef,
+            Arc::new(objects) as ArrayRef,
+            Arc::new(seqs) as ArrayRef,
+        ],
     )
     .map_err(std::io::Error::other)?;
     encode(&batch, hours_properties())
 }
 
-/// The `(token, dt)` pairs of a token-hours file.
-pub fn decode_hours(bytes: Vec<u8>) -> std::io::Result<Vec<(String, String)>> {
-    use arrow::array::AsArray;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        bytes::Bytes::from(bytes),
-    )
-    .and_then(|b| b.build())
-    .map_err(std::io::Error::other)?;
-    let mut pairs = Vec::new();
+/// A token-hours row as read back.
+pub type OwnedHourRow = (String, String, Option<(String, i64)>);
+
+/// The rows of a token-hours file. A file written before the table named
+/// records (two columns) reads as rows with none.
+pub fn decode_hours(bytes: bytes::Bytes) -> std::io::Result<Vec<OwnedHourRow>> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .and_then(|b| b.build())
+        .map_err(std::io::Error::other)?;
+    let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(std::io::Error::other)?;
-        let tokens = batch.column(0).as_string::<i32>();
-        let hours = batch.column(1).as_string::<i32>();
-        pairs.extend(
-            tokens
-                .iter()
-                .zip(hours.iter())
-                .filter_map(|(t, h)| Some((t?.to_string(), h?.to_string()))),
-        );
+        let text = |name| {
+            batch
+                .column_by_name(name)
+                .and_then(|col| col.as_string_opt::<i32>())
+        };
+        let (Some(tokens), Some(hours)) = (text(c::TOKEN), text(PARTITION_COLUMN)) else {
+            return Err(std::io::Error::other(
+                "a token-hours file without token or dt",
+            ));
+        };
+        let objects = text(c::OBJECT);
+        let seqs = batch
+            .column_by_name(c::SEQ)
+            .and_then(|col| col.as_primitive_opt::<Int64Type>());
+        for i in 0..batch.num_rows() {
+            if tokens.is_null(i) || hours.is_null(i) {
+                continue;
+            }
+            let key = match (objects, seqs) {
+                (Some(o), Some(s)) if o.is_valid(i) && s.is_valid(i) => {
+                    Some((o.value(i).to_string(), s.value(i)))
+                }
+                _ => None,
+            };
+            rows.push((tokens.value(i).to_string(), hours.value(i).to_string(), key));
+        }
     }
-    Ok(pairs)
+    Ok(rows)
+}
+
+/// [`OwnedHourRow`]s borrowed, to write again.
+pub fn borrow_hours(rows: &[OwnedHourRow]) -> Vec<HourRow<'_>> {
+    rows.iter()
+        .map(|(t, h, k)| {
+            (
+                t.as_str(),
+                h.as_str(),
+                k.as_ref().map(|(o, s)| (o.as_str(), *s)),
+            )
+        })
+        .collect()
 }
 
 /// One object's hour, encoded: the two files' bytes.
