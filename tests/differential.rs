@@ -572,21 +572,35 @@ fn hours_the_token_hours_table_answers_need_no_find() {
         t(window.0).timestamp_millis(),
         t(window.1).timestamp_millis(),
     );
-    let stamps: Vec<String> = fx
+    // One record's `ts` from each hour of the window, and two of one hour.
+    let json: Vec<&Raw> = fx
         .records
         .iter()
         .filter(|r| r.record.tag == "json" && (from..to).contains(&r.record.time_ms))
-        .map(|r| r.record.time_ms.to_string())
-        .step_by(17)
         .collect();
-    assert!(stamps.len() >= 5);
+    let hour = |r: &Raw| r.record.time_ms / 3_600_000;
+    let mut stamps: Vec<String> = Vec::new();
+    for (i, r) in json.iter().enumerate() {
+        if i == 0 || hour(r) != hour(json[i - 1]) {
+            stamps.push(r.record.time_ms.to_string());
+        }
+    }
+    assert_eq!(stamps.len(), 4, "one for each hour");
+    let same_hour = (
+        json[1].record.time_ms.to_string(),
+        json[2].record.time_ms.to_string(),
+    );
+    assert_eq!(hour(json[1]), hour(json[2]));
     let queries = [
         (stamps[0].clone(), true),
         (
-            format!("{} OR {} OR {}", stamps[1], stamps[3], stamps[4]),
+            format!("{} OR {} OR {}", stamps[1], stamps[2], stamps[3]),
             true,
         ),
-        (format!("{}*", &stamps[2][..11]), true),
+        // A prefix only one record's token has.
+        (format!("{}*", &stamps[2][..12]), true),
+        // Two records of one hour: the hour's rows name none.
+        (format!("{} OR {}", same_hour.0, same_hour.1), false),
         (format!("{} OR alice", stamps[2]), false),
     ];
     for (q, alone) in queries {

@@ -98,6 +98,9 @@ const ALLOWED_WORDS: &[&str] = &[
     "true",
     // functions
     "bool_or",
+    "count",
+    "min",
+    "rows",
     "max",
     "starts_with",
     "coalesce",

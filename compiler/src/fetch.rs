@@ -56,11 +56,7 @@ pub const KEY_COLUMNS: [&str; 4] = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME
 /// Every value reaches the SQL through [`string_literal`] or as a printed
 /// integer: an object's name comes from the store, and a store on S3 holds
 /// whatever key names its writers chose.
-///
-/// More keys than `limit` (a walk's last hours, answered whole by the
-/// token-hours table) end the statement with `LIMIT limit`: the newest of
-/// them, in the search's order.
-pub fn sql(tables: &Tables, keys: &[Key], limit: u64) -> Option<String> {
+pub fn sql(tables: &Tables, keys: &[Key]) -> Option<String> {
     if keys.is_empty() {
         return None;
     }
@@ -93,11 +89,7 @@ pub fn sql(tables: &Tables, keys: &[Key], limit: u64) -> Option<String> {
             hour_condition(hour, &objects)
         })
         .collect::<Vec<_>>();
-    let mut sql = write(tables, &hours, &records);
-    if keys.len() as u64 > limit {
-        let _ = write!(sql, "\nLIMIT {limit}");
-    }
-    Some(sql)
+    Some(write(tables, &hours, &records))
 }
 
 /// The fetch statement with placeholders where the keys go, for
@@ -190,18 +182,7 @@ mod tests {
 
     #[test]
     fn no_keys_no_statement() {
-        assert_eq!(sql(&tables(), &[], 100), None);
-    }
-
-    #[test]
-    fn more_keys_than_the_limit_keep_the_newest() {
-        let keys = [key("h", "a", 1), key("h", "a", 2), key("h", "b", 1)];
-        assert!(!sql(&tables(), &keys, 3).unwrap().contains("LIMIT"));
-        let sql = sql(&tables(), &keys, 2).unwrap();
-        assert!(
-            sql.ends_with("ORDER BY m.\"time_ms\" DESC, m.\"object\", m.\"seq\"\nLIMIT 2"),
-            "{sql}"
-        );
+        assert_eq!(sql(&tables(), &[]), None);
     }
 
     #[test]
@@ -215,7 +196,6 @@ mod tests {
                 key("2024-05-01-10", "c", 1),
                 key("2024-05-01-10", "b", 7),
             ],
-            100,
         )
         .unwrap();
         insta::assert_snapshot!(sql, @r#"
@@ -233,7 +213,7 @@ mod tests {
     #[test]
     fn hostile_object_names_stay_literals() {
         let hostile = "x') OR 1=1; DROP TABLE m --\n'";
-        let sql = sql(&tables(), &[key("2024-05-01-09'--", hostile, 1)], 100).unwrap();
+        let sql = sql(&tables(), &[key("2024-05-01-09'--", hostile, 1)]).unwrap();
         assert!(
             sql.contains("m.\"object\" = 'x'') OR 1=1; DROP TABLE m --\n'''"),
             "{sql}"

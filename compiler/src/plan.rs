@@ -179,6 +179,40 @@ impl Plan {
         out
     }
 
+    /// The tokens every match holds (so its hour holds them): those of
+    /// the lookups the whole formula requires (itself a lookup, or an
+    /// `AND` with lookups among its parts), terms and phrase words alike.
+    /// The token-hours table then lists only the hours holding all of
+    /// them; fields and word order aside, a match needs each.
+    pub fn required_tokens(&self) -> Vec<&str> {
+        let required: Vec<usize> = match &self.formula {
+            Formula::Lookup(i) => vec![*i],
+            Formula::And(parts) => parts
+                .iter()
+                .filter_map(|f| match f {
+                    Formula::Lookup(i) => Some(*i),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut out: Vec<&str> = Vec::new();
+        for i in required {
+            if let Some(Lookup {
+                pattern: Pattern::Tokens(ts),
+                ..
+            }) = self.lookups.get(i)
+            {
+                for t in ts {
+                    if !out.contains(&t.as_str()) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The limit to apply in the index scan itself, when the index alone
     /// decides which records match (no test on the record's own columns
     /// left for the join). The index scan then answers only the newest

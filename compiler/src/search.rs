@@ -18,8 +18,6 @@
 //! [`Rows`] say, hand them back as an [`Answer`], until [`Next::Done`] or
 //! a statement whose rows are the records.
 
-use std::collections::HashMap;
-
 use crate::Compiled;
 use crate::fetch::{self, Key};
 use crate::sql::{Hours, Shape, render_find, shape};
@@ -122,7 +120,6 @@ impl<'a> Search<'a> {
     /// would be: the caller's bug.
     pub fn next(&mut self, answer: Answer) -> Next {
         let c = self.compiled;
-        let limit = c.plan.limit.unwrap_or(0);
         match (std::mem::replace(&mut self.state, State::Over), answer) {
             (State::Start, Answer::Start) => {
                 if !c.runs() {
@@ -153,24 +150,9 @@ impl<'a> Search<'a> {
                 },
                 Answer::Keys(found),
             ) => {
-                // The batch's hours in order, newest first: the keys the
-                // find returned for each, or the records the table named,
-                // until the limit is reached. Hours before the one that
-                // reaches it are complete and newer than it, so the
-                // newest records are among these (the fetch keeps them).
-                let mut by_hour: HashMap<String, Vec<Key>> = HashMap::new();
-                for key in found {
-                    by_hour.entry(key.dt.clone()).or_default().push(key);
-                }
-                for hour in &hours[read..read + batch] {
-                    if keys.len() as u64 >= limit {
-                        break;
-                    }
-                    match &hour.records {
-                        Some(records) => keys.extend(records.iter().cloned()),
-                        None => keys.extend(by_hour.remove(&hour.dt).unwrap_or_default()),
-                    }
-                }
+                // The find read every hour of the batch: its keys are
+                // the batch's newest, at most the number missing.
+                keys.extend(found);
                 self.walk(hours, read + batch, keys)
             }
             (state, answer) => panic!("search step {state:?} cannot take {answer:?}"),
@@ -180,17 +162,18 @@ impl<'a> Search<'a> {
     /// The next find of a walk, after the `read` newest `hours`; or the
     /// fetch, once the limit is reached or the hours run out.
     ///
-    /// Hours the token-hours table answers (their records known) need no
-    /// find: those at the head of what is left are taken as they are, and
-    /// a batch's find names only its other hours. A batch ends at the hour
-    /// where the records it knows reach what is missing.
+    /// An hour the token-hours table answers (its one record named) needs
+    /// no find: those at the head of what is left are taken as they are,
+    /// one record each, so the keys never pass the limit. A find reads
+    /// every hour of its batch, answered or not, and returns its newest
+    /// keys, at most the number missing.
     fn walk(&mut self, hours: Vec<Hour>, mut read: usize, mut keys: Vec<Key>) -> Next {
         let limit = self.compiled.plan.limit.unwrap_or(0);
-        while let Some(records) = hours.get(read).and_then(|h| h.records.as_ref()) {
-            if keys.len() as u64 >= limit {
-                break;
+        while (keys.len() as u64) < limit {
+            match hours.get(read).and_then(|h| h.record.as_ref()) {
+                Some(record) => keys.push(record.clone()),
+                None => break,
             }
-            keys.extend(records.iter().cloned());
             read += 1;
         }
         let found = keys.len() as u64;
@@ -199,27 +182,18 @@ impl<'a> Search<'a> {
         }
         let missing = limit - found;
         let batch = next_batch(hours.len() - read, read, found, limit);
-        let mut end = read;
-        let mut known = 0;
-        while end < read + batch && known < missing {
-            known += hours[end].records.as_ref().map_or(0, |r| r.len() as u64);
-            end += 1;
-        }
-        // Never empty: the loop above stopped at an hour with no records.
-        let listed: Vec<String> = hours[read..end]
+        let listed: Vec<String> = hours[read..read + batch]
             .iter()
-            .filter(|h| h.records.is_none())
             .map(|h| h.dt.clone())
             .collect();
         let mut plan = self.compiled.plan.clone();
         plan.limit = Some(missing);
         let comment = format!(
-            "find: the newest {missing} record{} in {} of the {} hours listed ({} .. {})",
+            "find: the newest {missing} record{} in {batch} of the {} hours listed ({} .. {})",
             if missing == 1 { "" } else { "s" },
-            listed.len(),
             hours.len(),
             listed[0],
-            listed[listed.len() - 1],
+            listed[batch - 1],
         );
         let sql = render_find(
             &plan,
@@ -230,7 +204,7 @@ impl<'a> Search<'a> {
         self.state = State::Walking {
             hours,
             read,
-            batch: end - read,
+            batch,
             keys,
         };
         Next::Run(Statement {
@@ -241,8 +215,7 @@ impl<'a> Search<'a> {
 
     fn fetch(&mut self, keys: &[Key]) -> Next {
         self.state = State::Over;
-        let limit = self.compiled.plan.limit.unwrap_or(0);
-        match fetch::sql(&self.compiled.tables, keys, limit) {
+        match fetch::sql(&self.compiled.tables, keys) {
             Some(sql) => Next::Run(Statement {
                 sql,
                 rows: Rows::Records,
@@ -252,37 +225,30 @@ impl<'a> Search<'a> {
     }
 }
 
-/// An hour of a walk: when the token-hours table answers it, the records
-/// that match in it.
+/// An hour of a walk, and the one record matching in it when the
+/// token-hours table answers it.
 #[derive(Debug)]
 struct Hour {
     dt: String,
-    records: Option<Vec<Key>>,
+    record: Option<Key>,
 }
 
 /// The hours an hours statement listed, newest first and each once,
 /// whatever order the engine returned (the walk's exactness rests on it).
 ///
-/// An hour's records are known when the search can take them from the
-/// table ([`crate::plan::Plan::hours_name_records`]), every row of the
-/// hour names one (each object's file names the record of that object;
-/// a row with none means several, or unknown), and the window holds the
-/// whole hour (the table has no times to cut one).
+/// An hour's record is known when the search can take it from the table
+/// ([`crate::plan::Plan::hours_name_records`]), the hour's one row names
+/// it (the statement counts the hour's rows: several tokens, or several
+/// objects' files before compaction, name none), and the window holds
+/// the whole hour (the table has no times to cut one).
 fn hours(compiled: &Compiled, mut rows: Vec<Listed>) -> Vec<Hour> {
     rows.sort_unstable_by(|a, b| b.dt.cmp(&a.dt));
     let answers = compiled.plan.hours_name_records();
     let mut hours: Vec<Hour> = Vec::new();
     for row in rows {
-        let key = row.record.map(|(object, seq)| Key {
-            dt: row.dt.clone(),
-            object,
-            seq,
-        });
         match hours.last_mut() {
-            Some(hour) if hour.dt == row.dt => match (&mut hour.records, key) {
-                (Some(records), Some(key)) => records.push(key),
-                (records, _) => *records = None,
-            },
+            // Listed twice: whatever each row says, not one record.
+            Some(hour) if hour.dt == row.dt => hour.record = None,
             _ => {
                 let whole = answers
                     && compiled
@@ -290,18 +256,13 @@ fn hours(compiled: &Compiled, mut rows: Vec<Listed>) -> Vec<Hour> {
                         .window
                         .as_ref()
                         .is_some_and(|w| holds_hour(w, &row.dt));
-                hours.push(Hour {
-                    records: key.filter(|_| whole).map(|k| vec![k]),
-                    dt: row.dt,
+                let record = row.record.filter(|_| whole).map(|(object, seq)| Key {
+                    dt: row.dt.clone(),
+                    object,
+                    seq,
                 });
+                hours.push(Hour { dt: row.dt, record });
             }
-        }
-    }
-    // A record holding two of an OR's tokens is named twice: it counts once.
-    for hour in &mut hours {
-        if let Some(records) = &mut hour.records {
-            records.sort_unstable_by(|a, b| (&a.object, a.seq).cmp(&(&b.object, b.seq)));
-            records.dedup();
         }
     }
     hours
@@ -529,7 +490,14 @@ mod tests {
     fn hours_whose_record_the_table_names_need_no_find() {
         let c = compiled("alice", Some(100), true);
         assert!(
-            c.sql.contains("\nSELECT \"dt\", \"object\", \"seq\" FROM"),
+            c.sql.contains(
+                "\nSELECT \"dt\", min(\"object\") AS \"object\", min(\"seq\") AS \"seq\", count(*) AS \"rows\" FROM"
+            ),
+            "{}",
+            c.sql
+        );
+        assert!(
+            c.sql.contains("\nGROUP BY \"dt\"\nORDER BY \"dt\" DESC"),
             "{}",
             c.sql
         );
@@ -540,13 +508,12 @@ mod tests {
         assert_eq!(fetch.matches("m.\"seq\" = 1)").count(), 100, "{fetch}");
         assert!(fetch.contains("'2024-04-26-20'"), "{fetch}");
         assert!(!fetch.contains("'2024-04-26-19'"), "{fetch}");
-        assert!(!fetch.contains("LIMIT"), "{fetch}");
     }
 
-    /// Known hours at the head are taken as they are; a batch's find names
-    /// only its unknown hours, and the known ones join its keys.
+    /// Answered hours at the head are taken as they are; then a find
+    /// reads a whole batch, answered hours included, for what is missing.
     #[test]
-    fn a_find_names_only_the_hours_the_table_cannot_answer() {
+    fn a_find_reads_its_whole_batch() {
         let c = compiled("alice", Some(3), true);
         let mut s = c.search();
         run(s.next(Answer::Start), Rows::Hours);
@@ -560,42 +527,60 @@ mod tests {
             named("2024-04-30-20", 3),
             named("2024-04-30-19", 4),
         ];
-        // The newest hour is known; the next needs a find over it alone.
+        // The newest hour is answered; the next needs a find, over a
+        // batch the rate predicts (1 found in 1 hour: the 2 missing need
+        // 2.5 more, so 3 hours), the answered 21 and 20 included.
         let first = run(s.next(Answer::Hours(rows)), Rows::Keys);
         assert!(
-            first.contains("AND \"dt\" IN ('2024-04-30-22')\n"),
+            first.contains("AND \"dt\" IN ('2024-04-30-22', '2024-04-30-21', '2024-04-30-20')\n"),
             "{first}"
         );
         assert!(first.contains("LIMIT 2\n"), "{first}");
-        // It finds one: 2 of 3, and the batch of one hour is read. The next
-        // hour is known: the limit is reached with no other find.
         let fetch = run(
-            s.next(Answer::Keys(vec![key("2024-04-30-22", 9)])),
+            s.next(Answer::Keys(vec![
+                key("2024-04-30-22", 9),
+                key("2024-04-30-22", 8),
+            ])),
             Rows::Records,
         );
-        for hour in ["23", "22", "21"] {
-            assert!(fetch.contains(&format!("'2024-04-30-{hour}'")), "{fetch}");
-        }
-        assert!(!fetch.contains("'2024-04-30-20'"), "{fetch}");
+        assert!(
+            fetch.contains("IN ('2024-04-30-22', '2024-04-30-23')"),
+            "{fetch}"
+        );
+        // Found nothing in it: the answered hour after it is taken.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        let rows = vec![
+            Listed {
+                dt: "2024-04-30-22".into(),
+                record: None,
+            },
+            named("2024-04-30-21", 2),
+            named("2024-04-30-20", 3),
+            named("2024-04-30-19", 4),
+        ];
+        run(s.next(Answer::Hours(rows)), Rows::Keys);
+        let fetch = run(s.next(Answer::Keys(Vec::new())), Rows::Records);
+        assert!(
+            fetch.contains("IN ('2024-04-30-19', '2024-04-30-20', '2024-04-30-21')"),
+            "{fetch}"
+        );
     }
 
-    /// Two files name different records of one hour: both are its
-    /// records. A third that names none makes the hour need its index.
-    /// An hour the window cuts needs its index too.
+    /// An hour listed twice (two objects' files before compaction) is
+    /// not answered; nor is one the window cuts; nor any hour of a search
+    /// a named record might not match.
     #[test]
-    fn an_hour_is_known_only_when_every_row_names_a_record() {
+    fn an_hour_is_answered_only_by_its_one_record() {
         let c = compiled("alice", Some(100), true);
-        let mut two = named("2024-04-30-23", 2);
-        two.record = Some(("p".into(), 5));
-        let h = hours(&c, vec![named("2024-04-30-23", 1), two.clone()]);
-        assert_eq!(h[0].records.as_ref().map(Vec::len), Some(2));
-        let none = Listed {
-            dt: "2024-04-30-23".into(),
-            record: None,
-        };
-        let h = hours(&c, vec![named("2024-04-30-23", 1), none, two]);
+        let h = hours(&c, vec![named("2024-04-30-23", 1)]);
+        assert!(h[0].record.is_some());
+        let h = hours(
+            &c,
+            vec![named("2024-04-30-23", 1), named("2024-04-30-23", 2)],
+        );
         assert_eq!(h.len(), 1);
-        assert!(h[0].records.is_none());
+        assert!(h[0].record.is_none());
         // A window from 10:30: its first hour is cut, the next is whole.
         let options = CompileOptions {
             window: WindowSpec::Range {
@@ -612,8 +597,8 @@ mod tests {
             vec![named("2024-04-30-10", 1), named("2024-04-30-11", 1)],
         );
         assert_eq!(h[0].dt, "2024-04-30-11");
-        assert!(h[0].records.is_some());
-        assert!(h[1].records.is_none());
+        assert!(h[0].record.is_some());
+        assert!(h[1].record.is_none());
         // A field, a second term, a phrase: the record may not match.
         for query in [
             "user:alice",
@@ -623,26 +608,53 @@ mod tests {
         ] {
             let c = compiled(query, Some(100), true);
             assert!(!c.plan.hours_name_records(), "{query}");
-            assert!(
-                c.sql.contains("SELECT DISTINCT \"dt\" FROM"),
-                "{query}: {}",
-                c.sql
-            );
+            assert!(!c.sql.contains("min(\"object\")"), "{query}: {}", c.sql);
             let h = hours(&c, vec![named("2024-04-30-23", 1)]);
-            assert!(h[0].records.is_none(), "{query}");
+            assert!(h[0].record.is_none(), "{query}");
         }
         // Any of several terms, a prefix: a record holding one is a match.
         for query in ["alice OR bob", "alice*", "alice OR bob*"] {
             let c = compiled(query, Some(100), true);
             assert!(c.plan.hours_name_records(), "{query}");
         }
-        // Both terms in one record: one record, counted once.
-        let c = compiled("alice OR bob", Some(100), true);
-        let h = hours(
-            &c,
-            vec![named("2024-04-30-23", 1), named("2024-04-30-23", 1)],
+    }
+
+    /// The hours statement lists the hours holding every token a match
+    /// needs: the required terms and phrase words, not an `OR`'s or a
+    /// `NOT`'s, nor a wildcard's.
+    #[test]
+    fn hours_hold_every_token_a_match_needs() {
+        let grouped = |query: &str| {
+            let c = compiled(query, Some(100), true);
+            let having = c
+                .sql
+                .lines()
+                .find(|l| l.starts_with("HAVING"))
+                .map(str::to_string);
+            (c.plan.required_tokens().len(), having)
+        };
+        assert_eq!(
+            grouped("alice AND user:bob"),
+            (2, Some("HAVING count(DISTINCT \"token\") = 2".into()))
         );
-        assert_eq!(h[0].records.as_ref().map(Vec::len), Some(1));
+        assert_eq!(grouped("\"alice bob\" AND alice").0, 2);
+        for query in [
+            "alice",
+            "alice OR bob",
+            "alice AND NOT bob",
+            "alice AND (bob OR carol)",
+            "alice AND bob*",
+        ] {
+            assert_eq!(grouped(query).1, None, "{query}");
+        }
+        let c = compiled("alice AND bob", Some(100), true);
+        assert!(c.sql.contains("\nSELECT \"dt\" FROM"), "{}", c.sql);
+        assert!(
+            c.sql
+                .contains("AND \"token\" IN ('alice', 'bob')\nGROUP BY \"dt\"\n"),
+            "{}",
+            c.sql
+        );
     }
 
     #[test]

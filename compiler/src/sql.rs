@@ -235,20 +235,30 @@ fn hours_filter(
         Hours::Placeholder => format!("\n{indent}AND {dt} IN (<the batch's hours>)"),
         Hours::Window if reads_hours(plan, tables) => format!(
             "\n{indent}AND {dt} IN (\n{indent}  {}\n{indent})",
-            hours_query(plan, tables, prefilter, &dt, &format!("{indent}  ")),
+            hours_query(plan, tables, prefilter, false, &format!("{indent}  ")),
         ),
         Hours::Window => String::new(),
     }
 }
 
-/// `SELECT {select} FROM token_hours WHERE …`: the hours of the window
-/// that the token-hours table lists for the [`prefilter`]'s tokens, on
-/// lines indented by `indent` after the first.
+/// True if the hours statement lists only the hours holding every token
+/// a match needs ([`Plan::required_tokens`]), grouped by hour.
+fn hours_hold_every_token(plan: &Plan) -> bool {
+    plan.required_tokens().len() >= 2
+}
+
+/// `SELECT "dt" FROM token_hours WHERE …`: the hours of the window that
+/// the token-hours table lists for the [`prefilter`]'s tokens (for all the
+/// required tokens, when [`hours_hold_every_token`]), on lines indented
+/// by `indent` after the first. `listing` (a walk's first statement, not
+/// a subquery): each hour once, and where the table can answer the search
+/// ([`Plan::hours_name_records`]) the record its rows name with their
+/// count (the record is the hour's match only when the count is 1).
 fn hours_query(
     plan: &Plan,
     tables: &Tables,
     prefilter: &[String],
-    select: &str,
+    listing: bool,
     indent: &str,
 ) -> String {
     let Some(p) = &plan.partitions else {
@@ -256,16 +266,44 @@ fn hours_query(
     };
     let dt = identifier(PARTITION_COLUMN);
     let day = identifier(DAY_COLUMN);
+    let token = identifier(c::TOKEN);
+    let mut select = dt.clone();
+    let mut condition = any_of(prefilter, &format!("{indent}    "));
+    let mut grouped = String::new();
+    let required = plan.required_tokens();
+    if hours_hold_every_token(plan) {
+        // Only the hours holding every token a match needs: `rare AND
+        // common` walks the rare term's hours, not every hour of the
+        // common one.
+        let list: Vec<String> = required.iter().map(|t| string_literal(t)).collect();
+        condition = format!("{token} IN ({})", list.join(", "));
+        grouped = format!(
+            "\n{indent}GROUP BY {dt}\n{indent}HAVING count(DISTINCT {token}) = {}",
+            required.len()
+        );
+    } else if listing && plan.hours_name_records() {
+        let (object, seq) = (identifier(c::OBJECT), identifier(c::SEQ));
+        select = format!(
+            "{dt}, min({object}) AS {object}, min({seq}) AS {seq}, count(*) AS {}",
+            identifier(HOUR_ROWS)
+        );
+        grouped = format!("\n{indent}GROUP BY {dt}");
+    } else if listing {
+        select = format!("DISTINCT {dt}");
+    }
     format!(
-        "SELECT {select} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {}",
+        "SELECT {select} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {condition}{grouped}",
         tables.hours(),
         string_literal(day_of(&p.first)),
         string_literal(day_of(&p.last)),
         string_literal(&p.first),
         string_literal(&p.last),
-        any_of(prefilter, &format!("{indent}    ")),
     )
 }
+
+/// The column of a walk's hours statement counting the token-hours rows
+/// of an hour: its record is named only when there is one.
+pub const HOUR_ROWS: &str = "rows";
 
 /// Which hours an index scan opens.
 #[derive(Debug, Clone, Copy)]
@@ -368,18 +406,11 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
         return sql;
     }
     if shape(plan, tables) == Shape::Walk {
-        let dt = identifier(PARTITION_COLUMN);
-        // The records the rows name, when they can answer an hour
-        // (`Plan::hours_name_records`); else each hour once.
-        let select = if plan.hours_name_records() {
-            format!("{dt}, {}, {}", identifier(c::OBJECT), identifier(c::SEQ))
-        } else {
-            format!("DISTINCT {dt}")
-        };
         let _ = write!(
             sql,
-            "{}\nORDER BY {dt} DESC",
-            hours_query(plan, tables, &prefilter(plan), &select, ""),
+            "{}\nORDER BY {} DESC",
+            hours_query(plan, tables, &prefilter(plan), true, ""),
+            identifier(PARTITION_COLUMN)
         );
         return sql;
     }
@@ -724,7 +755,12 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
         if reads_hours(plan, tables) {
             let _ = writeln!(
                 sql,
-                "-- hours: only those the token-hours table lists for these tokens"
+                "-- hours: only those the token-hours table lists for {}",
+                if hours_hold_every_token(plan) {
+                    "all the tokens every match holds"
+                } else {
+                    "these tokens"
+                }
             );
         }
     }

@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
 use glaux_compiler::fetch::Key;
 use glaux_compiler::search::Listed;
+use glaux_compiler::sql::HOUR_ROWS;
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,10 +232,15 @@ pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<Listed>, String
     let mut out = Vec::new();
     for batch in batches {
         let dt = text_column(batch, "dt")?;
-        // `object` and `seq` only when the statement asked for the records
-        // the token-hours table names.
-        let record = match batch.schema().index_of("object") {
-            Ok(_) => Some((text_column(batch, "object")?, int_column(batch, "seq")?)),
+        // `object`, `seq` and their rows' count only when the statement
+        // asked for the record the token-hours table names: the hour's
+        // match when its one row names it.
+        let record = match batch.schema().index_of(HOUR_ROWS) {
+            Ok(_) => Some((
+                text_column(batch, "object")?,
+                int_column(batch, "seq")?,
+                int_column(batch, HOUR_ROWS)?,
+            )),
             Err(_) => None,
         };
         for i in 0..batch.num_rows() {
@@ -243,9 +249,12 @@ pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<Listed>, String
             }
             out.push(Listed {
                 dt: dt.value(i).to_string(),
-                record: record.as_ref().and_then(|(object, seq)| {
-                    (object.is_valid(i) && seq.is_valid(i))
-                        .then(|| (object.value(i).to_string(), seq.value(i)))
+                record: record.as_ref().and_then(|(object, seq, rows)| {
+                    (rows.is_valid(i)
+                        && rows.value(i) == 1
+                        && object.is_valid(i)
+                        && seq.is_valid(i))
+                    .then(|| (object.value(i).to_string(), seq.value(i)))
                 }),
             });
         }

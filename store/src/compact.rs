@@ -13,7 +13,8 @@
 //!   either every old file or the one new file. The tables are swapped one
 //!   after the other, and any mix is consistent: compaction changes how
 //!   rows are laid out, never which rows a table holds (the token-hours
-//!   table only loses duplicate pairs).
+//!   table only loses duplicate pairs, and the records of pairs two files
+//!   named: see `writer::encode_hours`).
 //! - **A crash loses and duplicates nothing.** Before the swap only staging
 //!   holds new data; after it, staging holds the old files. Either way
 //!   `_staging/` is garbage, and the next run removes it first. The new
@@ -465,46 +466,125 @@ mod tests {
         assert!(!store.has_hours_table());
     }
 
-    /// Re-ingesting an object rewrites its day file before its old index
-    /// files are replaced or deleted: the earlier version's hours stay
-    /// listed, so a failure in between hides nothing.
+    /// The token-hours rows of `day` for the token `needle`, as (hour,
+    /// seq of the record named).
+    fn needle_rows(store: &Store, day: &str) -> Vec<(String, Option<i64>)> {
+        let files = parquet_files(&store.hours_dir().join(format!("day={day}"))).unwrap();
+        let mut out = Vec::new();
+        for file in files {
+            let rows = crate::writer::decode_hours(std::fs::read(&file).unwrap().into());
+            out.extend(
+                rows.unwrap()
+                    .into_iter()
+                    .filter(|(t, _, _)| t == "needle")
+                    .map(|(_, dt, key)| (dt, key.map(|(_, seq)| seq))),
+            );
+        }
+        out.sort();
+        out
+    }
+
+    /// A store whose index and message puts fail: ingest stops after the
+    /// token-hours files, as a crash there would.
+    struct NoData<'a>(&'a Store);
+
+    impl crate::target::Target for NoData<'_> {
+        fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+            if key.starts_with(HOURS_TABLE) {
+                self.0.put(key, bytes)
+            } else {
+                Err(std::io::Error::other("killed"))
+            }
+        }
+        fn create_new(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<bool> {
+            self.0.create_new(key, bytes)
+        }
+        fn delete(&self, key: &str) -> std::io::Result<()> {
+            self.0.delete(key)
+        }
+        fn list(&self, prefix: &str) -> std::io::Result<Vec<String>> {
+            self.0.list(prefix)
+        }
+        fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+            self.0.get(key)
+        }
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+    }
+
+    /// A token-hours row names a record only once the record is written,
+    /// and never one of an earlier version: re-ingesting an object lists
+    /// both versions' hours, naming nothing, until its index and message
+    /// files are replaced; then only the new version's, named. A day the
+    /// new version left keeps its pairs, named by nothing.
     #[test]
-    fn reingest_keeps_the_earlier_versions_hours_listed() {
+    fn token_hours_name_only_records_that_are_written() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("store"));
         let raw = dir.path().join("raw");
         std::fs::create_dir_all(&raw).unwrap();
         let log = raw.join("app.log");
-        let day = store.hours_dir().join("day=2024-05-01");
-        let pairs = || {
-            let files = parquet_files(&day).unwrap();
-            assert_eq!(files.len(), 1);
-            let rows = crate::writer::decode_hours(std::fs::read(&files[0]).unwrap().into());
-            rows.unwrap()
-                .into_iter()
-                .filter(|(t, _, _)| t == "needle")
-                .map(|(_, dt, key)| (dt, key.map(|(_, seq)| seq)))
-                .collect::<Vec<_>>()
+        let ingest_log = |text: &str| {
+            std::fs::write(&log, text).unwrap();
+            ingest(
+                &store,
+                std::slice::from_ref(&raw),
+                &IngestOptions::default(),
+            )
+            .unwrap()
         };
-        std::fs::write(&log, "2024-05-01T10:00:00Z needle one\n").unwrap();
-        ingest(
-            &store,
-            std::slice::from_ref(&raw),
-            &IngestOptions::default(),
+        ingest_log("2024-05-01T10:00:00Z needle one\n2024-05-02T10:00:00Z needle two\n");
+        assert_eq!(
+            needle_rows(&store, "2024-05-01"),
+            [("2024-05-01-10".into(), Some(0))]
+        );
+        assert_eq!(
+            needle_rows(&store, "2024-05-02"),
+            [("2024-05-02-10".into(), Some(1))]
+        );
+
+        // The new version: the needle moves to another hour and record,
+        // and the object leaves 2024-05-02. Killed after the token-hours
+        // files: both versions' hours listed, no record named.
+        std::fs::write(
+            &log,
+            "2024-05-01T11:00:00Z other\n2024-05-01T11:30:00Z needle three\n",
         )
         .unwrap();
-        // One record of the hour holds it: the row names it.
-        assert_eq!(pairs(), [("2024-05-01-10".into(), Some(0))]);
-        std::fs::write(&log, "2024-05-01T11:00:00Z needle two\n").unwrap();
-        ingest(&store, &[raw], &IngestOptions::default()).unwrap();
-        // The earlier hour stays listed, its record forgotten: record 0
-        // of the object no longer holds the token.
+        let stored = crate::ingest::StoredFiles::scan(&store).unwrap();
+        let object = std::fs::canonicalize(&log).unwrap().display().to_string();
+        let killed = crate::ingest::ingest_bytes(
+            &NoData(&store),
+            &stored,
+            &object,
+            std::fs::read(&log).unwrap(),
+            None,
+            &IngestOptions::default(),
+        );
+        assert!(killed.is_err());
         assert_eq!(
-            pairs(),
+            needle_rows(&store, "2024-05-01"),
             [
                 ("2024-05-01-10".into(), None),
-                ("2024-05-01-11".into(), Some(0))
+                ("2024-05-01-11".into(), None)
             ]
+        );
+        assert_eq!(
+            needle_rows(&store, "2024-05-02"),
+            [("2024-05-02-10".into(), None)]
+        );
+
+        // Run whole: the new version's hour, named; the day it left keeps
+        // its pair, named by nothing.
+        ingest_log("2024-05-01T11:00:00Z other\n2024-05-01T11:30:00Z needle three\n");
+        assert_eq!(
+            needle_rows(&store, "2024-05-01"),
+            [("2024-05-01-11".into(), Some(1))]
+        );
+        assert_eq!(
+            needle_rows(&store, "2024-05-02"),
+            [("2024-05-02-10".into(), None)]
         );
         // The index itself holds only the new version.
         assert!(
@@ -512,6 +592,48 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// Two objects in two hours of a day: compaction merges their
+    /// token-hours files (the day has two) but leaves each hour's index
+    /// file (one each). The day's shared file names their records, where
+    /// a re-ingest could not forget them: re-ingesting is refused.
+    #[test]
+    fn reingest_is_refused_once_its_token_hours_day_is_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let raw = dir.path().join("raw");
+        std::fs::create_dir_all(&raw).unwrap();
+        std::fs::write(raw.join("a.log"), "2024-05-01T10:00:00Z needle a\n").unwrap();
+        std::fs::write(raw.join("b.log"), "2024-05-01T11:00:00Z needle b\n").unwrap();
+        ingest(
+            &store,
+            std::slice::from_ref(&raw),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        compact(&store, &|_| {}).unwrap();
+        assert_eq!(
+            needle_rows(&store, "2024-05-01"),
+            [
+                ("2024-05-01-10".into(), Some(0)),
+                ("2024-05-01-11".into(), Some(0))
+            ]
+        );
+        std::fs::write(raw.join("a.log"), "2024-05-01T10:00:00Z other\n").unwrap();
+        let report = ingest(
+            &store,
+            std::slice::from_ref(&raw),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        // Both objects are refused (b unchanged), each named, and nothing
+        // of them is written.
+        assert_eq!(report.failed.len(), 2, "{report}");
+        for (_, why) in &report.failed {
+            assert!(why.contains("token-hours day compacted"), "{why}");
+        }
+        assert_eq!(needle_rows(&store, "2024-05-01").len(), 2, "left as it was");
     }
 
     #[test]

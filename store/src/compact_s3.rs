@@ -32,8 +32,10 @@
 //! and ingest, which refuses to re-ingest an object a list names, errs on
 //! the side of refusing.
 //!
-//! The token-hours table is a set: duplicate pairs are harmless, so its
-//! partitions are merged and the inputs deleted, with no object list.
+//! The token-hours table is a set: duplicate pairs are harmless (a pair
+//! listed in two files names no record to a search, which counts an
+//! hour's rows), so its partitions are merged and the inputs deleted,
+//! with no object list.
 //!
 //! One writer at a time: the caller holds the store's lock object
 //! ([`lock`]), since ingest re-writing an object's file while compaction

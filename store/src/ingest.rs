@@ -383,10 +383,22 @@ pub fn ingest_bytes(
 
     let name = file_name_for(object);
     let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
-    // The token-hours files go first: an index row whose hour they do not
-    // list would never be searched, while an hour they list in vain (a
-    // crash before the index files, an object re-ingested with fewer
-    // hours) costs a search one file, nothing more.
+    // The token-hours rows name records (docs/storage.md, "The record,
+    // when there is one"), so none may outlive its record. An earlier
+    // version whose day file was compacted into a shared one is named
+    // there, where this run cannot forget it: refused, as a compacted
+    // object's index is.
+    let earlier_days: BTreeSet<&str> = stored.hours_of(&name).map(day_of).collect();
+    let compacted_day = earlier_days.iter().find(|d| {
+        !stored
+            .hours_files
+            .contains(&partition_key(HOURS_TABLE, d, &name))
+    });
+    if let Some(day) = compacted_day.filter(|_| stored.token_hours) {
+        return Err(std::io::Error::other(format!(
+            "already stored and its token-hours day compacted (day={day}); re-ingesting a compacted object is not supported yet, so it was left as it is"
+        )));
+    }
     let mut by_day: BTreeMap<&str, Vec<HourRow<'_>>> = BTreeMap::new();
     for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
         // Each hour's distinct tokens, with the record holding each when
@@ -412,30 +424,44 @@ pub fn ingest_bytes(
                 .map(|(t, seq)| (t, dt.as_str(), seq.map(|seq| (object, seq)))),
         );
     }
-    for (day, mut pairs) in by_day {
-        // A re-ingest replaces the object's day file while its earlier
-        // index files still exist (they are replaced or deleted below):
-        // keep the earlier version's pairs too, so a failure in between
-        // never leaves index rows whose hour no file lists. Their records
-        // are forgotten (the index decides those hours), unless this
-        // version names the same one: a record of the earlier version may
-        // no longer hold the token.
+    // A re-ingest replaces the object's day files while its earlier index
+    // files still exist (they are replaced or deleted below): the earlier
+    // version's pairs stay listed, so a failure in between never leaves
+    // index rows whose hour no file lists. Their records are forgotten: a
+    // record of the earlier version may no longer hold the token.
+    let mut earlier: BTreeMap<&str, Vec<crate::writer::OwnedHourRow>> = BTreeMap::new();
+    for day in by_day.keys().chain(earlier_days.iter()) {
         let key = partition_key(HOURS_TABLE, day, &name);
-        let earlier = if stored.hours_files.contains(&key) {
-            decode_hours(target.get(&key)?.into())?
-        } else {
-            Vec::new()
-        };
-        let now: HashSet<HourRow<'_>> = pairs.iter().copied().collect();
-        for row in borrow_hours(&earlier) {
-            if !(row.2.is_some() && now.contains(&row)) {
-                pairs.push((row.0, row.1, None));
-            }
+        if stored.hours_files.contains(&key) && !earlier.contains_key(day) {
+            earlier.insert(day, decode_hours(target.get(&key)?.into())?);
         }
-        let bytes = encode_hours(&mut pairs)?;
+    }
+    // The token-hours files go first, naming no record: an index row whose
+    // hour they do not list would never be searched, while an hour they
+    // list in vain costs a search one file. Days the earlier version had
+    // and this one has not keep their pairs, named by nothing.
+    let mut named: Vec<(String, Vec<u8>)> = Vec::new();
+    for day in by_day
+        .keys()
+        .chain(earlier.keys())
+        .copied()
+        .collect::<BTreeSet<_>>()
+    {
+        let key = partition_key(HOURS_TABLE, day, &name);
+        let rows: Vec<HourRow<'_>> = by_day.get(day).cloned().unwrap_or_default();
+        let before = earlier
+            .get(day)
+            .map(|r| borrow_hours(r))
+            .unwrap_or_default();
+        let mut listing = unnamed(&rows);
+        listing.extend(unnamed(&before));
+        let bytes = encode_hours(&mut listing)?;
         report.bytes_out += bytes.len() as u64;
         target.put(&key, bytes)?;
         report.files_written += 1;
+        if by_day.contains_key(day) {
+            named.push((key, encode_hours(&mut rows.clone())?));
+        }
     }
     for (dt, mut rows) in by_partition {
         let encoded = encode_partition(object, &tag, &mut rows)?;
@@ -458,9 +484,21 @@ pub fn ingest_bytes(
             target.delete(&partition_key(table, dt, &name))?;
         }
     }
+    // Only now, with the records written and the earlier version's gone,
+    // the token-hours files name them, and list this version's pairs only.
+    for (key, bytes) in named {
+        report.bytes_out += bytes.len() as u64;
+        target.put(&key, bytes)?;
+        report.files_written += 1;
+    }
     catalog.trim_examples();
     crate::catalog::write_object(target, &name, &catalog)?;
     Ok(report)
+}
+
+/// `rows` naming no record.
+fn unnamed<'a>(rows: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
+    rows.iter().map(|&(t, h, _)| (t, h, None)).collect()
 }
 
 /// `<table>/dt=<dt>/<name>` (`token_hours/day=<day>/<name>`): a data
