@@ -100,6 +100,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "bool_or",
     "count",
     "min",
+    "INTERSECT",
     "rows",
     "max",
     "starts_with",

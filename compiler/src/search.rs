@@ -621,23 +621,21 @@ mod tests {
 
     /// The hours statement lists the hours holding every token a match
     /// needs: the required terms and phrase words, not an `OR`'s or a
-    /// `NOT`'s, nor a wildcard's.
+    /// `NOT`'s, nor a wildcard's; one lookup per token, intersected.
     #[test]
     fn hours_hold_every_token_a_match_needs() {
-        let grouped = |query: &str| {
+        let intersected = |query: &str| {
             let c = compiled(query, Some(100), true);
-            let having = c
-                .sql
-                .lines()
-                .find(|l| l.starts_with("HAVING"))
-                .map(str::to_string);
-            (c.plan.required_tokens().len(), having)
+            (
+                c.plan.required_tokens().len(),
+                c.sql.matches("\nINTERSECT\n").count(),
+            )
         };
-        assert_eq!(
-            grouped("alice AND user:bob"),
-            (2, Some("HAVING count(DISTINCT \"token\") = 2".into()))
-        );
-        assert_eq!(grouped("\"alice bob\" AND alice").0, 2);
+        assert_eq!(intersected("alice AND user:bob"), (2, 1));
+        assert_eq!(intersected("\"alice bob\" AND alice"), (2, 1));
+        assert_eq!(intersected("alice AND bob AND \"carol dave\""), (4, 3));
+        // A long phrase: its first 8 words narrow the hours enough.
+        assert_eq!(intersected("\"a b c d e f g h i j\"").1, 7);
         for query in [
             "alice",
             "alice OR bob",
@@ -645,13 +643,19 @@ mod tests {
             "alice AND (bob OR carol)",
             "alice AND bob*",
         ] {
-            assert_eq!(grouped(query).1, None, "{query}");
+            assert_eq!(intersected(query).1, 0, "{query}");
         }
         let c = compiled("alice AND bob", Some(100), true);
-        assert!(c.sql.contains("\nSELECT \"dt\" FROM"), "{}", c.sql);
+        assert!(
+            c.sql.contains(
+                "  AND \"token\" = 'alice'\nINTERSECT\nSELECT \"dt\" FROM \"glaux\".\"token_hours\""
+            ),
+            "{}",
+            c.sql
+        );
         assert!(
             c.sql
-                .contains("AND \"token\" IN ('alice', 'bob')\nGROUP BY \"dt\"\n"),
+                .ends_with("AND \"token\" = 'bob'\nORDER BY \"dt\" DESC"),
             "{}",
             c.sql
         );

@@ -242,7 +242,8 @@ fn hours_filter(
 }
 
 /// True if the hours statement lists only the hours holding every token
-/// a match needs ([`Plan::required_tokens`]), grouped by hour.
+/// a match needs ([`Plan::required_tokens`]): one lookup per token, their
+/// hours intersected.
 fn hours_hold_every_token(plan: &Plan) -> bool {
     plan.required_tokens().len() >= 2
 }
@@ -267,39 +268,47 @@ fn hours_query(
     let dt = identifier(PARTITION_COLUMN);
     let day = identifier(DAY_COLUMN);
     let token = identifier(c::TOKEN);
-    let mut select = dt.clone();
-    let mut condition = any_of(prefilter, &format!("{indent}    "));
-    let mut grouped = String::new();
-    let required = plan.required_tokens();
+    let scan = |select: &str, condition: &str| {
+        format!(
+            "SELECT {select} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {condition}",
+            tables.hours(),
+            string_literal(day_of(&p.first)),
+            string_literal(day_of(&p.last)),
+            string_literal(&p.first),
+            string_literal(&p.last),
+        )
+    };
     if hours_hold_every_token(plan) {
         // Only the hours holding every token a match needs: `rare AND
         // common` walks the rare term's hours, not every hour of the
-        // common one.
-        let list: Vec<String> = required.iter().map(|t| string_literal(t)).collect();
-        condition = format!("{token} IN ({})", list.join(", "));
-        grouped = format!(
-            "\n{indent}GROUP BY {dt}\n{indent}HAVING count(DISTINCT {token}) = {}",
-            required.len()
-        );
-    } else if listing && plan.hours_name_records() {
+        // common one. One lookup per token, as cheap as a term's.
+        return plan
+            .required_tokens()
+            .iter()
+            .take(MAX_INTERSECTED)
+            .map(|t| scan(&dt, &format!("{token} = {}", string_literal(t))))
+            .collect::<Vec<_>>()
+            .join(&format!("\n{indent}INTERSECT\n{indent}"));
+    }
+    let condition = any_of(prefilter, &format!("{indent}    "));
+    if listing && plan.hours_name_records() {
         let (object, seq) = (identifier(c::OBJECT), identifier(c::SEQ));
-        select = format!(
+        let select = format!(
             "{dt}, min({object}) AS {object}, min({seq}) AS {seq}, count(*) AS {}",
             identifier(HOUR_ROWS)
         );
-        grouped = format!("\n{indent}GROUP BY {dt}");
+        format!("{}\n{indent}GROUP BY {dt}", scan(&select, &condition))
     } else if listing {
-        select = format!("DISTINCT {dt}");
+        scan(&format!("DISTINCT {dt}"), &condition)
+    } else {
+        scan(&dt, &condition)
     }
-    format!(
-        "SELECT {select} FROM {}\n{indent}WHERE {day} >= {} AND {day} <= {}\n{indent}  AND {dt} >= {} AND {dt} <= {}\n{indent}  AND {condition}{grouped}",
-        tables.hours(),
-        string_literal(day_of(&p.first)),
-        string_literal(day_of(&p.last)),
-        string_literal(&p.first),
-        string_literal(&p.last),
-    )
 }
+
+/// Most tokens whose hours an hours statement intersects: any of the
+/// required tokens narrow the hours safely, and a long phrase's every word
+/// would be a scan of every day's file each.
+const MAX_INTERSECTED: usize = 8;
 
 /// The column of a walk's hours statement counting the token-hours rows
 /// of an hour: its record is named only when there is one.
