@@ -34,6 +34,21 @@ pub struct Plan {
     pub limit: Option<u64>,
 }
 
+/// The distinct tokens of `lookups`' terms and phrases, in first-use order.
+fn distinct_tokens<'a>(lookups: impl IntoIterator<Item = &'a Lookup>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for l in lookups {
+        if let Pattern::Tokens(ts) = &l.pattern {
+            for t in ts {
+                if !out.contains(&t.as_str()) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The boolean formula over lookup ids and record tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Formula {
@@ -166,17 +181,7 @@ impl Plan {
 
     /// Distinct exact tokens looked up (terms and phrase words), in first-use order.
     pub fn exact_tokens(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for l in &self.lookups {
-            if let Pattern::Tokens(ts) = &l.pattern {
-                for t in ts {
-                    if !out.contains(&t.as_str()) {
-                        out.push(t);
-                    }
-                }
-            }
-        }
-        out
+        distinct_tokens(&self.lookups)
     }
 
     /// The tokens every match holds (so its hour holds them): those of
@@ -196,21 +201,7 @@ impl Plan {
                 .collect(),
             _ => Vec::new(),
         };
-        let mut out: Vec<&str> = Vec::new();
-        for i in required {
-            if let Some(Lookup {
-                pattern: Pattern::Tokens(ts),
-                ..
-            }) = self.lookups.get(i)
-            {
-                for t in ts {
-                    if !out.contains(&t.as_str()) {
-                        out.push(t);
-                    }
-                }
-            }
-        }
-        out
+        distinct_tokens(required.into_iter().filter_map(|i| self.lookups.get(i)))
     }
 
     /// The limit to apply in the index scan itself, when the index alone

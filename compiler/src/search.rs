@@ -21,6 +21,7 @@
 use crate::Compiled;
 use crate::fetch::{self, Key};
 use crate::sql::{Hours, Shape, render_find, shape};
+use crate::window::{TimeWindow, partition_of};
 
 /// Hours the first find of a walk opens. One: a term common enough to fill
 /// the limit from its newest hour should not pay for more.
@@ -268,14 +269,14 @@ fn hours(compiled: &Compiled, mut rows: Vec<Listed>) -> Vec<Hour> {
     hours
 }
 
-/// True if `window` holds all of hour `dt` (`YYYY-MM-DD-HH`).
-fn holds_hour(window: &crate::window::TimeWindow, dt: &str) -> bool {
-    let Ok(start) = chrono::NaiveDateTime::parse_from_str(&format!("{dt}:00"), "%Y-%m-%d-%H:%M")
-    else {
-        return false;
-    };
-    let start = start.and_utc();
-    window.start <= start && start + chrono::Duration::hours(1) <= window.end
+/// True if `window` holds all of hour `dt`: after the hour the window
+/// starts in (or that very hour, when it starts on the hour), and before
+/// the hour it ends in (its end is exclusive). `dt` values compare as
+/// times (fixed width).
+fn holds_hour(window: &TimeWindow, dt: &str) -> bool {
+    let first = partition_of(window.start);
+    let on_the_hour = window.start_ms().rem_euclid(3_600_000) == 0;
+    (dt > first.as_str() || (on_the_hour && dt == first)) && dt < partition_of(window.end).as_str()
 }
 
 /// The statements after the first, with placeholders where what earlier
@@ -599,6 +600,21 @@ mod tests {
         assert_eq!(h[0].dt, "2024-04-30-11");
         assert!(h[0].record.is_some());
         assert!(h[1].record.is_none());
+        // A window to 11:30: its last hour is cut, the first is whole.
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t("2024-04-30T10:00:00Z"),
+                to: Some(t("2024-04-30T11:30:00Z")),
+            },
+            ..options
+        };
+        let cut = compile("alice", &options).unwrap();
+        let h = hours(
+            &cut,
+            vec![named("2024-04-30-10", 1), named("2024-04-30-11", 1)],
+        );
+        assert!(h[0].record.is_none(), "11 is cut");
+        assert!(h[1].record.is_some(), "10 is whole");
         // A field, a second term, a phrase: the record may not match.
         for query in [
             "user:alice",
