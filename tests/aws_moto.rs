@@ -230,9 +230,14 @@ fn ingest_from_s3_to_s3_and_to_a_local_dir_writes_the_same_store() {
         "digest files are not logs"
     );
 
-    // Ingesting again replaces, never duplicates.
+    // Ingesting again skips every object, stored already as it is.
     let again = ingest_from_s3(&rt, &s3, &target);
-    assert_eq!(again.records, report.records);
+    assert_eq!(again.objects, report.objects);
+    assert_eq!(
+        (again.unchanged, again.records, again.files_written),
+        (report.objects, 0, 0),
+        "{again}"
+    );
     let keys_again: std::collections::BTreeSet<String> = ["indices/", "messages/", "catalog/"]
         .iter()
         .flat_map(|p| target.list(p).unwrap())
@@ -338,7 +343,7 @@ fn compaction_of_an_s3_store_on_moto() {
     let records = upload_raw(&rt, &s3);
     let store_url = S3Url::parse("s3://store/glaux").unwrap().unwrap();
     let target = S3Target::new(s3.clone(), store_url, rt.handle().clone());
-    ingest_from_s3(&rt, &s3, &target);
+    let first = ingest_from_s3(&rt, &s3, &target);
     let dir = tempfile::tempdir().unwrap();
     download(&rt, &s3, &target, &dir.path().join("before"));
     let (before, rows) = records_in(&rt, &dir.path().join("before"));
@@ -394,15 +399,40 @@ fn compaction_of_an_s3_store_on_moto() {
     let again = glaux_store::compact_s3::compact(&target, &|_| {}).unwrap();
     assert_eq!(again.partitions, 0, "{again}");
 
-    // Re-ingesting a compacted object is refused, and writes nothing.
+    // Re-ingesting the compacted objects, unchanged, skips them (only the
+    // unreadable object fails again), and writes nothing.
     let reingest = ingest_from_s3(&rt, &s3, &target);
-    assert!(
-        reingest
-            .failed
-            .iter()
-            .filter(|(o, _)| !o.ends_with("broken.json.gz"))
-            .all(|(_, why)| why.contains("compacted")),
+    assert_eq!(
+        (reingest.unchanged, reingest.files_written),
+        (first.objects, 0),
         "{reingest}"
     );
+    assert_eq!(reingest.failed.len(), first.failed.len(), "{reingest}");
+    assert_eq!(target.list("messages/").unwrap(), keys);
+    // A changed one is refused, and writes nothing.
+    let changed = "logs/app/changed.ndjson";
+    rt.block_on(s3.put(
+        "raw",
+        changed,
+        b"{\"ts\":\"2024-05-01T10:00:00Z\",\"msg\":\"first\"}\n".to_vec(),
+    ))
+    .unwrap();
+    ingest_from_s3(&rt, &s3, &target);
+    glaux_store::compact_s3::compact(&target, &|_| {}).unwrap();
+    let keys = target.list("messages/").unwrap();
+    rt.block_on(s3.put(
+        "raw",
+        changed,
+        b"{\"ts\":\"2024-05-01T10:00:00Z\",\"msg\":\"second\"}\n".to_vec(),
+    ))
+    .unwrap();
+    let reingest = ingest_from_s3(&rt, &s3, &target);
+    let refused: Vec<_> = reingest
+        .failed
+        .iter()
+        .filter(|(o, _)| o.ends_with("changed.ndjson"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{reingest}");
+    assert!(refused[0].1.contains("compacted"), "{reingest}");
     assert_eq!(target.list("messages/").unwrap(), keys);
 }

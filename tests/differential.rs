@@ -86,6 +86,8 @@ const MSGS: &[&str] = &[
 fn json_record(i: usize, ts: i64) -> String {
     let mut m = serde_json::Map::new();
     m.insert("ts".into(), ts.into());
+    // A second token only this record holds.
+    m.insert("id".into(), format!("id{ts}").into());
     if i % 7 != 3 {
         m.insert("user".into(), USERS[i % USERS.len()].into());
     }
@@ -599,7 +601,9 @@ fn hours_the_token_hours_table_answers_need_no_find() {
         ),
         // A prefix only one record's token has.
         (format!("{}*", &stamps[2][..12]), true),
-        // Two records of one hour: the hour's rows name none.
+        // Two tokens of one record: the hour's two rows name it.
+        (format!("{0} OR id{0}", stamps[1]), true),
+        // Two records of one hour: the hour's rows name both.
         (format!("{} OR {}", same_hour.0, same_hour.1), false),
         (format!("{} OR alice", stamps[2]), false),
     ];

@@ -96,12 +96,18 @@ fn fixture() -> Fixture {
 }
 
 fn ingest(fx: &Fixture) -> String {
-    let run = glaux([
+    ingest_with(fx, &[])
+}
+
+fn ingest_with(fx: &Fixture, options: &[&str]) -> String {
+    let mut args = vec![
         "ingest",
         "--store",
         fx.store.to_str().unwrap(),
         fx.raw.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(options);
+    let run = glaux(args);
     assert_eq!(
         run.status, 0,
         "ingest failed: {}\n{}",
@@ -346,7 +352,25 @@ fn ingesting_twice_does_not_duplicate() {
         "2024-05-02T00:00:00Z",
     );
     let catalog = glaux_store::catalog::read(&glaux_store::Store::new(&fx.store)).unwrap();
-    ingest(&fx);
+    // The same objects again: each is skipped, nothing written.
+    let again = ingest(&fx);
+    let objects = again
+        .lines()
+        .find_map(|l| l.strip_prefix("objects read:"))
+        .unwrap()
+        .trim();
+    assert_ne!(objects, "0");
+    assert!(
+        again.contains(&format!("objects unchanged:       {objects} (")),
+        "{again}"
+    );
+    assert!(again.contains("files written:           0\n"), "{again}");
+    // With another tag each object is a new version: rewritten in place.
+    let retagged = ingest_with(&fx, &["--tag", "other"]);
+    assert!(
+        retagged.contains("objects unchanged:       0 ("),
+        "{retagged}"
+    );
     assert_eq!(count_files(), files);
     // The field catalog is per object, so counts do not double either.
     assert_eq!(

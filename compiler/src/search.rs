@@ -64,6 +64,29 @@ pub struct Listed {
     pub record: Option<(String, i64)>,
 }
 
+impl Listed {
+    /// An hour's row of an hours statement that asks for records
+    /// ([`crate::sql::HOUR_LAST_OBJECT`] and the others): `first` and
+    /// `last` are the least and greatest `(object, seq)` the hour's
+    /// token-hours rows name, `unnamed` how many name none. The hour's
+    /// match is named only when every row names the same record: two
+    /// tokens of an OR in one record name it twice, while a row naming
+    /// none (several records of an object hold the token) or two records
+    /// leave the hour to the index.
+    pub fn from_rows(
+        dt: String,
+        first: Option<(&str, i64)>,
+        last: Option<(&str, i64)>,
+        unnamed: i64,
+    ) -> Listed {
+        let record = match (first, last) {
+            (Some(a), Some(b)) if a == b && unnamed == 0 => Some((a.0.to_string(), a.1)),
+            _ => None,
+        };
+        Listed { dt, record }
+    }
+}
+
 /// What the last statement returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -492,7 +515,7 @@ mod tests {
         let c = compiled("alice", Some(100), true);
         assert!(
             c.sql.contains(
-                "\nSELECT \"dt\", min(\"object\") AS \"object\", min(\"seq\") AS \"seq\", count(*) AS \"rows\" FROM"
+                "\nSELECT \"dt\", min(\"object\") AS \"object\", min(\"seq\") AS \"seq\", max(\"object\") AS \"last_object\", max(\"seq\") AS \"last_seq\", count(*) - count(\"seq\") AS \"unnamed\" FROM"
             ),
             "{}",
             c.sql
@@ -633,6 +656,24 @@ mod tests {
             let c = compiled(query, Some(100), true);
             assert!(c.plan.hours_name_records(), "{query}");
         }
+    }
+
+    /// An hour's token-hours rows name its match only when all name the
+    /// same record: an OR's two tokens in one record do, a row naming
+    /// none or two records do not.
+    #[test]
+    fn an_hour_names_its_match_only_when_all_its_rows_name_it() {
+        let dt = || "2024-04-30-23".to_string();
+        let a = Some(("o1", 4));
+        assert_eq!(
+            Listed::from_rows(dt(), a, a, 0).record,
+            Some(("o1".to_string(), 4))
+        );
+        assert_eq!(Listed::from_rows(dt(), a, a, 1).record, None);
+        assert_eq!(Listed::from_rows(dt(), a, Some(("o1", 5)), 0).record, None);
+        assert_eq!(Listed::from_rows(dt(), a, Some(("o2", 4)), 0).record, None);
+        assert_eq!(Listed::from_rows(dt(), None, None, 2).record, None);
+        assert_eq!(Listed::from_rows(dt(), a, None, 0).record, None);
     }
 
     /// The hours statement lists the hours holding every token a match

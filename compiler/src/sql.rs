@@ -253,8 +253,9 @@ fn hours_hold_every_token(plan: &Plan) -> bool {
 /// required tokens, when [`hours_hold_every_token`]), on lines indented
 /// by `indent` after the first. `listing` (a walk's first statement, not
 /// a subquery): each hour once, and where the table can answer the search
-/// ([`Plan::hours_name_records`]) the record its rows name with their
-/// count (the record is the hour's match only when the count is 1).
+/// ([`Plan::hours_name_records`]) the least and greatest record its rows
+/// name and how many name none (the record is the hour's match only when
+/// every row names the same one).
 fn hours_query(
     plan: &Plan,
     tables: &Tables,
@@ -294,8 +295,10 @@ fn hours_query(
     if listing && plan.hours_name_records() {
         let (object, seq) = (identifier(c::OBJECT), identifier(c::SEQ));
         let select = format!(
-            "{dt}, min({object}) AS {object}, min({seq}) AS {seq}, count(*) AS {}",
-            identifier(HOUR_ROWS)
+            "{dt}, min({object}) AS {object}, min({seq}) AS {seq}, max({object}) AS {}, max({seq}) AS {}, count(*) - count({seq}) AS {}",
+            identifier(HOUR_LAST_OBJECT),
+            identifier(HOUR_LAST_SEQ),
+            identifier(HOUR_UNNAMED),
         );
         format!("{}\n{indent}GROUP BY {dt}", scan(&select, &condition))
     } else if listing {
@@ -310,9 +313,13 @@ fn hours_query(
 /// would be a scan of every day's file each.
 const MAX_INTERSECTED: usize = 8;
 
-/// The column of a walk's hours statement counting the token-hours rows
-/// of an hour: its record is named only when there is one.
-pub const HOUR_ROWS: &str = "rows";
+/// The columns of a walk's hours statement besides `dt` and the least
+/// `object` and `seq` its rows name: the greatest, and how many rows name
+/// no record. The hour's match is named only when every row names the
+/// same one ([`crate::search::Listed::from_rows`]).
+pub const HOUR_LAST_OBJECT: &str = "last_object";
+pub const HOUR_LAST_SEQ: &str = "last_seq";
+pub const HOUR_UNNAMED: &str = "unnamed";
 
 /// Which hours an index scan opens.
 #[derive(Debug, Clone, Copy)]
@@ -802,7 +809,7 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
     );
     let steps = match shape(plan, tables) {
         Shape::Walk if plan.hours_name_records() => Some(
-            "-- steps: 1. this statement lists those hours, each with its record when only one record of the hour holds a token; 2. the index is searched newest hours first, a batch at a time, until the limit is reached, skipping the hours whose records are listed; 3. only those records' messages are read, by key",
+            "-- steps: 1. this statement lists those hours, each with the one record holding the tokens there when the table names it; 2. newest hours first, until the limit is reached: an hour whose record is listed gives it without a search, and from an hour without one the index is searched, a batch of hours at a time; 3. only those records' messages are read, by key",
         ),
         Shape::Walk => Some(
             "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key",

@@ -136,7 +136,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read log files (CloudTrail, NDJSON, text lines; gzip or not) into the store.
     #[command(
-        after_help = "Examples:\n  glaux --store ./store ingest ~/logs/cloudtrail/ app.ndjson.gz\n  glaux --store ./store ingest --tag nginx --time-field time /var/log/nginx/\n  glaux --store s3://my-glaux/store ingest s3://my-trail/AWSLogs/123456789012/CloudTrail/\n\nRe-ingesting an object replaces its records; nothing is duplicated.\nExit status 2 if any object could not be read (each is listed)."
+        after_help = "Examples:\n  glaux --store ./store ingest ~/logs/cloudtrail/ app.ndjson.gz\n  glaux --store ./store ingest --tag nginx --time-field time /var/log/nginx/\n  glaux --store s3://my-glaux/store ingest s3://my-trail/AWSLogs/123456789012/CloudTrail/\n\nRe-ingesting an object replaces its records; nothing is duplicated. An object stored already as it is (same bytes, same --tag and --time-field) is skipped.\nExit status 2 if any object could not be read (each is listed)."
     )]
     Ingest(IngestArgs),
     /// Run one query and print the matching records.

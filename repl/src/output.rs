@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
 use glaux_compiler::fetch::Key;
 use glaux_compiler::search::Listed;
-use glaux_compiler::sql::HOUR_ROWS;
+use glaux_compiler::sql::{HOUR_LAST_OBJECT, HOUR_LAST_SEQ, HOUR_UNNAMED};
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,14 +232,17 @@ pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<Listed>, String
     let mut out = Vec::new();
     for batch in batches {
         let dt = text_column(batch, "dt")?;
-        // `object`, `seq` and their rows' count only when the statement
-        // asked for the record the token-hours table names: the hour's
-        // match when its one row names it.
-        let record = match batch.schema().index_of(HOUR_ROWS) {
+        // The records the hour's token-hours rows name, only when the
+        // statement asked for them (`Listed::from_rows` says when one is
+        // the hour's match).
+        let named = match batch.schema().index_of(HOUR_UNNAMED) {
             Ok(_) => Some((
-                text_column(batch, "object")?,
-                int_column(batch, "seq")?,
-                int_column(batch, HOUR_ROWS)?,
+                (text_column(batch, "object")?, int_column(batch, "seq")?),
+                (
+                    text_column(batch, HOUR_LAST_OBJECT)?,
+                    int_column(batch, HOUR_LAST_SEQ)?,
+                ),
+                int_column(batch, HOUR_UNNAMED)?,
             )),
             Err(_) => None,
         };
@@ -247,15 +250,24 @@ pub fn hours_from_batches(batches: &[RecordBatch]) -> Result<Vec<Listed>, String
             if dt.is_null(i) {
                 continue;
             }
-            out.push(Listed {
-                dt: dt.value(i).to_string(),
-                record: record.as_ref().and_then(|(object, seq, rows)| {
-                    (rows.is_valid(i)
-                        && rows.value(i) == 1
-                        && object.is_valid(i)
-                        && seq.is_valid(i))
-                    .then(|| (object.value(i).to_string(), seq.value(i)))
-                }),
+            let dt = dt.value(i).to_string();
+            out.push(match &named {
+                Some((first, last, unnamed)) => {
+                    fn at(
+                        (object, seq): &(arrow::array::StringArray, arrow::array::Int64Array),
+                        i: usize,
+                    ) -> Option<(&str, i64)> {
+                        (object.is_valid(i) && seq.is_valid(i))
+                            .then(|| (object.value(i), seq.value(i)))
+                    }
+                    let unnamed = if unnamed.is_valid(i) {
+                        unnamed.value(i)
+                    } else {
+                        1
+                    };
+                    Listed::from_rows(dt, at(first, i), at(last, i), unnamed)
+                }
+                None => Listed { dt, record: None },
             });
         }
     }

@@ -1,12 +1,12 @@
 //! The field catalog: which field paths the store's records have, how many
 //! records have each, and a few example values of each. Ingest writes one
-//! small JSON file per object (`catalog/<object hash>.json`, replaced when
-//! the object is ingested again, so counts never double); readers merge
+//! small JSON file per object (`catalog/<object hash>.<version>.json`,
+//! replaced when the object is ingested again, so counts never double; the
+//! version tells ingest an unchanged object it can skip); readers merge
 //! them. The compiler uses the field names for "did you mean `eventName`?";
 //! the REPL uses names, counts and examples for completion and `\fields`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::Store;
 use crate::analyze::Entry;
@@ -119,16 +119,34 @@ impl FieldCatalog {
     }
 }
 
-/// Writes the catalog of the object whose data files are called `name`
-/// (`<hash>.parquet`) as `catalog/<hash>.json`.
-pub fn write_object(
-    target: &dyn Target,
-    name: &str,
-    catalog: &FieldCatalog,
-) -> std::io::Result<()> {
-    let file = Path::new(name).with_extension("json");
+/// The key of the catalog of the object whose data files are called
+/// `name` (`<hash>.parquet`), ingested as `version`
+/// (`crate::ingest::Version`): `catalog/<hash>.<version>.json`. The key
+/// says which version of the object is stored, so one listing of
+/// `catalog/` tells ingest which objects it can skip, without reading them.
+pub fn object_key(name: &str, version: &str) -> String {
+    let stem = name.strip_suffix(".parquet").unwrap_or(name);
+    format!("{CATALOG_DIR}/{stem}.{version}.json")
+}
+
+/// The object hash and version a catalog key names (`None` version: a
+/// catalog written before versions were kept, `catalog/<hash>.json`).
+pub fn parse_key(key: &str) -> Option<(&str, Option<&str>)> {
+    let file = key.strip_prefix(CATALOG_DIR)?.strip_prefix('/')?;
+    let stem = file.strip_suffix(".json")?;
+    match stem.split_once('.') {
+        Some((hash, version)) => Some((hash, Some(version))),
+        None => Some((stem, None)),
+    }
+}
+
+/// The directory of the catalog files, relative to the store root.
+pub const CATALOG_DIR: &str = "catalog";
+
+/// Writes an object's catalog at `key` ([`object_key`]).
+pub fn write_object(target: &dyn Target, key: &str, catalog: &FieldCatalog) -> std::io::Result<()> {
     target.put(
-        &format!("catalog/{}", file.display()),
+        key,
         serde_json::to_vec(catalog).map_err(std::io::Error::other)?,
     )
 }
@@ -148,14 +166,25 @@ fn read_untrimmed(store: &Store) -> std::io::Result<FieldCatalog> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(all),
         Err(e) => return Err(e),
     };
+    // One catalog per object: a run that stopped between writing an
+    // object's new catalog and deleting the earlier one leaves two, and
+    // either is a whole version's counts.
+    let mut paths: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
     for entry in entries {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(&path)?;
-            let one: FieldCatalog = serde_json::from_slice(&bytes)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-            all.merge(one);
+        let key = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| format!("{CATALOG_DIR}/{n}"));
+        if let Some((hash, _)) = key.as_deref().and_then(parse_key) {
+            paths.insert(hash.to_string(), path);
         }
+    }
+    for path in paths.into_values() {
+        let bytes = std::fs::read(&path)?;
+        let one: FieldCatalog = serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        all.merge(one);
     }
     Ok(all)
 }

@@ -627,12 +627,15 @@ mod tests {
             &IngestOptions::default(),
         )
         .unwrap();
-        // Both objects are refused (b unchanged), each named, and nothing
-        // of them is written.
-        assert_eq!(report.failed.len(), 2, "{report}");
-        for (_, why) in &report.failed {
-            assert!(why.contains("token-hours day compacted"), "{why}");
-        }
+        // a changed is refused, named, and nothing of it is written; b,
+        // unchanged, is skipped.
+        assert_eq!(report.failed.len(), 1, "{report}");
+        assert!(report.failed[0].0.ends_with("a.log"), "{report}");
+        assert!(
+            report.failed[0].1.contains("token-hours day compacted"),
+            "{report}"
+        );
+        assert_eq!(report.unchanged, 1, "{report}");
         assert_eq!(needle_rows(&store, "2024-05-01").len(), 2, "left as it was");
     }
 
@@ -760,9 +763,26 @@ mod tests {
         compact(&store, &|_| {}).unwrap();
         let messages = rows(&store, MESSAGE_TABLE);
 
-        // The same objects again: refused, each named, nothing written.
-        let report = ingest(&store, &[dir.path().join("raw")], &IngestOptions::default()).unwrap();
-        assert!(!report.failed.is_empty());
+        // The same objects again: unchanged, skipped, nothing written.
+        let raw = dir.path().join("raw");
+        let report = ingest(
+            &store,
+            std::slice::from_ref(&raw),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        assert!(report.failed.is_empty(), "{report}");
+        assert_eq!(report.unchanged, report.objects, "{report}");
+        assert_eq!(report.files_written, 0, "{report}");
+        let skipped = report.unchanged;
+        // Another tag makes each a new version: refused, each named,
+        // nothing written.
+        let options = IngestOptions {
+            tag: Some("other".into()),
+            ..IngestOptions::default()
+        };
+        let report = ingest(&store, std::slice::from_ref(&raw), &options).unwrap();
+        assert_eq!(report.failed.len() as u64, skipped, "{report}");
         assert!(
             report
                 .failed

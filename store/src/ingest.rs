@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::analyze::entries;
+use crate::catalog::CATALOG_DIR;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
@@ -44,6 +45,9 @@ pub struct IngestOptions {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct IngestReport {
     pub objects: u64,
+    /// Objects skipped: the store holds this very version already
+    /// ([`Version`]).
+    pub unchanged: u64,
     pub records: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -63,6 +67,7 @@ pub struct IngestReport {
 impl IngestReport {
     fn merge(&mut self, o: IngestReport) {
         self.objects += o.objects;
+        self.unchanged += o.unchanged;
         self.records += o.records;
         self.bytes_in += o.bytes_in;
         self.bytes_out += o.bytes_out;
@@ -82,6 +87,11 @@ impl IngestReport {
 impl fmt::Display for IngestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "objects read:            {}", self.objects)?;
+        writeln!(
+            f,
+            "objects unchanged:       {} (stored already; skipped)",
+            self.unchanged
+        )?;
         writeln!(f, "records stored:          {}", self.records)?;
         writeln!(f, "bytes in:                {}", self.bytes_in)?;
         writeln!(f, "bytes written:           {}", self.bytes_out)?;
@@ -182,6 +192,9 @@ pub struct StoredFiles {
     /// The token-hours files there are (keys), so a re-ingest finds the
     /// day files of an object's earlier version.
     hours_files: HashSet<String>,
+    /// Catalog keys by object hash, with the version each names: the
+    /// versions of each object the store holds.
+    catalogs: HashMap<String, Vec<(String, Option<String>)>>,
 }
 
 impl StoredFiles {
@@ -228,11 +241,32 @@ impl StoredFiles {
             .into_iter()
             .collect();
         let token_hours = hours.is_empty() || !hours_files.is_empty();
+        let mut catalogs: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+        for key in target.list(&format!("{CATALOG_DIR}/"))? {
+            if let Some((hash, version)) = crate::catalog::parse_key(&key) {
+                let version = version.map(str::to_string);
+                catalogs
+                    .entry(hash.to_string())
+                    .or_default()
+                    .push((key, version));
+            }
+        }
         Ok(StoredFiles {
             hours,
             compacted,
             token_hours,
             hours_files,
+            catalogs,
+        })
+    }
+
+    /// True if the store holds `version` of the object whose files are
+    /// called `name`.
+    fn holds(&self, name: &str, version: &Version) -> bool {
+        let hash = name.strip_suffix(".parquet").unwrap_or(name);
+        self.catalogs.get(hash).into_iter().flatten().any(|(_, v)| {
+            v.as_deref()
+                .is_some_and(|v| v == version.of_input || v == version.with_mtime)
         })
     }
 
@@ -304,6 +338,82 @@ pub fn ingest_from(
     Ok(report)
 }
 
+/// What ingest's output for an object depends on, as a digest: its bytes,
+/// the options that change records (`--tag`, `--time-field`) and this
+/// ingest's own version. A store keeps it in the key of the object's
+/// catalog, written last, so an object whose version is stored is skipped:
+/// re-running an ingest over a prefix costs reading it, not rewriting it,
+/// and a compacted object that did not change is no error.
+///
+/// When records took their time from the object's mtime (no time of their
+/// own, none in the name), the mtime is part of the version too
+/// (`with_mtime`); when there was no mtime either (now), nothing matches
+/// it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    of_input: String,
+    with_mtime: String,
+}
+
+/// Changes when ingest writes something else for the same input (the
+/// tokenizer, the record splitting, the layout), so stored objects are
+/// ingested again rather than skipped.
+const INGEST_VERSION: &str = "glaux-ingest-1";
+
+impl Version {
+    pub fn of(bytes: &[u8], options: &IngestOptions, mtime: Option<DateTime<Utc>>) -> Version {
+        let mut h = Sha256::new();
+        for part in [
+            Some(INGEST_VERSION),
+            options.tag.as_deref(),
+            options.time_field.as_deref(),
+        ] {
+            // Length-prefixed, and `None` apart from `""`.
+            match part {
+                Some(p) => {
+                    h.update([1]);
+                    h.update((p.len() as u64).to_le_bytes());
+                    h.update(p.as_bytes());
+                }
+                None => h.update([0]),
+            }
+        }
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+        let of_input = h.clone();
+        let mtime_ms = match mtime {
+            Some(t) => t.timestamp_millis(),
+            // Never the same again.
+            None => {
+                h.update(b"now");
+                h.update(Utc::now().timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
+                0
+            }
+        };
+        h.update(mtime_ms.to_le_bytes());
+        let hex = |h: Sha256| -> String {
+            h.finalize()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        Version {
+            of_input: hex(of_input),
+            with_mtime: hex(h),
+        }
+    }
+
+    /// The version to store: with the mtime when some record's time came
+    /// from it.
+    fn stored(&self, times_from_mtime: bool) -> &str {
+        if times_from_mtime {
+            &self.with_mtime
+        } else {
+            &self.of_input
+        }
+    }
+}
+
 /// Ingests the content of one object, named `object`. `mtime` is the last
 /// fallback for record times (now, if `None`). `stored` tells where earlier
 /// ingests put this object's files.
@@ -315,6 +425,16 @@ pub fn ingest_bytes(
     mtime: Option<DateTime<Utc>>,
     options: &IngestOptions,
 ) -> std::io::Result<IngestReport> {
+    let name = file_name_for(object);
+    let version = Version::of(&bytes, options, mtime);
+    if stored.holds(&name, &version) {
+        return Ok(IngestReport {
+            objects: 1,
+            unchanged: 1,
+            bytes_in: bytes.len() as u64,
+            ..IngestReport::default()
+        });
+    }
     if let Some(hours) = stored.compacted_hours_of(object) {
         // Its records are inside compacted files now; writing its new
         // version beside them would show every record twice.
@@ -381,7 +501,6 @@ pub fn ingest_bytes(
             .push(row);
     }
 
-    let name = file_name_for(object);
     let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
     // The token-hours rows name records (docs/storage.md, "The record,
     // when there is one"), so none may outlive its record. An earlier
@@ -486,13 +605,22 @@ pub fn ingest_bytes(
     }
     // Only now, with the records written and the earlier version's gone,
     // the token-hours files name them, and list this version's pairs only.
+    // (Counted as written once, above; their bytes twice, as written.)
     for (key, bytes) in named {
         report.bytes_out += bytes.len() as u64;
         target.put(&key, bytes)?;
-        report.files_written += 1;
     }
+    // Last: the catalog's key says this version is stored whole.
     catalog.trim_examples();
-    crate::catalog::write_object(target, &name, &catalog)?;
+    let key = crate::catalog::object_key(&name, version.stored(report.time_from_mtime > 0));
+    crate::catalog::write_object(target, &key, &catalog)?;
+    report.files_written += 1;
+    let hash = name.strip_suffix(".parquet").unwrap_or(&name);
+    for (earlier, _) in stored.catalogs.get(hash).into_iter().flatten() {
+        if *earlier != key {
+            target.delete(earlier)?;
+        }
+    }
     Ok(report)
 }
 
@@ -505,4 +633,94 @@ fn unnamed<'a>(rows: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
 /// file's key relative to the store root.
 pub fn partition_key(table: &str, partition: &str, name: &str) -> String {
     format!("{table}/{}={partition}/{name}", partition_column(table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn set_mtime(path: &Path, at: &str) {
+        let at: DateTime<Utc> = at.parse().unwrap();
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(at.into()).unwrap();
+    }
+
+    fn catalog_keys(store: &Store) -> Vec<String> {
+        store.list(&format!("{CATALOG_DIR}/")).unwrap()
+    }
+
+    /// An object is skipped when its bytes and the options are those
+    /// stored; its mtime counts only when its records were timed by it.
+    #[test]
+    fn an_unchanged_object_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let timed = dir.path().join("timed.log");
+        let untimed = dir.path().join("untimed.log");
+        std::fs::write(&timed, "2024-05-01T10:00:00Z sshd: accepted\n").unwrap();
+        std::fs::write(&untimed, "no time here\n").unwrap();
+        set_mtime(&timed, "2024-05-01T10:30:00Z");
+        set_mtime(&untimed, "2024-05-01T10:30:00Z");
+        let paths = [timed.clone(), untimed.clone()];
+        let run = |options: &IngestOptions| ingest(&store, &paths, options).unwrap();
+        let first = run(&IngestOptions::default());
+        assert_eq!((first.objects, first.unchanged), (2, 0), "{first}");
+        assert_eq!(catalog_keys(&store).len(), 2);
+
+        let again = run(&IngestOptions::default());
+        assert_eq!((again.objects, again.unchanged), (2, 2), "{again}");
+        assert_eq!((again.records, again.files_written), (0, 0), "{again}");
+
+        // A new mtime: the record timed by it is ingested again (into
+        // another hour), the one with its own time is not.
+        set_mtime(&timed, "2024-05-01T11:30:00Z");
+        set_mtime(&untimed, "2024-05-01T11:30:00Z");
+        let touched = run(&IngestOptions::default());
+        assert_eq!(touched.unchanged, 1, "{touched}");
+        assert_eq!(touched.time_from_mtime, 1, "{touched}");
+        assert!(touched.partitions.contains("2024-05-01-11"), "{touched}");
+
+        // Another option, or other bytes: a new version, stored in place
+        // of the old one (one catalog per object).
+        let tagged = IngestOptions {
+            tag: Some("ssh".into()),
+            ..IngestOptions::default()
+        };
+        assert_eq!(run(&tagged).unchanged, 0);
+        assert_eq!(run(&tagged).unchanged, 2);
+        std::fs::write(&timed, "2024-05-01T10:00:00Z sshd: refused\n").unwrap();
+        assert_eq!(run(&tagged).unchanged, 1);
+        assert_eq!(catalog_keys(&store).len(), 2, "{:?}", catalog_keys(&store));
+    }
+
+    /// A catalog written before versions were kept names none: its object
+    /// is ingested again and the old catalog replaced. Two catalogs of one
+    /// object (a run stopped between writing one and deleting the other)
+    /// count once.
+    #[test]
+    fn catalogs_without_a_version_are_replaced_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let log = dir.path().join("app.ndjson");
+        std::fs::write(
+            &log,
+            "{\"ts\":\"2024-05-01T10:00:00Z\",\"user\":\"alice\"}\n",
+        )
+        .unwrap();
+        let paths = [log.clone()];
+        ingest(&store, &paths, &IngestOptions::default()).unwrap();
+        let [key] = catalog_keys(&store).try_into().unwrap();
+        let (hash, version) = crate::catalog::parse_key(&key).unwrap();
+        assert!(version.is_some());
+        let old = format!("{CATALOG_DIR}/{hash}.json");
+        store.put(&old, store.get(&key).unwrap()).unwrap();
+        assert_eq!(crate::catalog::read(&store).unwrap().fields["user"], 1);
+        store.delete(&key).unwrap();
+
+        let report = ingest(&store, &paths, &IngestOptions::default()).unwrap();
+        assert_eq!((report.objects, report.unchanged), (1, 0), "{report}");
+        assert_eq!(catalog_keys(&store), [key]);
+        assert_eq!(crate::catalog::read(&store).unwrap().fields["user"], 1);
+    }
 }

@@ -61,7 +61,7 @@ impl Store {
 
     /// Where the field catalog lives (`catalog/`, one file per object).
     pub fn catalog_dir(&self) -> PathBuf {
-        self.root.join("catalog")
+        self.root.join(crate::catalog::CATALOG_DIR)
     }
 
     /// `<root>/indices/dt=<dt>`
