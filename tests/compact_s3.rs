@@ -307,9 +307,10 @@ fn searches_return_each_record_once_when_every_file_is_doubled() {
     }
 }
 
-/// Ingest refuses to re-ingest an object a compacted file holds (its
-/// records would be there twice), using the lists compaction on S3
-/// writes; a new object is taken and merged by the next run.
+/// Ingest skips an unchanged object a compacted file holds, and refuses
+/// to re-ingest a changed one (its records would be there twice), using
+/// the lists compaction on S3 writes; a new object is taken and merged by
+/// the next run.
 #[test]
 fn ingest_after_compaction_on_s3_refuses_compacted_objects_and_takes_new_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,8 +326,24 @@ fn ingest_after_compaction_on_s3_refuses_compacted_objects_and_takes_new_ones() 
     compact_s3::compact(&store, &|_| {}).unwrap();
     let messages = row_counts(&store, MESSAGE_TABLE);
 
-    let report = glaux_store::ingest(&store, &[raw], &IngestOptions::default()).unwrap();
-    assert!(!report.failed.is_empty());
+    // Unchanged, they are skipped; with another tag each is a new version
+    // and refused.
+    let report = glaux_store::ingest(
+        &store,
+        std::slice::from_ref(&raw),
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert!(report.failed.is_empty(), "{report}");
+    assert_eq!(report.unchanged, report.objects, "{report}");
+    assert_eq!(report.files_written, 0, "{report}");
+    let skipped = report.unchanged;
+    let tagged = IngestOptions {
+        tag: Some("other".into()),
+        ..IngestOptions::default()
+    };
+    let report = glaux_store::ingest(&store, &[raw], &tagged).unwrap();
+    assert_eq!(report.failed.len() as u64, skipped, "{report}");
     assert!(
         report
             .failed

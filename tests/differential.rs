@@ -762,3 +762,73 @@ fn the_local_engine_reports_bytes_read_and_a_narrower_window_reads_less() {
         "one hour read {hour_bytes} B, six hours {all_bytes} B"
     );
 }
+
+/// Keys whose SQL would pass Athena's 256 KiB in one fetch (objects with
+/// 1,000-byte names, a record of each in every hour) are fetched by
+/// several statements, each far inside it, and their rows merge into the
+/// newest records, in order, exactly as the one-statement export has them.
+#[test]
+fn a_fetch_too_long_for_one_statement_is_split_and_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut deep = dir.path().join("raw");
+    for i in 0..4 {
+        deep = deep.join(format!("{i}{}", "d".repeat(240)));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    for o in 0..16 {
+        let lines: String = (0..24)
+            .map(|h| format!("2024-05-01T{h:02}:{o:02}:00Z sshd: needle from o'{o}\n"))
+            .collect();
+        std::fs::write(deep.join(format!("o'{o}.log")), lines).unwrap();
+    }
+    let store = Store::new(dir.path().join("store"));
+    let report =
+        glaux_store::ingest(&store, &[dir.path().join("raw")], &IngestOptions::default()).unwrap();
+    assert_eq!(report.records, 16 * 24, "{report}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let engine = rt.block_on(LocalEngine::open(&store, "glaux")).unwrap();
+    let compiled = |limit| {
+        compile(
+            "needle",
+            &CompileOptions {
+                window: WindowSpec::Range {
+                    from: t("2024-05-01T00:00:00Z"),
+                    to: Some(t("2024-05-02T00:00:00Z")),
+                },
+                limit,
+                hours_table: true,
+                ..CompileOptions::at(t("2024-05-02T00:00:00Z"))
+            },
+        )
+        .unwrap()
+    };
+    let rows = |ran: &glaux_cli::steps::Ran| -> Vec<(String, i64)> {
+        ran.batches
+            .iter()
+            .flat_map(|b| {
+                let object = b.column_by_name("object").unwrap().as_string::<i32>();
+                let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
+                (0..b.num_rows())
+                    .map(|i| (object.value(i).to_string(), seq.value(i)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let limited = glaux_tests::run_search(&rt, &engine, &compiled(Some(1_000))).unwrap();
+    let parts = limited
+        .rows
+        .iter()
+        .filter(|r| **r == Rows::SomeRecords)
+        .count();
+    assert!(parts >= 1, "{:?}", limited.rows);
+    assert_eq!(limited.rows.last(), Some(&Rows::Records));
+    for sql in &limited.statements {
+        assert!(sql.len() < 256 * 1024, "{} bytes", sql.len());
+        check_words(sql);
+    }
+    let export = glaux_tests::run_search(&rt, &engine, &compiled(None)).unwrap();
+    assert_eq!(export.statements.len(), 1);
+    let want = rows(&export);
+    assert_eq!(want.len(), 16 * 24);
+    assert_eq!(rows(&limited), want);
+}

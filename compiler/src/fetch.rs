@@ -21,9 +21,11 @@
 //!
 //! The cost is a second round trip, and on Athena a second query with its
 //! own 10 MB billing minimum. Hence only with a limit of at most
-//! [`MAX_KEYS`]: a thousand keys are about 90 kB of SQL, well inside
-//! Athena's 256 KiB, and an export without a limit keeps the one-statement
-//! join.
+//! [`MAX_KEYS`]: a thousand keys are about 90 kB of SQL with CloudTrail's
+//! object names, and an export without a limit keeps the one-statement
+//! join. Athena refuses a query of more than 256 KiB, and an object's name
+//! (an S3 key) may be 1,024 bytes: keys whose SQL would pass
+//! [`MAX_SQL_BYTES`] are fetched by several statements ([`statements`]).
 //!
 //! The compiler does no I/O: the engine runs the find statement, reads the
 //! keys out of its rows, and [`crate::search`] asks [`sql`] for the
@@ -38,6 +40,10 @@ use crate::sql::{Tables, identifier, string_literal};
 /// Most keys one fetch names (the largest limit that fetches by keys).
 pub const MAX_KEYS: u64 = 1_000;
 
+/// Most bytes of keys' SQL one fetch statement holds, besides its fixed
+/// text (under 1 kB): Athena refuses a query over 256 KiB (262,144 bytes).
+pub const MAX_SQL_BYTES: usize = 240 * 1024;
+
 /// One record's key, as the find statement returns it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
@@ -48,6 +54,53 @@ pub struct Key {
 
 /// The columns the find statement returns, in order.
 pub const KEY_COLUMNS: [&str; 4] = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME_MS];
+
+/// The fetch statements for `keys`: one, unless their SQL would pass
+/// [`MAX_SQL_BYTES`]; then each holds part of the keys (newest hours
+/// first), and the caller merges their rows in the order each has
+/// (`time_ms` newest first, then `object`, `seq`). No statement when there
+/// are no keys. The keys are each once in one statement.
+pub fn statements(tables: &Tables, keys: &[Key]) -> Vec<String> {
+    let mut keys: Vec<&Key> = keys.iter().collect();
+    keys.sort_unstable_by(|a, b| {
+        b.dt.cmp(&a.dt)
+            .then_with(|| (&a.object, a.seq).cmp(&(&b.object, b.seq)))
+    });
+    keys.dedup();
+    // An upper bound of the SQL a key adds after `last`: its hour's
+    // literal twice (in `IN (…)` and its condition) when it starts the
+    // hour, its object's literal when it starts the object, each with the
+    // text around it, and its seq (at most 20 digits and a separator).
+    // (1,000 keys of CloudTrail's 137-byte names: 201 kB estimated, 177
+    // kB written.)
+    let cost = |last: Option<&Key>, k: &Key| {
+        let new_hour = last.is_none_or(|l| l.dt != k.dt);
+        let new_object = new_hour || last.is_some_and(|l| l.object != k.object);
+        let hour = match new_hour {
+            true => 2 * string_literal(&k.dt).len() + 40,
+            false => 0,
+        };
+        let object = match new_object {
+            true => string_literal(&k.object).len() + 40,
+            false => 0,
+        };
+        22 + hour + object
+    };
+    let mut out = Vec::new();
+    let mut chunk: Vec<Key> = Vec::new();
+    let mut bytes = 0;
+    for k in keys {
+        if !chunk.is_empty() && bytes + cost(chunk.last(), k) > MAX_SQL_BYTES {
+            out.extend(sql(tables, &chunk));
+            chunk.clear();
+            bytes = 0;
+        }
+        bytes += cost(chunk.last(), k);
+        chunk.push(k.clone());
+    }
+    out.extend(sql(tables, &chunk));
+    out
+}
 
 /// The fetch statement for `keys` (no trailing `;`), newest first, over
 /// `tables`. `None` when there are no keys: nothing matched, nothing to
@@ -183,6 +236,36 @@ mod tests {
     #[test]
     fn no_keys_no_statement() {
         assert_eq!(sql(&tables(), &[]), None);
+    }
+
+    /// A thousand keys of CloudTrail-like names are one statement; keys
+    /// of 1,000-byte names full of quotes are several, each far inside
+    /// Athena's 256 KiB, naming every key once between them.
+    #[test]
+    fn keys_too_long_for_one_statement_are_split() {
+        let keys = |name: &dyn Fn(usize) -> String| -> Vec<Key> {
+            (0..MAX_KEYS as usize)
+                .map(|i| key(&format!("2024-05-01-{:02}", i % 24), &name(i), i as i64))
+                .collect()
+        };
+        let cloudtrail = |i| {
+            format!(
+                "s3://trail/AWSLogs/123456789012/CloudTrail/eu-west-1/2024/05/01/123456789012_CloudTrail_eu-west-1_20240501T0600Z_{i:016x}.json.gz"
+            )
+        };
+        assert_eq!(statements(&tables(), &keys(&cloudtrail)).len(), 1);
+        let long = keys(&|i| format!("{i:04}{}", "'x".repeat(500)));
+        let split = statements(&tables(), &long);
+        assert!(split.len() > 1, "{}", split.len());
+        for sql in &split {
+            assert!(sql.len() <= MAX_SQL_BYTES + 1_024, "{} bytes", sql.len());
+        }
+        for (i, k) in long.iter().enumerate() {
+            let literal = format!("{} AND m.\"seq\" = {i})", string_literal(&k.object));
+            let holding = split.iter().filter(|sql| sql.contains(&literal)).count();
+            assert_eq!(holding, 1, "key {i}");
+        }
+        assert!(statements(&tables(), &[]).is_empty());
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub enum Rows {
     Keys,
     /// The result: the message table's columns, newest first.
     Records,
+    /// Part of the result, as [`Rows::Records`]; a statement after it
+    /// returns more. The runner keeps them and merges every part in the
+    /// result's order (a fetch whose keys' SQL is too long for one
+    /// statement, [`crate::fetch::statements`]).
+    SomeRecords,
 }
 
 /// One statement to run.
@@ -94,6 +99,8 @@ pub enum Answer {
     Start,
     Hours(Vec<Listed>),
     Keys(Vec<Key>),
+    /// A [`Rows::SomeRecords`] statement ran (the runner keeps its rows).
+    Records,
 }
 
 /// What to do next.
@@ -126,6 +133,8 @@ enum State {
         batch: usize,
         keys: Vec<Key>,
     },
+    /// Fetching: the statements left, in order.
+    Fetching(Vec<String>),
     Over,
 }
 
@@ -179,6 +188,7 @@ impl<'a> Search<'a> {
                 keys.extend(found);
                 self.walk(hours, read + batch, keys)
             }
+            (State::Fetching(left), Answer::Records) => self.fetch_next(left),
             (state, answer) => panic!("search step {state:?} cannot take {answer:?}"),
         }
     }
@@ -238,14 +248,25 @@ impl<'a> Search<'a> {
     }
 
     fn fetch(&mut self, keys: &[Key]) -> Next {
-        self.state = State::Over;
-        match fetch::sql(&self.compiled.tables, keys) {
-            Some(sql) => Next::Run(Statement {
-                sql,
-                rows: Rows::Records,
-            }),
-            None => Next::Done,
-        }
+        let mut statements = fetch::statements(&self.compiled.tables, keys);
+        statements.reverse();
+        self.fetch_next(statements)
+    }
+
+    /// The next fetch statement of `left` (in reverse order).
+    fn fetch_next(&mut self, mut left: Vec<String>) -> Next {
+        let Some(sql) = left.pop() else {
+            self.state = State::Over;
+            return Next::Done;
+        };
+        let rows = if left.is_empty() {
+            self.state = State::Over;
+            Rows::Records
+        } else {
+            self.state = State::Fetching(left);
+            Rows::SomeRecords
+        };
+        Next::Run(Statement { sql, rows })
     }
 }
 

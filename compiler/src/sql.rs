@@ -414,7 +414,7 @@ fn record_condition(test: &RecordTest) -> String {
 /// runs nothing renders as its header comment alone. A plan that
 /// [fetches by keys](Plan::fetches_by_keys) renders its first statement,
 /// which returns the keys ([`crate::fetch::KEY_COLUMNS`]);
-/// [`crate::fetch::sql`] writes the second.
+/// [`crate::fetch::statements`] writes the second.
 pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     let mut sql = String::new();
     write_header(&mut sql, plan, tables, header);

@@ -618,7 +618,7 @@ fn by_statement(each: &[(Rows, u64)]) -> String {
             let what = match rows {
                 Rows::Hours => "hours",
                 Rows::Keys => "find",
-                Rows::Records => "fetch",
+                Rows::Records | Rows::SomeRecords => "fetch",
             };
             let plural = if n > 1 { "s" } else { "" };
             let count = if n > 1 {

@@ -53,6 +53,8 @@ where
     let mut rows = Vec::new();
     let mut times = Vec::new();
     let mut answer = Answer::Start;
+    // The rows of the statements returning part of the result.
+    let mut parts: Vec<RecordBatch> = Vec::new();
     loop {
         let statement = match search.next(answer) {
             Next::Run(statement) => statement,
@@ -72,6 +74,12 @@ where
         times.push(started.elapsed());
         answer = match statement.rows {
             Rows::Records => {
+                let batches = if parts.is_empty() {
+                    batches
+                } else {
+                    parts.extend(batches);
+                    newest_first(&parts).map_err(StepError)?
+                };
                 return Ok(Ran {
                     batches,
                     statements,
@@ -79,8 +87,48 @@ where
                     times,
                 });
             }
+            Rows::SomeRecords => {
+                parts.extend(batches);
+                Answer::Records
+            }
             Rows::Hours => Answer::Hours(hours_from_batches(&batches).map_err(StepError)?),
             Rows::Keys => Answer::Keys(keys_from_batches(&batches).map_err(StepError)?),
         };
     }
+}
+
+/// The rows of several fetch statements as one result, in the order each
+/// has: `time_ms` newest first, then `object`, `seq`.
+fn newest_first(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>, String> {
+    use arrow::compute::{
+        SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+    };
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let all = concat_batches(&first.schema(), batches).map_err(|e| e.to_string())?;
+    let column = |name: &str, descending: bool| -> Result<SortColumn, String> {
+        Ok(SortColumn {
+            values: all
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column `{name}` in the fetched records"))?
+                .clone(),
+            options: Some(SortOptions {
+                descending,
+                nulls_first: false,
+            }),
+        })
+    };
+    let order = lexsort_to_indices(
+        &[
+            column("time_ms", true)?,
+            column("object", false)?,
+            column("seq", false)?,
+        ],
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(vec![
+        take_record_batch(&all, &order).map_err(|e| e.to_string())?,
+    ])
 }
