@@ -248,7 +248,8 @@ fn a_crash_at_any_step_loses_nothing_and_searches_see_each_record_once() {
         for (table, before) in tables.iter().zip(&before) {
             assert_eq!(&row_counts(&store, table), before, "after step {budget}");
         }
-        let keys = store.list(&format!("{MESSAGE_TABLE}/")).unwrap();
+        let mut keys = store.list(&format!("{MESSAGE_TABLE}/")).unwrap();
+        keys.extend(store.list(&format!("{HOURS_TABLE}/")).unwrap());
         let mut per_dir: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for k in &keys {
             let (d, name) = k.rsplit_once('/').unwrap();
@@ -380,4 +381,66 @@ fn pairs(store: &Store) -> std::collections::BTreeSet<String> {
         .into_keys()
         .map(|row| row.rsplitn(3, '|').nth(2).unwrap_or_default().to_string())
         .collect()
+}
+
+/// A run stopped after writing a day's merged token-hours file (and its
+/// list), before deleting its inputs: the merged file names the records
+/// of the day's objects. Re-ingesting a changed one is refused (its new
+/// version could not make the merged file forget the old records), an
+/// unchanged one is skipped; the next run leaves one file and its list.
+#[test]
+fn a_changed_object_is_refused_while_a_merged_day_file_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    std::fs::write(raw.join("a.log"), "2024-05-01T10:00:00Z needle a\n").unwrap();
+    std::fs::write(raw.join("b.log"), "2024-05-01T11:00:00Z needle b\n").unwrap();
+    let store = Store::new(dir.path().join("store"));
+    let ingest = || {
+        glaux_store::ingest(
+            &store,
+            std::slice::from_ref(&raw),
+            &IngestOptions::default(),
+        )
+        .unwrap()
+    };
+    assert!(ingest().failed.is_empty());
+    let day = format!("{HOURS_TABLE}/day=2024-05-01/");
+    let keys = || store.list(&day).unwrap();
+    assert_eq!(keys().len(), 2, "{:?}", keys());
+    // The token-hours day first: its list and merged file, then killed.
+    let crashing = Crashing {
+        store: &store,
+        budget: 2,
+        done: AtomicUsize::new(0),
+    };
+    let err = compact_s3::compact(&crashing, &|_| {}).unwrap_err();
+    assert_eq!(err.to_string(), "killed");
+    assert_eq!(
+        keys().len(),
+        4,
+        "both own files, the merged one, its list: {:?}",
+        keys()
+    );
+
+    std::fs::write(raw.join("a.log"), "2024-05-01T10:00:00Z other a\n").unwrap();
+    let report = ingest();
+    assert_eq!(report.failed.len(), 1, "{report}");
+    assert!(report.failed[0].0.ends_with("a.log"), "{report}");
+    assert!(
+        report.failed[0].1.contains("token-hours day compacted"),
+        "{report}"
+    );
+    assert_eq!(report.unchanged, 1, "{report}");
+    assert_eq!(keys().len(), 4, "nothing written: {:?}", keys());
+
+    compact_s3::compact(&store, &|_| {}).unwrap();
+    let left = keys();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(
+        left.iter()
+            .any(|k| k.contains(compact_s3::OBJECTS_PREFIX) && k.ends_with(".json")),
+        "{left:?}"
+    );
+    assert_eq!(ingest().unchanged, 1, "b, unchanged; a still refused");
 }

@@ -32,10 +32,16 @@
 //! and ingest, which refuses to re-ingest an object a list names, errs on
 //! the side of refusing.
 //!
-//! The token-hours table is a set: duplicate pairs are harmless (a pair
-//! listed in two files names no record to a search, which counts an
-//! hour's rows), so its partitions are merged and the inputs deleted,
-//! with no object list.
+//! The token-hours table is a set: duplicate pairs are harmless (a
+//! search takes an hour's record only when all its rows name the same
+//! one), so its partitions are merged and the inputs deleted, with no
+//! clean-up. A merged day file names records of many objects, where a
+//! re-ingest of one could not forget them, so it too gets a list, written
+//! first: the *file names* of the objects' own day files it merged (its
+//! rows name only some of the objects). Ingest refuses to re-ingest a
+//! changed object a list names, also while the object's own day file is
+//! still there beside the merged one (a run stopped before deleting its
+//! inputs).
 //!
 //! One writer at a time: the caller holds the store's lock object
 //! ([`lock`]), since ingest re-writing an object's file while compaction
@@ -116,6 +122,8 @@ fn compact_partition(
     let key = |name: &str| format!("{dir}/{name}");
     if table != HOURS_TABLE {
         report.leftovers_removed += clean_up(target, dir, &mut p)?;
+    } else {
+        report.leftovers_removed += drop_orphan_lists(target, dir, &mut p)?;
     }
     if p.files.len() < 2 {
         report.already_compact += 1;
@@ -139,6 +147,10 @@ fn compact_partition(
     }
     if let Some(objects) = &merged.objects {
         let list = serde_json::to_vec(objects).map_err(io::Error::other)?;
+        target.put(&objects_key(dir, &merged.name), list)?;
+    } else if table == HOURS_TABLE {
+        let names = merged_day_files(target, dir, &p)?;
+        let list = serde_json::to_vec(&names).map_err(io::Error::other)?;
         target.put(&objects_key(dir, &merged.name), list)?;
     }
     report.bytes_after += merged.bytes.len() as u64;
@@ -186,6 +198,45 @@ fn merged_name(files: &BTreeSet<String>, name: &str) -> String {
         .max()
         .map_or(now, |t| now.max(t + 1));
     format!("{MERGED_PREFIX}{newest:013}-{name}")
+}
+
+/// The own day files (`<hash>.parquet`) a token-hours partition's files
+/// hold: the own files among them, and those the lists of merged ones
+/// name.
+fn merged_day_files(target: &dyn Target, dir: &str, p: &Partition) -> io::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    for name in &p.files {
+        if !is_merged(name) {
+            names.insert(name.clone());
+            continue;
+        }
+        let list = objects_key(dir, name);
+        if p.lists.contains(&list[dir.len() + 1..]) {
+            let listed: BTreeSet<String> = serde_json::from_slice(&target.get(&list)?)
+                .map_err(|e| io::Error::other(format!("{list}: {e}")))?;
+            names.extend(listed);
+        }
+    }
+    Ok(names)
+}
+
+/// Deletes the token-hours lists whose file does not exist (written just
+/// before a merged file that never was); returns how many.
+fn drop_orphan_lists(target: &dyn Target, dir: &str, p: &mut Partition) -> io::Result<u64> {
+    let orphans: Vec<String> = p
+        .lists
+        .iter()
+        .filter(|list| {
+            let stem = &list[OBJECTS_PREFIX.len()..list.len() - ".json".len()];
+            !p.files.contains(&format!("{stem}.parquet"))
+        })
+        .cloned()
+        .collect();
+    for list in &orphans {
+        target.delete(&format!("{dir}/{list}"))?;
+        p.lists.remove(list);
+    }
+    Ok(orphans.len() as u64)
 }
 
 /// Step 1: deletes the files the largest compacted file covers and the

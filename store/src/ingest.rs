@@ -192,6 +192,9 @@ pub struct StoredFiles {
     /// The token-hours files there are (keys), so a re-ingest finds the
     /// day files of an object's earlier version.
     hours_files: HashSet<String>,
+    /// Own token-hours day files (`<hash>.parquet`) a merged day file
+    /// on S3 holds, by the lists beside merged files, with their days.
+    hours_merged: HashMap<String, BTreeSet<String>>,
     /// Catalog keys by object hash, with the version each names: the
     /// versions of each object the store holds.
     catalogs: HashMap<String, Vec<(String, Option<String>)>>,
@@ -240,6 +243,24 @@ impl StoredFiles {
             .list(&format!("{HOURS_TABLE}/"))?
             .into_iter()
             .collect();
+        let mut hours_merged: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for key in &hours_files {
+            // token_hours/day=<day>/_glaux-objects-….json
+            let mut parts = key.splitn(3, '/').skip(1);
+            let (Some(dir), Some(name)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let Some(day) = dir.strip_prefix("day=") else {
+                continue;
+            };
+            if name.starts_with(crate::compact_s3::OBJECTS_PREFIX) && name.ends_with(".json") {
+                let files: Vec<String> = serde_json::from_slice(&target.get(key)?)
+                    .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
+                for f in files {
+                    hours_merged.entry(f).or_default().insert(day.to_string());
+                }
+            }
+        }
         let token_hours = hours.is_empty() || !hours_files.is_empty();
         let mut catalogs: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
         for key in target.list(&format!("{CATALOG_DIR}/"))? {
@@ -256,6 +277,7 @@ impl StoredFiles {
             compacted,
             token_hours,
             hours_files,
+            hours_merged,
             catalogs,
         })
     }
@@ -507,12 +529,24 @@ pub fn ingest_bytes(
     // version whose day file was compacted into a shared one is named
     // there, where this run cannot forget it: refused, as a compacted
     // object's index is.
+    // Merged: its own day file is gone (compacted), or a merged file's
+    // list names it (on S3, also before its own file is deleted).
     let earlier_days: BTreeSet<&str> = stored.hours_of(&name).map(day_of).collect();
-    let compacted_day = earlier_days.iter().find(|d| {
-        !stored
-            .hours_files
-            .contains(&partition_key(HOURS_TABLE, d, &name))
-    });
+    let compacted_day = earlier_days
+        .iter()
+        .copied()
+        .find(|d| {
+            !stored
+                .hours_files
+                .contains(&partition_key(HOURS_TABLE, d, &name))
+        })
+        .or_else(|| {
+            stored
+                .hours_merged
+                .get(&name)
+                .and_then(|days| days.first())
+                .map(String::as_str)
+        });
     if let Some(day) = compacted_day.filter(|_| stored.token_hours) {
         return Err(std::io::Error::other(format!(
             "already stored and its token-hours day compacted (day={day}); re-ingesting a compacted object is not supported yet, so it was left as it is"
