@@ -557,7 +557,7 @@ pub fn ingest_bytes(
         // Each hour's distinct tokens, with the record holding each when
         // only one does (sorting every occurrence instead was 5 % of
         // ingest's profile).
-        let mut tokens: HashMap<&str, Option<i64>> = HashMap::new();
+        let mut tokens: foldhash::HashMap<&str, Option<i64>> = Default::default();
         for row in rows {
             for e in &row.entries {
                 tokens

@@ -7,7 +7,6 @@
 //! locally; one PutObject on S3), so a reader never sees half a file and a
 //! crash leaves no partial data.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
@@ -403,9 +402,13 @@ pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::R
     })
 }
 
-/// Each distinct string's rank in sorted order.
-fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> HashMap<&'a str, u32> {
-    let mut distinct: Vec<&str> = values.collect::<HashSet<_>>().into_iter().collect();
+/// Each distinct string's rank in sorted order. (foldhash: with std's
+/// SipHash, hashing each entry's token and field was 8 % of ingest.)
+fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> foldhash::HashMap<&'a str, u32> {
+    let mut distinct: Vec<&str> = values
+        .collect::<foldhash::HashSet<_>>()
+        .into_iter()
+        .collect();
     distinct.sort_unstable();
     distinct
         .into_iter()
