@@ -602,31 +602,30 @@ fn by_statement(each: &[(Rows, u64)]) -> String {
     if let [(_, bytes)] = each {
         return format!("one statement {:.3} MB", mb(*bytes));
     }
-    let mut parts: Vec<(Rows, usize, u64)> = Vec::new();
+    // (one, several): a fetch split in several statements is one kind.
+    let kind = |rows: Rows| match rows {
+        Rows::Hours => ("hours", "hours"),
+        Rows::Keys => ("find", "finds"),
+        Rows::Records | Rows::SomeRecords => ("fetch", "fetches"),
+    };
+    let mut parts: Vec<((&str, &str), usize, u64)> = Vec::new();
     for &(rows, bytes) in each {
         match parts.last_mut() {
-            Some((last, n, sum)) if *last == rows => {
+            Some((last, n, sum)) if *last == kind(rows) => {
                 *n += 1;
                 *sum += bytes;
             }
-            _ => parts.push((rows, 1, bytes)),
+            _ => parts.push((kind(rows), 1, bytes)),
         }
     }
     let text = parts
         .iter()
-        .map(|&(rows, n, bytes)| {
-            let what = match rows {
-                Rows::Hours => "hours",
-                Rows::Keys => "find",
-                Rows::Records | Rows::SomeRecords => "fetch",
-            };
-            let plural = if n > 1 { "s" } else { "" };
-            let count = if n > 1 {
-                format!("{n} ")
+        .map(|&((one, several), n, bytes)| {
+            if n > 1 {
+                format!("{n} {several} {:.3}", mb(bytes))
             } else {
-                String::new()
-            };
-            format!("{count}{what}{plural} {:.3}", mb(bytes))
+                format!("{one} {:.3}", mb(bytes))
+            }
         })
         .collect::<Vec<_>>()
         .join(" + ");
@@ -789,6 +788,12 @@ mod tests {
             by_statement(&each),
             "hours 0.010 + 2 finds 2.000 + fetch 0.500 MB"
         );
+        let split = [
+            (Rows::Hours, 10_000),
+            (Rows::SomeRecords, 524_288),
+            (Rows::Records, 524_288),
+        ];
+        assert_eq!(by_statement(&split), "hours 0.010 + 2 fetches 1.000 MB");
         assert_eq!(
             by_statement(&[(Rows::Records, 0)]),
             "one statement 0.000 MB"

@@ -552,6 +552,14 @@ pub fn ingest_bytes(
             "already stored and its token-hours day compacted (day={day}); re-ingesting a compacted object is not supported yet, so it was left as it is"
         )));
     }
+    // Before the first write, the object's stored version is forgotten:
+    // from here its files are neither that version nor the new one until
+    // the new catalog is written, and a run stopped in between must leave
+    // the object to be ingested again, not skipped.
+    let hash = name.strip_suffix(".parquet").unwrap_or(&name);
+    for (earlier, _) in stored.catalogs.get(hash).into_iter().flatten() {
+        target.delete(earlier)?;
+    }
     let mut by_day: BTreeMap<&str, Vec<HourRow<'_>>> = BTreeMap::new();
     for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
         // Each hour's distinct tokens, with the record holding each when
@@ -649,12 +657,6 @@ pub fn ingest_bytes(
     let key = crate::catalog::object_key(&name, version.stored(report.time_from_mtime > 0));
     crate::catalog::write_object(target, &key, &catalog)?;
     report.files_written += 1;
-    let hash = name.strip_suffix(".parquet").unwrap_or(&name);
-    for (earlier, _) in stored.catalogs.get(hash).into_iter().flatten() {
-        if *earlier != key {
-            target.delete(earlier)?;
-        }
-    }
     Ok(report)
 }
 
@@ -726,6 +728,64 @@ mod tests {
         std::fs::write(&timed, "2024-05-01T10:00:00Z sshd: refused\n").unwrap();
         assert_eq!(run(&tagged).unchanged, 1);
         assert_eq!(catalog_keys(&store).len(), 2, "{:?}", catalog_keys(&store));
+    }
+
+    /// A store failing every index write: a run stopped after an
+    /// object's first writes.
+    struct NoIndex<'a>(&'a Store);
+
+    impl Target for NoIndex<'_> {
+        fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+            if key.starts_with(INDEX_TABLE) {
+                return Err(std::io::Error::other("stopped"));
+            }
+            self.0.put(key, bytes)
+        }
+        fn create_new(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<bool> {
+            self.0.create_new(key, bytes)
+        }
+        fn delete(&self, key: &str) -> std::io::Result<()> {
+            self.0.delete(key)
+        }
+        fn list(&self, prefix: &str) -> std::io::Result<Vec<String>> {
+            self.0.list(prefix)
+        }
+        fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+            self.0.get(key)
+        }
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+    }
+
+    /// A run that stops half-way through rewriting an object (here with
+    /// another tag) leaves no stored version: the next run ingests the
+    /// object again, even with the first version's options, instead of
+    /// skipping it over files that are half one version, half the other.
+    #[test]
+    fn an_object_rewritten_half_way_is_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let log = dir.path().join("auth.log");
+        std::fs::write(&log, "2024-05-01T10:00:00Z sshd: accepted\n").unwrap();
+        let paths = [log.clone()];
+        ingest(&store, &paths, &IngestOptions::default()).unwrap();
+        assert_eq!(catalog_keys(&store).len(), 1);
+        let tagged = IngestOptions {
+            tag: Some("ssh".into()),
+            ..IngestOptions::default()
+        };
+        let files = Files::new(list_objects(&paths).unwrap());
+        let stopped = ingest_from(&NoIndex(&store), &files, &tagged).unwrap();
+        assert_eq!(stopped.failed.len(), 1, "{stopped}");
+        assert!(
+            catalog_keys(&store).is_empty(),
+            "{:?}",
+            catalog_keys(&store)
+        );
+        let again = ingest(&store, &paths, &IngestOptions::default()).unwrap();
+        assert_eq!((again.unchanged, again.records), (0, 1), "{again}");
+        assert_eq!(catalog_keys(&store).len(), 1);
     }
 
     /// A catalog written before versions were kept names none: its object
