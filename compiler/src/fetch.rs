@@ -6,7 +6,7 @@
 //!
 //! 1. **find** ([`crate::sql::render`]): the index scan answers the newest
 //!    records' keys, `(dt, object, seq, time_ms)`;
-//! 2. **fetch** ([`sql`]): the message table is read for exactly
+//! 2. **fetch** ([`statements`]): the message table is read for exactly
 //!    those keys, written into the SQL as literals.
 //!
 //! Why not one statement joining the two: a join hands the message scan
@@ -28,7 +28,7 @@
 //! [`MAX_SQL_BYTES`] are fetched by several statements ([`statements`]).
 //!
 //! The compiler does no I/O: the engine runs the find statement, reads the
-//! keys out of its rows, and [`crate::search`] asks [`sql`] for the
+//! keys out of its rows, and [`crate::search`] asks [`statements`] for the
 //! fetch.
 
 use std::collections::BTreeMap;
@@ -109,7 +109,7 @@ pub fn statements(tables: &Tables, keys: &[Key]) -> Vec<String> {
 /// Every value reaches the SQL through [`string_literal`] or as a printed
 /// integer: an object's name comes from the store, and a store on S3 holds
 /// whatever key names its writers chose.
-pub fn sql(tables: &Tables, keys: &[Key]) -> Option<String> {
+fn sql(tables: &Tables, keys: &[Key]) -> Option<String> {
     if keys.is_empty() {
         return None;
     }

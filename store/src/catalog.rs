@@ -166,9 +166,9 @@ fn read_untrimmed(store: &Store) -> std::io::Result<FieldCatalog> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(all),
         Err(e) => return Err(e),
     };
-    // One catalog per object: a run that stopped between writing an
-    // object's new catalog and deleting the earlier one leaves two, and
-    // either is a whole version's counts.
+    // One catalog per object. Ingest deletes an object's catalog before
+    // it writes the new one, so there is one; should a store hold two
+    // (copied together by hand), either is a whole version's counts.
     let mut paths: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
     for entry in entries {
         let path = entry?.path();

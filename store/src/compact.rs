@@ -484,35 +484,6 @@ mod tests {
         out
     }
 
-    /// A store whose index and message puts fail: ingest stops after the
-    /// token-hours files, as a crash there would.
-    struct NoData<'a>(&'a Store);
-
-    impl crate::target::Target for NoData<'_> {
-        fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
-            if key.starts_with(HOURS_TABLE) {
-                self.0.put(key, bytes)
-            } else {
-                Err(std::io::Error::other("killed"))
-            }
-        }
-        fn create_new(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<bool> {
-            self.0.create_new(key, bytes)
-        }
-        fn delete(&self, key: &str) -> std::io::Result<()> {
-            self.0.delete(key)
-        }
-        fn list(&self, prefix: &str) -> std::io::Result<Vec<String>> {
-            self.0.list(prefix)
-        }
-        fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
-            self.0.get(key)
-        }
-        fn describe(&self) -> String {
-            self.0.describe()
-        }
-    }
-
     /// A token-hours row names a record only once the record is written,
     /// and never one of an earlier version: re-ingesting an object lists
     /// both versions' hours, naming nothing, until its index and message
@@ -555,7 +526,12 @@ mod tests {
         let stored = crate::ingest::StoredFiles::scan(&store).unwrap();
         let object = std::fs::canonicalize(&log).unwrap().display().to_string();
         let killed = crate::ingest::ingest_bytes(
-            &NoData(&store),
+            // Index and message puts fail: ingest stops after the
+            // token-hours files, as a crash there would.
+            &crate::target::FailingPuts {
+                store: &store,
+                fails: |key| !key.starts_with(HOURS_TABLE),
+            },
             &stored,
             &object,
             std::fs::read(&log).unwrap(),

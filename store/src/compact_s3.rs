@@ -71,6 +71,18 @@ pub fn objects_key(dir: &str, name: &str) -> String {
     format!("{dir}/{OBJECTS_PREFIX}{stem}.json")
 }
 
+/// True if `name` (a key's last part) is an object list.
+pub fn is_objects_list(name: &str) -> bool {
+    name.starts_with(OBJECTS_PREFIX) && name.ends_with(".json")
+}
+
+/// The file object list `list` (a name) belongs to: the inverse of
+/// [`objects_key`].
+fn listed_file(list: &str) -> String {
+    let stem = &list[OBJECTS_PREFIX.len()..list.len() - ".json".len()];
+    format!("{stem}.parquet")
+}
+
 /// One partition directory's keys, by kind.
 #[derive(Debug, Default)]
 struct Partition {
@@ -100,7 +112,7 @@ pub fn compact(target: &dyn Target, progress: &dyn Fn(&str)) -> io::Result<Compa
             let p = partitions.entry(format!("{table}/{dir}")).or_default();
             if name.ends_with(".parquet") && !name.starts_with(['_', '.']) {
                 p.files.insert(name.to_string());
-            } else if name.starts_with(OBJECTS_PREFIX) && name.ends_with(".json") {
+            } else if is_objects_list(name) {
                 p.lists.insert(name.to_string());
             }
         }
@@ -226,10 +238,7 @@ fn drop_orphan_lists(target: &dyn Target, dir: &str, p: &mut Partition) -> io::R
     let orphans: Vec<String> = p
         .lists
         .iter()
-        .filter(|list| {
-            let stem = &list[OBJECTS_PREFIX.len()..list.len() - ".json".len()];
-            !p.files.contains(&format!("{stem}.parquet"))
-        })
+        .filter(|list| !p.files.contains(&listed_file(list)))
         .cloned()
         .collect();
     for list in &orphans {
@@ -248,8 +257,7 @@ fn clean_up(target: &dyn Target, dir: &str, p: &mut Partition) -> io::Result<u64
     let mut compacted: Vec<(String, BTreeSet<String>)> = Vec::new();
     let mut removed = 0;
     for list in std::mem::take(&mut p.lists) {
-        let stem = &list[OBJECTS_PREFIX.len()..list.len() - ".json".len()];
-        let file = format!("{stem}.parquet");
+        let file = listed_file(&list);
         if p.files.contains(&file) {
             let objects: BTreeSet<String> = serde_json::from_slice(&target.get(&key(&list))?)
                 .map_err(|e| io::Error::other(format!("{}: {e}", key(&list))))?;

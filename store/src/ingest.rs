@@ -207,24 +207,14 @@ impl StoredFiles {
         let mut compacted: HashMap<String, BTreeSet<String>> = HashMap::new();
         for table in [INDEX_TABLE, MESSAGE_TABLE] {
             for key in target.list(&format!("{table}/"))? {
-                // <table>/dt=<dt>/<name>
-                let mut parts = key.splitn(3, '/').skip(1);
-                let (Some(dir), Some(name)) = (parts.next(), parts.next()) else {
+                let Some((dt, name)) = partition_file(table, &key) else {
                     continue;
                 };
-                let Some(dt) = dir.strip_prefix("dt=") else {
-                    continue;
-                };
-                if name.contains('/') {
-                    continue;
-                }
                 // A compacted file's object list: `_glaux-objects.json`
                 // locally, `_glaux-objects-c-….json` on S3. Both tables':
                 // an object whose records have no tokens is in the
                 // message table only.
-                if name == crate::compact::OBJECTS_FILE
-                    || (name.starts_with(crate::compact_s3::OBJECTS_PREFIX)
-                        && name.ends_with(".json"))
+                if name == crate::compact::OBJECTS_FILE || crate::compact_s3::is_objects_list(name)
                 {
                     let objects: Vec<String> = serde_json::from_slice(&target.get(&key)?)
                         .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
@@ -245,15 +235,10 @@ impl StoredFiles {
             .collect();
         let mut hours_merged: HashMap<String, BTreeSet<String>> = HashMap::new();
         for key in &hours_files {
-            // token_hours/day=<day>/_glaux-objects-….json
-            let mut parts = key.splitn(3, '/').skip(1);
-            let (Some(dir), Some(name)) = (parts.next(), parts.next()) else {
+            let Some((day, name)) = partition_file(HOURS_TABLE, key) else {
                 continue;
             };
-            let Some(day) = dir.strip_prefix("day=") else {
-                continue;
-            };
-            if name.starts_with(crate::compact_s3::OBJECTS_PREFIX) && name.ends_with(".json") {
+            if crate::compact_s3::is_objects_list(name) {
                 let files: Vec<String> = serde_json::from_slice(&target.get(key)?)
                     .map_err(|e| std::io::Error::other(format!("{key}: {e}")))?;
                 for f in files {
@@ -282,11 +267,17 @@ impl StoredFiles {
         })
     }
 
+    /// The catalog keys of the object whose files are called `name`, with
+    /// the version each names.
+    fn catalogs_of(&self, name: &str) -> &[(String, Option<String>)] {
+        let hash = name.strip_suffix(".parquet").unwrap_or(name);
+        self.catalogs.get(hash).map_or(&[], Vec::as_slice)
+    }
+
     /// True if the store holds `version` of the object whose files are
     /// called `name`.
     fn holds(&self, name: &str, version: &Version) -> bool {
-        let hash = name.strip_suffix(".parquet").unwrap_or(name);
-        self.catalogs.get(hash).into_iter().flatten().any(|(_, v)| {
+        self.catalogs_of(name).iter().any(|(_, v)| {
             v.as_deref()
                 .is_some_and(|v| v == version.of_input || v == version.with_mtime)
         })
@@ -556,8 +547,7 @@ pub fn ingest_bytes(
     // from here its files are neither that version nor the new one until
     // the new catalog is written, and a run stopped in between must leave
     // the object to be ingested again, not skipped.
-    let hash = name.strip_suffix(".parquet").unwrap_or(&name);
-    for (earlier, _) in stored.catalogs.get(hash).into_iter().flatten() {
+    for (earlier, _) in stored.catalogs_of(&name) {
         target.delete(earlier)?;
     }
     let mut by_day: BTreeMap<&str, Vec<HourRow<'_>>> = BTreeMap::new();
@@ -665,6 +655,20 @@ fn unnamed<'a>(rows: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
     rows.iter().map(|&(t, h, _)| (t, h, None)).collect()
 }
 
+/// The partition value and file name of a key of `table`,
+/// `<table>/<column>=<value>/<name>`: the inverse of [`partition_key`];
+/// `None` for any other key (deeper, or of another table).
+pub fn partition_file<'a>(table: &str, key: &'a str) -> Option<(&'a str, &'a str)> {
+    let (dir, name) = key
+        .strip_prefix(table)?
+        .strip_prefix('/')?
+        .split_once('/')?;
+    let value = dir
+        .strip_prefix(partition_column(table))?
+        .strip_prefix('=')?;
+    (!name.contains('/')).then_some((value, name))
+}
+
 /// `<table>/dt=<dt>/<name>` (`token_hours/day=<day>/<name>`): a data
 /// file's key relative to the store root.
 pub fn partition_key(table: &str, partition: &str, name: &str) -> String {
@@ -730,34 +734,6 @@ mod tests {
         assert_eq!(catalog_keys(&store).len(), 2, "{:?}", catalog_keys(&store));
     }
 
-    /// A store failing every index write: a run stopped after an
-    /// object's first writes.
-    struct NoIndex<'a>(&'a Store);
-
-    impl Target for NoIndex<'_> {
-        fn put(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<()> {
-            if key.starts_with(INDEX_TABLE) {
-                return Err(std::io::Error::other("stopped"));
-            }
-            self.0.put(key, bytes)
-        }
-        fn create_new(&self, key: &str, bytes: Vec<u8>) -> std::io::Result<bool> {
-            self.0.create_new(key, bytes)
-        }
-        fn delete(&self, key: &str) -> std::io::Result<()> {
-            self.0.delete(key)
-        }
-        fn list(&self, prefix: &str) -> std::io::Result<Vec<String>> {
-            self.0.list(prefix)
-        }
-        fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
-            self.0.get(key)
-        }
-        fn describe(&self) -> String {
-            self.0.describe()
-        }
-    }
-
     /// A run that stops half-way through rewriting an object (here with
     /// another tag) leaves no stored version: the next run ingests the
     /// object again, even with the first version's options, instead of
@@ -776,7 +752,13 @@ mod tests {
             ..IngestOptions::default()
         };
         let files = Files::new(list_objects(&paths).unwrap());
-        let stopped = ingest_from(&NoIndex(&store), &files, &tagged).unwrap();
+        // Every index put fails: a run stopped after the object's first
+        // writes.
+        let no_index = crate::target::FailingPuts {
+            store: &store,
+            fails: |key| key.starts_with(INDEX_TABLE),
+        };
+        let stopped = ingest_from(&no_index, &files, &tagged).unwrap();
         assert_eq!(stopped.failed.len(), 1, "{stopped}");
         assert!(
             catalog_keys(&store).is_empty(),
@@ -790,7 +772,7 @@ mod tests {
 
     /// A catalog written before versions were kept names none: its object
     /// is ingested again and the old catalog replaced. Two catalogs of one
-    /// object (a run stopped between writing one and deleting the other)
+    /// object (ingest never leaves two; a store copied together could)
     /// count once.
     #[test]
     fn catalogs_without_a_version_are_replaced_and_counted_once() {

@@ -168,6 +168,39 @@ impl Source for Files {
     }
 }
 
+/// A local store whose puts of the keys `fails` picks fail, as a process
+/// stopped before them would (tests of what a failed run leaves).
+#[cfg(test)]
+pub(crate) struct FailingPuts<'a> {
+    pub store: &'a Store,
+    pub fails: fn(&str) -> bool,
+}
+
+#[cfg(test)]
+impl Target for FailingPuts<'_> {
+    fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        if (self.fails)(key) {
+            return Err(io::Error::other("stopped"));
+        }
+        self.store.put(key, bytes)
+    }
+    fn create_new(&self, key: &str, bytes: Vec<u8>) -> io::Result<bool> {
+        self.store.create_new(key, bytes)
+    }
+    fn delete(&self, key: &str) -> io::Result<()> {
+        self.store.delete(key)
+    }
+    fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
+        self.store.list(prefix)
+    }
+    fn get(&self, key: &str) -> io::Result<Vec<u8>> {
+        self.store.get(key)
+    }
+    fn describe(&self) -> String {
+        self.store.describe()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
