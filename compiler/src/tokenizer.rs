@@ -31,13 +31,16 @@ pub const MAX_TOKEN_BYTES: usize = 256;
 /// Splits `text` into lowercase tokens, in order.
 pub fn tokenize(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    tokenize_into(text, &mut |t| out.push(t));
+    for_each_token(text, &mut String::new(), &mut |t| out.push(t.to_string()));
     out
 }
 
-/// Like [`tokenize`], but hands each token to `emit` without collecting.
-pub fn tokenize_into(text: &str, emit: &mut dyn FnMut(String)) {
-    runs(text, &mut |_, token| emit(token));
+/// Like [`tokenize`], but lends each token to `emit` instead of collecting
+/// it: the token lives in `scratch`, which the caller keeps across calls,
+/// so tokenizing allocates nothing per token (ingest calls this for every
+/// value it indexes; a `String` per token was a tenth of its profile).
+pub fn for_each_token(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
+    runs(text, scratch, &mut |_, token| emit(token));
 }
 
 /// The tokens of `text` with the byte range each was read from, in order:
@@ -47,29 +50,29 @@ pub fn tokenize_into(text: &str, emit: &mut dyn FnMut(String)) {
 pub fn token_spans(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let base = text.as_ptr() as usize;
     let mut out = Vec::new();
-    runs(text, &mut |source, token| {
+    runs(text, &mut String::new(), &mut |source, token| {
         // Every source is a slice of `text`: its offset is the distance
         // between the two starts.
         let start = source.as_ptr() as usize - base;
-        out.push((start..start + source.len(), token));
+        out.push((start..start + source.len(), token.to_string()));
     });
     out
 }
 
-/// Receives a token and the slice of the input it was read from.
-type Emit<'e, 'a> = &'e mut dyn FnMut(&'a str, String);
+/// Receives a token's source (a slice of the input) and the token.
+type Emit<'e, 'a> = &'e mut dyn FnMut(&'a str, &str);
 
-fn runs<'a>(text: &'a str, emit: Emit<'_, 'a>) {
+fn runs<'a>(text: &'a str, scratch: &mut String, emit: Emit<'_, 'a>) {
     let mut start: Option<usize> = None;
     for (i, c) in text.char_indices() {
         if is_run_char(c) {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            split_run(&text[s..i], emit);
+            split_run(&text[s..i], scratch, emit);
         }
     }
     if let Some(s) = start {
-        split_run(&text[s..], emit);
+        split_run(&text[s..], scratch, emit);
     }
 }
 
@@ -98,22 +101,22 @@ fn is_combining_mark(c: char) -> bool {
         | '\u{FE20}'..='\u{FE2F}')
 }
 
-fn split_run<'a>(run: &'a str, emit: Emit<'_, 'a>) {
+fn split_run<'a>(run: &'a str, scratch: &mut String, emit: Emit<'_, 'a>) {
     let trimmed = run.trim_matches(|c| matches!(c, '.' | '-' | '@'));
     if trimmed.contains(':')
         && let Ok(addr) = trimmed.parse::<Ipv6Addr>()
     {
-        emit(trimmed, addr.to_string());
+        emit(trimmed, &addr.to_string());
         return;
     }
     for part in trimmed.split(':') {
-        split_part(part, emit);
+        split_part(part, scratch, emit);
     }
 }
 
 /// A part has no `:`. Keeps `local@domain` whole when the part holds exactly
 /// one `@` between word characters; otherwise `@` separates.
-fn split_part<'a>(part: &'a str, emit: Emit<'_, 'a>) {
+fn split_part<'a>(part: &'a str, scratch: &mut String, emit: Emit<'_, 'a>) {
     let part = part.trim_matches(|c| matches!(c, '.' | '-' | '@'));
     if part.is_empty() {
         return;
@@ -132,17 +135,17 @@ fn split_part<'a>(part: &'a str, emit: Emit<'_, 'a>) {
             if let ([l], [d]) = (local_words.as_slice(), domain_words.as_slice()) {
                 let from = l.as_ptr() as usize - part.as_ptr() as usize;
                 let to = d.as_ptr() as usize - part.as_ptr() as usize + d.len();
-                emit(&part[from..to], finish(&format!("{l}@{d}")));
+                emit(&part[from..to], finish(&format!("{l}@{d}"), scratch));
                 return;
             }
             for w in local_words.into_iter().chain(domain_words) {
-                emit(w, finish(w));
+                emit(w, finish(w, scratch));
             }
             return;
         }
     }
     for piece in part.split('@') {
-        join_words(piece, &mut |w| emit(w, finish(w)));
+        join_words(piece, &mut |w| emit(w, finish(w, scratch)));
     }
 }
 
@@ -174,16 +177,24 @@ fn join_words<'a>(piece: &'a str, emit: &mut dyn FnMut(&'a str)) {
     }
 }
 
-fn finish(token: &str) -> String {
-    let mut lower = token.to_lowercase();
-    if lower.len() > MAX_TOKEN_BYTES {
+/// The token of a word: lowercased and cut, written into `scratch`.
+fn finish<'s>(token: &str, scratch: &'s mut String) -> &'s str {
+    scratch.clear();
+    if token.is_ascii() {
+        scratch.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        // Full Unicode lowercasing: one character can become several, and
+        // `Σ` depends on its neighbours, which `char::to_lowercase` misses.
+        scratch.push_str(&token.to_lowercase());
+    }
+    if scratch.len() > MAX_TOKEN_BYTES {
         let mut cut = MAX_TOKEN_BYTES;
-        while !lower.is_char_boundary(cut) {
+        while !scratch.is_char_boundary(cut) {
             cut -= 1;
         }
-        lower.truncate(cut);
+        scratch.truncate(cut);
     }
-    lower
+    scratch
 }
 
 /// Lowercases a wildcard prefix the way tokens are lowercased, and tells
@@ -202,8 +213,7 @@ pub fn normalize_prefix(prefix: &str) -> Option<String> {
     if (prefix.contains(':') && !ipv6_like) || prefix.matches('@').count() > 1 {
         return None;
     }
-    let lower = finish(prefix);
-    Some(lower)
+    Some(finish(prefix, &mut String::new()).to_string())
 }
 
 #[cfg(test)]

@@ -9,23 +9,105 @@
 //! Positions count tokens across the record; each value ends with a gap of
 //! one position, so a phrase can never span two values.
 
-use glaux_compiler::layout::TEXT_FIELD;
-use glaux_compiler::tokenizer::tokenize_into;
-use glaux_compiler::values::{ip_key, value_number};
 use std::sync::Arc;
+
+use glaux_compiler::layout::TEXT_FIELD;
+use glaux_compiler::tokenizer::for_each_token;
+use glaux_compiler::values::{ip_key, value_number};
 
 use serde_json::Value;
 
-/// One token occurrence.
-#[derive(Debug, Clone, PartialEq)]
+/// One token occurrence. The token and the field are ids in the object's
+/// [`Vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry {
-    pub token: String,
-    /// Shared by the tokens of one value: one allocation per value, not
-    /// per token (ingest's profile).
-    pub field: Arc<str>,
+    pub token: u32,
+    pub field: u32,
     pub pos: i32,
     pub num: Option<f64>,
-    pub ip: Option<String>,
+}
+
+/// The distinct tokens and field paths of one object, each held once.
+///
+/// Ingest's cost is per index row (docs/performance.md): an `Entry` that
+/// owned its token cost an allocation and a free per occurrence, and every
+/// later step hashed or compared the token's text again (the sort's ranks,
+/// the token-hours pairs, the IP key). With ids, the text is hashed once
+/// per occurrence here, and the rest is done once per distinct token.
+#[derive(Debug, Default)]
+pub struct Vocabulary {
+    tokens: Interner,
+    fields: Interner,
+    /// The IP key of each token (by id), when it is an address.
+    ips: Vec<Option<String>>,
+}
+
+#[derive(Debug, Default)]
+struct Interner {
+    texts: Vec<Arc<str>>,
+    ids: foldhash::HashMap<Arc<str>, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> (u32, bool) {
+        if let Some(&id) = self.ids.get(text) {
+            return (id, false);
+        }
+        let id = u32::try_from(self.texts.len()).expect("fewer than 2^32 distinct values");
+        let text: Arc<str> = Arc::from(text);
+        self.ids.insert(Arc::clone(&text), id);
+        self.texts.push(text);
+        (id, true)
+    }
+
+    /// Each id's rank in the sorted order of the texts.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.texts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.texts[a as usize].cmp(&self.texts[b as usize]));
+        let mut ranks = vec![0; order.len()];
+        for (rank, id) in order.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+}
+
+impl Vocabulary {
+    fn token_id(&mut self, token: &str) -> u32 {
+        let (id, new) = self.tokens.id(token);
+        if new {
+            self.ips.push(ip_key(token));
+        }
+        id
+    }
+
+    pub fn token(&self, id: u32) -> &str {
+        &self.tokens.texts[id as usize]
+    }
+
+    pub fn field(&self, id: u32) -> &str {
+        &self.fields.texts[id as usize]
+    }
+
+    /// The token's IP key (`glaux_compiler::values::ip_key`).
+    pub fn ip(&self, id: u32) -> Option<&str> {
+        self.ips[id as usize].as_deref()
+    }
+
+    /// Each token id's rank in sorted token order.
+    pub fn token_ranks(&self) -> Vec<u32> {
+        self.tokens.ranks()
+    }
+
+    /// Each field id's rank in sorted field order.
+    pub fn field_ranks(&self) -> Vec<u32> {
+        self.fields.ranks()
+    }
+
+    /// Field paths by id.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.fields.texts.iter().map(|f| &**f)
+    }
 }
 
 /// Calls `emit(field, text)` for every scalar value of a JSON record.
@@ -59,19 +141,24 @@ fn walk(value: &Value, path: &mut String, emit: &mut dyn FnMut(&str, &str)) {
     }
 }
 
-/// The index entries of a record: by field for a JSON object, else the text.
-pub fn entries(json: Option<&Value>, text: &str) -> Vec<Entry> {
+/// The index entries of a record: by field for a JSON object, else the
+/// text. `scratch` is the tokenizer's buffer, kept across calls.
+pub fn entries(
+    vocabulary: &mut Vocabulary,
+    scratch: &mut String,
+    json: Option<&Value>,
+    text: &str,
+) -> Vec<Entry> {
     let mut out = Vec::new();
     let mut pos: i32 = 0;
     let mut add = |field: &str, value: &str| {
         let mut num = value_number(value);
         let start = out.len();
-        let field: Arc<str> = Arc::from(field);
-        tokenize_into(value, &mut |token| {
+        let field = vocabulary.fields.id(field).0;
+        for_each_token(value, scratch, &mut |token| {
             out.push(Entry {
-                ip: ip_key(&token),
-                token,
-                field: Arc::clone(&field),
+                token: vocabulary.token_id(token),
+                field,
                 pos,
                 num: num.take(),
             });
@@ -79,11 +166,10 @@ pub fn entries(json: Option<&Value>, text: &str) -> Vec<Entry> {
         });
         if out.len() == start {
             out.push(Entry {
-                token: String::new(),
+                token: vocabulary.token_id(""),
                 field,
                 pos,
                 num,
-                ip: None,
             });
             pos = pos.saturating_add(1);
         }
@@ -101,18 +187,31 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn e(token: &str, field: &str, pos: i32) -> Entry {
-        Entry {
-            token: token.into(),
-            field: field.into(),
-            pos,
-            num: None,
-            ip: None,
-        }
+    /// An entry as text: token, field, position, number, IP key.
+    type Seen = (String, String, i32, Option<f64>, Option<String>);
+
+    fn analyze(json: Option<&Value>, text: &str) -> Vec<Seen> {
+        let mut vocabulary = Vocabulary::default();
+        entries(&mut vocabulary, &mut String::new(), json, text)
+            .into_iter()
+            .map(|e| {
+                (
+                    vocabulary.token(e.token).to_string(),
+                    vocabulary.field(e.field).to_string(),
+                    e.pos,
+                    e.num,
+                    vocabulary.ip(e.token).map(str::to_string),
+                )
+            })
+            .collect()
     }
 
-    fn n(mut e: Entry, num: f64) -> Entry {
-        e.num = Some(num);
+    fn e(token: &str, field: &str, pos: i32) -> Seen {
+        (token.into(), field.into(), pos, None, None)
+    }
+
+    fn n(mut e: Seen, num: f64) -> Seen {
+        e.3 = Some(num);
         e
     }
 
@@ -121,7 +220,7 @@ mod tests {
         let v =
             json!({"a": {"b": "X y"}, "c": [{"d": 1}, {"d": true}], "n": null, "e": "", "t": "-5"});
         assert_eq!(
-            entries(Some(&v), ""),
+            analyze(Some(&v), ""),
             vec![
                 e("x", "a.b", 0),
                 e("y", "a.b", 1),
@@ -135,17 +234,30 @@ mod tests {
 
     #[test]
     fn text_lines_use_the_empty_field() {
+        let mut ip = e("10.0.0.1", "", 3);
+        ip.4 = ip_key("10.0.0.1");
         assert_eq!(
-            entries(None, "Failed password from 10.0.0.1"),
+            analyze(None, "Failed password from 10.0.0.1"),
             vec![
                 e("failed", "", 0),
                 e("password", "", 1),
                 e("from", "", 2),
-                Entry {
-                    ip: ip_key("10.0.0.1"),
-                    ..e("10.0.0.1", "", 3)
-                },
+                ip,
             ]
         );
+    }
+
+    #[test]
+    fn a_token_is_held_once_and_ranked_by_its_text() {
+        let mut vocabulary = Vocabulary::default();
+        let mut scratch = String::new();
+        let first = entries(&mut vocabulary, &mut scratch, None, "b a b");
+        let second = entries(&mut vocabulary, &mut scratch, None, "a c");
+        assert_eq!(first[0].token, first[2].token);
+        assert_eq!(first[1].token, second[0].token);
+        let ranks = vocabulary.token_ranks();
+        let text_order = |id: u32| ranks[id as usize];
+        assert!(text_order(first[1].token) < text_order(first[0].token));
+        assert!(text_order(first[0].token) < text_order(second[1].token));
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::Store;
-use crate::analyze::Entry;
+use crate::analyze::{Entry, Vocabulary};
 use crate::target::Target;
 
 /// Field path → number of records that have it, and example values.
@@ -77,24 +77,18 @@ impl FieldCatalog {
         v
     }
 
-    /// Counts the fields of one record (each field once per record; the
-    /// text of non-JSON lines has no field and is not counted).
-    pub fn add_record(&mut self, entries: &[Entry]) {
-        // Entries come value by value: drop runs of one field before sorting.
-        let mut seen: Vec<&str> = Vec::new();
-        for e in entries {
-            if !e.field.is_empty() && seen.last() != Some(&&*e.field) {
-                seen.push(&e.field);
+    /// Adds an object's [`FieldCounts`] (the text of non-JSON lines has
+    /// no field and is not counted).
+    pub fn add_counts(&mut self, vocabulary: &Vocabulary, counts: &FieldCounts) {
+        for (id, &n) in counts.records.iter().enumerate() {
+            let field = vocabulary.field(id as u32);
+            if n == 0 || field.is_empty() {
+                continue;
             }
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        for f in seen {
-            // Allocate a key only for a field not seen before.
-            match self.fields.get_mut(f) {
-                Some(n) => *n += 1,
+            match self.fields.get_mut(field) {
+                Some(total) => *total += n,
                 None => {
-                    self.fields.insert(f.to_string(), 1);
+                    self.fields.insert(field.to_string(), n);
                 }
             }
         }
@@ -142,6 +136,35 @@ pub fn parse_key(key: &str) -> Option<(&str, Option<&str>)> {
 
 /// The directory of the catalog files, relative to the store root.
 pub const CATALOG_DIR: &str = "catalog";
+
+/// Records per field of one object, by the field's id in its
+/// [`Vocabulary`]: each field once per record.
+#[derive(Debug, Default)]
+pub struct FieldCounts {
+    records: Vec<u64>,
+    seen: Vec<u32>,
+}
+
+impl FieldCounts {
+    pub fn add_record(&mut self, entries: &[Entry]) {
+        // Entries come value by value: drop runs of one field before sorting.
+        self.seen.clear();
+        for e in entries {
+            if self.seen.last() != Some(&e.field) {
+                self.seen.push(e.field);
+            }
+        }
+        self.seen.sort_unstable();
+        self.seen.dedup();
+        for &field in &self.seen {
+            let at = field as usize;
+            if self.records.len() <= at {
+                self.records.resize(at + 1, 0);
+            }
+            self.records[at] += 1;
+        }
+    }
+}
 
 /// Writes an object's catalog at `key` ([`object_key`]).
 pub fn write_object(target: &dyn Target, key: &str, catalog: &FieldCatalog) -> std::io::Result<()> {

@@ -23,12 +23,14 @@ use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
-use crate::analyze::entries;
+use crate::analyze::{Vocabulary, entries};
 use crate::catalog::CATALOG_DIR;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
 use crate::timestamp::{self, TimeSource};
-use crate::writer::{HourRow, Row, borrow_hours, decode_hours, encode_hours, encode_partition};
+use crate::writer::{
+    HourRow, Ranks, Row, borrow_hours, decode_hours, encode_hours, encode_partition,
+};
 
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
@@ -480,6 +482,9 @@ pub fn ingest_bytes(
 
     let mut by_partition: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let mut catalog = crate::catalog::FieldCatalog::default();
+    let mut field_counts = crate::catalog::FieldCounts::default();
+    let mut vocabulary = Vocabulary::default();
+    let mut scratch = String::new();
     for record in decoded.records {
         let own = match &record.json {
             Some(v) => timestamp::from_json(v, options.time_field.as_deref()),
@@ -498,10 +503,15 @@ pub fn ingest_bytes(
         let row = Row {
             seq: record.seq,
             time_ms: time.timestamp_millis(),
-            entries: entries(record.json.as_ref(), &record.text),
+            entries: entries(
+                &mut vocabulary,
+                &mut scratch,
+                record.json.as_ref(),
+                &record.text,
+            ),
             text: record.text,
         };
-        catalog.add_record(&row.entries);
+        field_counts.add_record(&row.entries);
         if let Some(json) = &record.json
             && (report.records as usize) < crate::catalog::EXAMPLE_RECORDS
         {
@@ -555,11 +565,11 @@ pub fn ingest_bytes(
         // Each hour's distinct tokens, with the record holding each when
         // only one does (sorting every occurrence instead was 5 % of
         // ingest's profile).
-        let mut tokens: foldhash::HashMap<&str, Option<i64>> = Default::default();
+        let mut tokens: foldhash::HashMap<u32, Option<i64>> = Default::default();
         for row in rows {
             for e in &row.entries {
                 tokens
-                    .entry(e.token.as_str())
+                    .entry(e.token)
                     .and_modify(|seq| {
                         if *seq != Some(row.seq) {
                             *seq = None;
@@ -569,11 +579,13 @@ pub fn ingest_bytes(
             }
         }
         let pairs = by_day.entry(day_of(dt)).or_default();
-        pairs.extend(
-            tokens
-                .into_iter()
-                .map(|(t, seq)| (t, dt.as_str(), seq.map(|seq| (object, seq)))),
-        );
+        pairs.extend(tokens.into_iter().map(|(t, seq)| {
+            (
+                vocabulary.token(t),
+                dt.as_str(),
+                seq.map(|seq| (object, seq)),
+            )
+        }));
     }
     // A re-ingest replaces the object's day files while its earlier index
     // files still exist (they are replaced or deleted below): the earlier
@@ -614,8 +626,9 @@ pub fn ingest_bytes(
             named.push((key, encode_hours(&mut rows.clone())?));
         }
     }
+    let ranks = Ranks::of(&vocabulary);
     for (dt, mut rows) in by_partition {
-        let encoded = encode_partition(object, &tag, &mut rows)?;
+        let encoded = encode_partition(object, &tag, &vocabulary, &ranks, &mut rows)?;
         report.index_rows += encoded.index_rows;
         report.bytes_out += (encoded.index.len() + encoded.messages.len()) as u64;
         target.put(&partition_key(INDEX_TABLE, &dt, &name), encoded.index)?;
@@ -643,6 +656,7 @@ pub fn ingest_bytes(
         target.put(&key, bytes)?;
     }
     // Last: the catalog's key says this version is stored whole.
+    catalog.add_counts(&vocabulary, &field_counts);
     catalog.trim_examples();
     let key = crate::catalog::object_key(&name, version.stored(report.time_from_mtime > 0));
     crate::catalog::write_object(target, &key, &catalog)?;

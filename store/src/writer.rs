@@ -20,7 +20,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use crate::analyze::Entry;
+use crate::analyze::{Entry, Vocabulary};
 
 fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -129,6 +129,14 @@ pub(crate) fn index_properties(objects: Objects) -> WriterProperties {
         // cost two string comparisons per row (most of the comparisons in
         // writing an index file, by ingest's profile).
         .set_column_statistics_enabled(ColumnPath::from(c::OBJECT), EnabledStatistics::None)
+        // Nor on `field`: within a file sorted by token first, every page
+        // and row group spans most fields, so its statistics prune nothing
+        // in a compacted file and almost nothing in an ingest file (an
+        // exists query read 3 % more without them on one uncompacted day,
+        // the same with and without once compacted), while computing them
+        // (two string comparisons per row) was a fifth of ingest's user
+        // time (docs/performance.md).
+        .set_column_statistics_enabled(ColumnPath::from(c::FIELD), EnabledStatistics::None)
         .set_max_row_group_row_count(Some(INDEX_ROW_GROUP))
         .set_data_page_row_count_limit(INDEX_PAGE_ROWS)
         // No Bloom filter. The column is sorted, so row-group statistics and
@@ -328,53 +336,53 @@ pub struct Encoded {
 }
 
 /// Encodes `rows` (all of one object, one hour) as an index file and a
-/// message file.
-pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::Result<Encoded> {
+/// message file. `vocabulary` holds the object's tokens and fields, and
+/// `ranks` their sort order ([`Ranks::of`], once per object).
+pub fn encode_partition(
+    object: &str,
+    tag: &str,
+    vocabulary: &Vocabulary,
+    ranks: &Ranks,
+    rows: &mut [Row],
+) -> std::io::Result<Encoded> {
     rows.sort_by_key(|r| r.seq);
-    let entries: Vec<(&Entry, i64, i64)> = rows
+    // Sorted by (token, field, seq, pos) through the ids' ranks: no string
+    // is compared or hashed per entry here (string comparisons in an
+    // n log n sort were once the largest item of ingest's profile;
+    // docs/performance.md).
+    let mut keyed: Vec<(u32, u32, i64, i32, Entry, i64)> = rows
         .iter()
-        .flat_map(|r| r.entries.iter().map(move |e| (e, r.seq, r.time_ms)))
-        .collect();
-    // Sort by (token, field, seq, pos) through integer ranks: string
-    // comparisons in an n log n sort were the largest item of ingest's
-    // profile (docs/performance.md). Each distinct token and field is
-    // compared only while ranking the distinct values.
-    let token_rank = ranks(entries.iter().map(|e| e.0.token.as_str()));
-    let field_rank = ranks(entries.iter().map(|e| &*e.0.field));
-    let mut keyed: Vec<(u32, u32, i64, i32, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            (
-                token_rank[e.0.token.as_str()],
-                field_rank[&*e.0.field],
-                e.1,
-                e.0.pos,
-                i,
-            )
+        .flat_map(|r| {
+            r.entries.iter().map(move |e| {
+                (
+                    ranks.tokens[e.token as usize],
+                    ranks.fields[e.field as usize],
+                    r.seq,
+                    e.pos,
+                    *e,
+                    r.time_ms,
+                )
+            })
         })
         .collect();
-    keyed.sort_unstable();
-    let entries: Vec<(&Entry, i64, i64)> = keyed.iter().map(|k| entries[k.4]).collect();
-    let n = entries.len();
+    keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2, k.3));
+    let n = keyed.len();
     let index_columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
-            entries.iter().map(|e| e.0.token.as_str()),
+            keyed.iter().map(|k| vocabulary.token(k.4.token)),
         )),
         Arc::new(StringArray::from_iter_values(
-            entries.iter().map(|e| &*e.0.field),
+            keyed.iter().map(|k| vocabulary.field(k.4.field)),
         )),
         Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
             object, n,
         ))),
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.1))),
-        Arc::new(Int32Array::from_iter_values(
-            entries.iter().map(|e| e.0.pos),
-        )),
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(|e| e.2))),
-        Arc::new(Float64Array::from_iter(entries.iter().map(|e| e.0.num))),
+        Arc::new(Int64Array::from_iter_values(keyed.iter().map(|k| k.2))),
+        Arc::new(Int32Array::from_iter_values(keyed.iter().map(|k| k.3))),
+        Arc::new(Int64Array::from_iter_values(keyed.iter().map(|k| k.5))),
+        Arc::new(Float64Array::from_iter(keyed.iter().map(|k| k.4.num))),
         Arc::new(StringArray::from_iter(
-            entries.iter().map(|e| e.0.ip.as_deref()),
+            keyed.iter().map(|k| vocabulary.ip(k.4.token)),
         )),
     ];
     let index =
@@ -402,24 +410,20 @@ pub fn encode_partition(object: &str, tag: &str, rows: &mut [Row]) -> std::io::R
     })
 }
 
-/// Each distinct string's rank in sorted order. (foldhash: with std's
-/// SipHash, hashing each entry's token and field was 8 % of ingest.)
-fn ranks<'a>(values: impl Iterator<Item = &'a str>) -> foldhash::HashMap<&'a str, u32> {
-    let mut distinct: Vec<&str> = values
-        .collect::<foldhash::HashSet<_>>()
-        .into_iter()
-        .collect();
-    distinct.sort_unstable();
-    distinct
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            (
-                v,
-                u32::try_from(i).expect("fewer than 2^32 distinct values"),
-            )
-        })
-        .collect()
+/// The sort order of an object's token and field ids: each id's rank.
+#[derive(Debug)]
+pub struct Ranks {
+    pub tokens: Vec<u32>,
+    pub fields: Vec<u32>,
+}
+
+impl Ranks {
+    pub fn of(vocabulary: &Vocabulary) -> Ranks {
+        Ranks {
+            tokens: vocabulary.token_ranks(),
+            fields: vocabulary.field_ranks(),
+        }
+    }
 }
 
 pub(crate) fn encode(batch: &RecordBatch, props: WriterProperties) -> std::io::Result<Vec<u8>> {
