@@ -591,5 +591,16 @@ pub fn search_error(err: &mut dyn Write, e: SearchError, color: bool) -> i32 {
             let _ = writeln!(err, "cancelled");
             EXIT_INTERRUPTED
         }
+        SearchError::AfterAthenaRuns { error, ran } => {
+            let status = search_error(err, *error, color);
+            let _ = writeln!(
+                err,
+                "note: before that, this search ran {} Athena quer{}, billed: {}",
+                ran.len(),
+                if ran.len() == 1 { "y" } else { "ies" },
+                session::athena_note(&ran).trim_start_matches(" · ")
+            );
+            status
+        }
     }
 }

@@ -50,6 +50,13 @@ pub enum SearchError {
     Output(String),
     /// Ctrl-C while the query ran.
     Cancelled,
+    /// `error` stopped a search after some of its Athena queries had run
+    /// (the hours, a find): those are billed, so the user is told what
+    /// they scanned and cost, and their ids.
+    AfterAthenaRuns {
+        error: Box<SearchError>,
+        ran: Vec<AthenaRun>,
+    },
 }
 
 impl From<EngineError> for SearchError {
@@ -250,9 +257,21 @@ impl Session {
                         });
                         Ok::<_, SearchError>(finished.batches)
                     }
-                }))?;
-                outcome.athena = runs.into_inner();
-                ran
+                }));
+                let runs = runs.into_inner();
+                match ran {
+                    Ok(ran) => {
+                        outcome.athena = runs;
+                        ran
+                    }
+                    Err(error) if runs.is_empty() => return Err(error),
+                    Err(error) => {
+                        return Err(SearchError::AfterAthenaRuns {
+                            error: Box::new(error),
+                            ran: runs,
+                        });
+                    }
+                }
             }
         };
         drop(spinner);

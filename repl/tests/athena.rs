@@ -265,6 +265,68 @@ fn a_failed_query_prints_athenas_reason_and_exits_2() {
     assert!(out.stdout.is_empty());
 }
 
+/// A search of several queries fails at its second: the first one ran
+/// and is billed, so the error is followed by what it scanned, cost and
+/// its id (a cancelled search is told the same way).
+#[test]
+fn a_search_failing_after_its_first_query_reports_what_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let query = "eventName:ConsoleLogin AND 10.0.0.1";
+    let answers = athena_answers(&store, query);
+    assert!(answers.len() >= 2, "{} statements", answers.len());
+    let first = answers[0].clone();
+    let peer = Peer::start(move |call| {
+        let id = call.body["QueryExecutionId"].as_str().unwrap_or_default();
+        match call.operation.as_str() {
+            "StartQueryExecution" => {
+                Reply::ok(json!({"QueryExecutionId": format!("q-{}", call.nth + 1)}))
+            }
+            "GetQueryExecution" if id == "q-1" => Reply::ok(execution(id, "SUCCEEDED", 25 << 20)),
+            "GetQueryExecution" => Reply::ok(failed(
+                id,
+                "HIVE_CURSOR_ERROR: the file was removed",
+                2,
+                1100,
+                false,
+            )),
+            "GetQueryResults" if id == "q-1" => {
+                let columns: Vec<(String, String)> = first["column_info"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["Name"].as_str().unwrap().to_string(),
+                            c["Type"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+                let columns: Vec<(&str, &str)> = columns
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect();
+                let rows = first["rows"].as_array().unwrap().clone();
+                Reply::ok(page(&columns, rows, None))
+            }
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        }
+    });
+    let out = run(glaux()
+        .args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
+        .arg(&peer.url)
+        .args(["--store"])
+        .arg(&store)
+        .args(["query", query]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "error: Athena query q-2 FAILED: HIVE_CURSOR_ERROR: the file was removed [user error, error type 1100]\n\
+         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
 #[test]
 fn pages_of_results_are_all_printed() {
     let peer = Peer::start(|call| {
