@@ -560,7 +560,9 @@ pub fn ingest_bytes(
     for (earlier, _) in stored.catalogs_of(&name) {
         target.delete(earlier)?;
     }
-    let mut by_day: BTreeMap<&str, Vec<HourRow<'_>>> = BTreeMap::new();
+    let ranks = Ranks::of(&vocabulary);
+    // Each day's (token, hour) pairs, keyed by the token's rank.
+    let mut by_day: BTreeMap<&str, Vec<(u32, HourRow<'_>)>> = BTreeMap::new();
     for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
         // Each hour's distinct tokens, with the record holding each when
         // only one does (sorting every occurrence instead was 5 % of
@@ -581,12 +583,25 @@ pub fn ingest_bytes(
         let pairs = by_day.entry(day_of(dt)).or_default();
         pairs.extend(tokens.into_iter().map(|(t, seq)| {
             (
-                vocabulary.token(t),
-                dt.as_str(),
-                seq.map(|seq| (object, seq)),
+                ranks.tokens[t as usize],
+                (
+                    vocabulary.token(t),
+                    dt.as_str(),
+                    seq.map(|seq| (object, seq)),
+                ),
             )
         }));
     }
+    // In the order `encode_hours` writes them, sorted by integers: its own
+    // sort then finds them sorted in one pass instead of comparing tokens
+    // n log n times (6 % of ingest's profile before).
+    let by_day: BTreeMap<&str, Vec<HourRow<'_>>> = by_day
+        .into_iter()
+        .map(|(day, mut pairs)| {
+            pairs.sort_unstable_by_key(|&(rank, (_, dt, _))| (rank, dt));
+            (day, pairs.into_iter().map(|(_, row)| row).collect())
+        })
+        .collect();
     // A re-ingest replaces the object's day files while its earlier index
     // files still exist (they are replaced or deleted below): the earlier
     // version's pairs stay listed, so a failure in between never leaves
@@ -626,7 +641,6 @@ pub fn ingest_bytes(
             named.push((key, encode_hours(&mut rows.clone())?));
         }
     }
-    let ranks = Ranks::of(&vocabulary);
     for (dt, mut rows) in by_partition {
         let encoded = encode_partition(object, &tag, &vocabulary, &ranks, &mut rows)?;
         report.index_rows += encoded.index_rows;
