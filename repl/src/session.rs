@@ -275,7 +275,18 @@ impl Session {
             }
         };
         drop(spinner);
-        outcome.hits = hits_from_batches(&ran.batches).map_err(SearchError::Output)?;
+        outcome.hits = match hits_from_batches(&ran.batches) {
+            Ok(hits) => hits,
+            Err(e) if outcome.athena.is_empty() => return Err(SearchError::Output(e)),
+            // The queries ran and are billed even though their rows are not
+            // usable: say so, as for any error after a query ran.
+            Err(e) => {
+                return Err(SearchError::AfterAthenaRuns {
+                    error: Box::new(SearchError::Output(e)),
+                    ran: outcome.athena,
+                });
+            }
+        };
         outcome.statements = ran.statements;
         outcome.statement_times = ran.times;
         outcome.elapsed = started.elapsed();

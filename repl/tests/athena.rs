@@ -267,7 +267,7 @@ fn a_failed_query_prints_athenas_reason_and_exits_2() {
 
 /// A search of several queries fails at its second: the first one ran
 /// and is billed, so the error is followed by what it scanned, cost and
-/// its id (a cancelled search is told the same way).
+/// its id (a cancelled search is told the same way: the test below).
 #[test]
 fn a_search_failing_after_its_first_query_reports_what_ran() {
     let dir = tempfile::tempdir().unwrap();
@@ -290,25 +290,7 @@ fn a_search_failing_after_its_first_query_reports_what_ran() {
                 1100,
                 false,
             )),
-            "GetQueryResults" if id == "q-1" => {
-                let columns: Vec<(String, String)> = first["column_info"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| {
-                        (
-                            c["Name"].as_str().unwrap().to_string(),
-                            c["Type"].as_str().unwrap().to_string(),
-                        )
-                    })
-                    .collect();
-                let columns: Vec<(&str, &str)> = columns
-                    .iter()
-                    .map(|(n, t)| (n.as_str(), t.as_str()))
-                    .collect();
-                let rows = first["rows"].as_array().unwrap().clone();
-                Reply::ok(page(&columns, rows, None))
-            }
+            "GetQueryResults" if id == "q-1" => Reply::ok(answer_page(&first)),
             _ => Reply::error(400, "InvalidRequestException", "unexpected"),
         }
     });
@@ -325,6 +307,94 @@ fn a_search_failing_after_its_first_query_reports_what_ran() {
          note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
     );
     assert!(out.stdout.is_empty());
+}
+
+/// Ctrl-C on the second query of a search: it is stopped, the exit is
+/// 130, and the first query, billed, is told as after a failure.
+#[test]
+fn ctrl_c_after_the_first_query_of_a_search_reports_what_ran() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let query = "eventName:ConsoleLogin AND 10.0.0.1";
+    let answers = athena_answers(&store, query);
+    assert!(answers.len() >= 2, "{} statements", answers.len());
+    let first = answers[0].clone();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let peer = Peer::start(move |call| {
+        let id = call.body["QueryExecutionId"].as_str().unwrap_or_default();
+        match call.operation.as_str() {
+            "StartQueryExecution" => {
+                Reply::ok(json!({"QueryExecutionId": format!("q-{}", call.nth + 1)}))
+            }
+            "GetQueryExecution" if id == "q-1" => Reply::ok(execution(id, "SUCCEEDED", 25 << 20)),
+            "GetQueryExecution" => {
+                let state = if stopped.load(Ordering::SeqCst) {
+                    "CANCELLED"
+                } else {
+                    "RUNNING"
+                };
+                Reply::ok(execution(id, state, 1 << 20))
+            }
+            "StopQueryExecution" => {
+                stopped.store(true, Ordering::SeqCst);
+                Reply::ok(json!({}))
+            }
+            "GetQueryResults" if id == "q-1" => Reply::ok(answer_page(&first)),
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        }
+    });
+    let child = glaux()
+        .args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
+        .arg(&peer.url)
+        .args(["--store"])
+        .arg(&store)
+        .args(["query", query])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // q-1 is polled once; wait until q-2 is being polled.
+    peer.wait_for("GetQueryExecution", 3);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "cancelled\n\
+         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
+    );
+    let stop = peer
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "StopQueryExecution")
+        .expect("glaux called StopQueryExecution");
+    assert_eq!(stop.body["QueryExecutionId"], "q-2");
+}
+
+/// A `GetQueryResults` page of one of [`athena_answers`]' answers.
+fn answer_page(answer: &Value) -> Value {
+    let columns: Vec<(String, String)> = answer["column_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["Name"].as_str().unwrap().to_string(),
+                c["Type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let columns: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    page(&columns, answer["rows"].as_array().unwrap().clone(), None)
 }
 
 #[test]
