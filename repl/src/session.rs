@@ -59,6 +59,21 @@ pub enum SearchError {
     },
 }
 
+impl SearchError {
+    /// This error, told with the Athena queries that ran before it
+    /// ([`SearchError::AfterAthenaRuns`]) when there are any.
+    fn after_athena_runs(self, ran: Vec<AthenaRun>) -> SearchError {
+        if ran.is_empty() {
+            self
+        } else {
+            SearchError::AfterAthenaRuns {
+                error: Box::new(self),
+                ran,
+            }
+        }
+    }
+}
+
 impl From<EngineError> for SearchError {
     fn from(e: EngineError) -> Self {
         SearchError::Engine(e)
@@ -264,29 +279,15 @@ impl Session {
                         outcome.athena = runs;
                         ran
                     }
-                    Err(error) if runs.is_empty() => return Err(error),
-                    Err(error) => {
-                        return Err(SearchError::AfterAthenaRuns {
-                            error: Box::new(error),
-                            ran: runs,
-                        });
-                    }
+                    Err(error) => return Err(error.after_athena_runs(runs)),
                 }
             }
         };
         drop(spinner);
-        outcome.hits = match hits_from_batches(&ran.batches) {
-            Ok(hits) => hits,
-            Err(e) if outcome.athena.is_empty() => return Err(SearchError::Output(e)),
-            // The queries ran and are billed even though their rows are not
-            // usable: say so, as for any error after a query ran.
-            Err(e) => {
-                return Err(SearchError::AfterAthenaRuns {
-                    error: Box::new(SearchError::Output(e)),
-                    ran: outcome.athena,
-                });
-            }
-        };
+        // The queries ran and are billed even when their rows are not
+        // usable: say so, as for any error after a query ran.
+        outcome.hits = hits_from_batches(&ran.batches)
+            .map_err(|e| SearchError::Output(e).after_athena_runs(outcome.athena.clone()))?;
         outcome.statements = ran.statements;
         outcome.statement_times = ran.times;
         outcome.elapsed = started.elapsed();

@@ -18,7 +18,7 @@ use glaux_testkit::moto::Moto;
 use glaux_testkit::peer::athena::{
     execution, failed, glaux_columns, header, page, row, runs_until_stopped,
 };
-use glaux_testkit::peer::{Peer, Reply};
+use glaux_testkit::peer::{Call, Peer, Reply};
 use serde_json::{Value, json};
 
 const NOW: &str = "2024-05-01T12:00:00Z";
@@ -43,6 +43,23 @@ fn run(c: &mut Command) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `command`, presses Ctrl-C (SIGINT) once `peer` has answered
+/// `polls` GetQueryExecution calls, and returns what it printed.
+fn ctrl_c_after_polls(command: &mut Command, peer: &Peer, polls: usize) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    peer.wait_for("GetQueryExecution", polls);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
 }
 
 fn demo_store(dir: &Path) -> std::path::PathBuf {
@@ -201,27 +218,19 @@ fn every_format_prints_the_same_on_athena_as_locally() {
 #[test]
 fn ctrl_c_stops_the_athena_query_and_exits_130() {
     let peer = runs_until_stopped("q-running");
-    let child = glaux()
-        .args([
+    // Ctrl-C once the query is being polled.
+    let out = ctrl_c_after_polls(
+        glaux().args([
             "--engine",
             "athena",
             "--endpoint-url",
             &peer.url,
             "query",
             "x",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the query is being polled, then press "Ctrl-C".
-    peer.wait_for("GetQueryExecution", 2);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+        ]),
+        &peer,
+        2,
+    );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("cancelled"),
@@ -265,116 +274,41 @@ fn a_failed_query_prints_athenas_reason_and_exits_2() {
     assert!(out.stdout.is_empty());
 }
 
-/// A search of several queries fails at its second: the first one ran
-/// and is billed, so the error is followed by what it scanned, cost and
-/// its id (a cancelled search is told the same way: the test below).
-#[test]
-fn a_search_failing_after_its_first_query_reports_what_ran() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path());
-    let query = "eventName:ConsoleLogin AND 10.0.0.1";
-    let answers = athena_answers(&store, query);
+/// A query whose search runs several statements on the demo store.
+const SEVERAL_QUERIES: &str = "eventName:ConsoleLogin AND 10.0.0.1";
+
+/// A peer for [`SEVERAL_QUERIES`] on `store` whose first query, `q-1`,
+/// succeeds, scanning 25 MB, with the local engine's rows; `rest` answers
+/// every other call, with the call's query id.
+fn first_query_succeeds(
+    store: &Path,
+    rest: impl Fn(&Call, &str) -> Reply + Send + Sync + 'static,
+) -> Peer {
+    let answers = athena_answers(store, SEVERAL_QUERIES);
     assert!(answers.len() >= 2, "{} statements", answers.len());
     let first = answers[0].clone();
-    let peer = Peer::start(move |call| {
+    Peer::start(move |call| {
         let id = call.body["QueryExecutionId"].as_str().unwrap_or_default();
         match call.operation.as_str() {
             "StartQueryExecution" => {
                 Reply::ok(json!({"QueryExecutionId": format!("q-{}", call.nth + 1)}))
             }
             "GetQueryExecution" if id == "q-1" => Reply::ok(execution(id, "SUCCEEDED", 25 << 20)),
-            "GetQueryExecution" => Reply::ok(failed(
-                id,
-                "HIVE_CURSOR_ERROR: the file was removed",
-                2,
-                1100,
-                false,
-            )),
             "GetQueryResults" if id == "q-1" => Reply::ok(answer_page(&first)),
-            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+            _ => rest(call, id),
         }
-    });
-    let out = run(glaux()
-        .args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
-        .arg(&peer.url)
-        .args(["--store"])
-        .arg(&store)
-        .args(["query", query]));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr),
-        "error: Athena query q-2 FAILED: HIVE_CURSOR_ERROR: the file was removed [user error, error type 1100]\n\
-         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
-    );
-    assert!(out.stdout.is_empty());
+    })
 }
 
-/// Ctrl-C on the second query of a search: it is stopped, the exit is
-/// 130, and the first query, billed, is told as after a failure.
-#[test]
-fn ctrl_c_after_the_first_query_of_a_search_reports_what_ran() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path());
-    let query = "eventName:ConsoleLogin AND 10.0.0.1";
-    let answers = athena_answers(&store, query);
-    assert!(answers.len() >= 2, "{} statements", answers.len());
-    let first = answers[0].clone();
-    let stopped = Arc::new(AtomicBool::new(false));
-    let peer = Peer::start(move |call| {
-        let id = call.body["QueryExecutionId"].as_str().unwrap_or_default();
-        match call.operation.as_str() {
-            "StartQueryExecution" => {
-                Reply::ok(json!({"QueryExecutionId": format!("q-{}", call.nth + 1)}))
-            }
-            "GetQueryExecution" if id == "q-1" => Reply::ok(execution(id, "SUCCEEDED", 25 << 20)),
-            "GetQueryExecution" => {
-                let state = if stopped.load(Ordering::SeqCst) {
-                    "CANCELLED"
-                } else {
-                    "RUNNING"
-                };
-                Reply::ok(execution(id, state, 1 << 20))
-            }
-            "StopQueryExecution" => {
-                stopped.store(true, Ordering::SeqCst);
-                Reply::ok(json!({}))
-            }
-            "GetQueryResults" if id == "q-1" => Reply::ok(answer_page(&first)),
-            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
-        }
-    });
-    let child = glaux()
-        .args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
+/// `glaux query SEVERAL_QUERIES` over `store` on Athena at `peer`.
+fn several_queries_on(peer: &Peer, store: &Path) -> Command {
+    let mut c = glaux();
+    c.args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
         .arg(&peer.url)
-        .args(["--store"])
-        .arg(&store)
-        .args(["query", query])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // q-1 is polled once; wait until q-2 is being polled.
-    peer.wait_for("GetQueryExecution", 3);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr),
-        "cancelled\n\
-         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
-    );
-    let stop = peer
-        .calls()
-        .into_iter()
-        .find(|c| c.operation == "StopQueryExecution")
-        .expect("glaux called StopQueryExecution");
-    assert_eq!(stop.body["QueryExecutionId"], "q-2");
+        .arg("--store")
+        .arg(store)
+        .args(["query", SEVERAL_QUERIES]);
+    c
 }
 
 /// A `GetQueryResults` page of one of [`athena_answers`]' answers.
@@ -395,6 +329,73 @@ fn answer_page(answer: &Value) -> Value {
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     page(&columns, answer["rows"].as_array().unwrap().clone(), None)
+}
+
+/// A search of several queries fails at its second: the first one ran
+/// and is billed, so the error is followed by what it scanned, cost and
+/// its id (a cancelled search is told the same way: the test below).
+#[test]
+fn a_search_failing_after_its_first_query_reports_what_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let peer = first_query_succeeds(&store, |call, id| match call.operation.as_str() {
+        "GetQueryExecution" => Reply::ok(failed(
+            id,
+            "HIVE_CURSOR_ERROR: the file was removed",
+            2,
+            1100,
+            false,
+        )),
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    let out = run(&mut several_queries_on(&peer, &store));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "error: Athena query q-2 FAILED: HIVE_CURSOR_ERROR: the file was removed [user error, error type 1100]\n\
+         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+/// Ctrl-C on the second query of a search: it is stopped, the exit is
+/// 130, and the first query, billed, is told as after a failure.
+#[test]
+fn ctrl_c_after_the_first_query_of_a_search_reports_what_ran() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let stopped = Arc::new(AtomicBool::new(false));
+    let peer = first_query_succeeds(&store, move |call, id| match call.operation.as_str() {
+        "GetQueryExecution" => {
+            let state = if stopped.load(Ordering::SeqCst) {
+                "CANCELLED"
+            } else {
+                "RUNNING"
+            };
+            Reply::ok(execution(id, state, 1 << 20))
+        }
+        "StopQueryExecution" => {
+            stopped.store(true, Ordering::SeqCst);
+            Reply::ok(json!({}))
+        }
+        _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+    });
+    // q-1 is polled once; Ctrl-C once q-2 is being polled.
+    let out = ctrl_c_after_polls(&mut several_queries_on(&peer, &store), &peer, 3);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "cancelled\n\
+         note: before that, this search ran 1 Athena query, billed: Athena 1.23 s · scanned 25.0 MB · $0.000119 ($5/TB) · id q-1\n"
+    );
+    let stop = peer
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "StopQueryExecution")
+        .expect("glaux called StopQueryExecution");
+    assert_eq!(stop.body["QueryExecutionId"], "q-2");
 }
 
 #[test]
