@@ -125,16 +125,26 @@ fn misspelled_field_names_the_known_one() {
     insta::assert_snapshot!(warnings);
 }
 
+/// An export (no limit) finds up to 1,001 keys, fetches them when they
+/// are 1,000 or fewer, else runs the join: `--explain` shows all three,
+/// and the first statement and the join run.
 #[test]
 fn explain_with_no_limit_and_one_hour() {
     let mut options = CompileOptions::at(now());
     options.limit = None;
     options.window = glaux_compiler::WindowSpec::Since(chrono::Duration::minutes(30));
-    let sql = compile("eventName:ConsoleLogin", &options).unwrap().sql;
-    assert!(!sql.contains("LIMIT"));
-    assert!(sql.contains("\"dt\" >= '2024-05-01-11' AND \"dt\" <= '2024-05-01-11'"));
+    let c = compile("eventName:ConsoleLogin", &options).unwrap();
+    assert!(
+        c.sql
+            .contains("\"dt\" >= '2024-05-01-11' AND \"dt\" <= '2024-05-01-11'")
+    );
+    assert!(c.sql.contains("    LIMIT 1001\n"), "{}", c.sql);
     // Every match, each once: `SELECT DISTINCT` over the message rows.
-    insta::assert_snapshot!(sql);
+    let join = c.join.clone().unwrap();
+    assert!(!join.contains("LIMIT"), "{join}");
+    assert!(join.contains("SELECT DISTINCT m."), "{join}");
+    insta::assert_snapshot!(glaux_cli::sql_statement(&c));
     let (rt, engine, _dir) = engine();
-    rt.block_on(engine.run(&sql)).unwrap();
+    rt.block_on(engine.run(&c.sql)).unwrap();
+    rt.block_on(engine.run(&join)).unwrap();
 }

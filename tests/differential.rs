@@ -562,6 +562,89 @@ fn limited_queries_return_the_newest_reference_records_in_order() {
     }
 }
 
+/// A search whose index alone decides finds keys, then fetches them; past
+/// `max_keys` keys it runs the join instead (`Plan::may_join`). With
+/// `max_keys` lowered to 2, each query runs as an export and with a limit
+/// of 3 (both past it), and returns exactly the reference's records,
+/// newest first, whichever way it ended; the generator reaches both ends.
+#[test]
+fn searches_past_max_keys_join_and_agree_with_the_reference() {
+    const MAX_KEYS: u64 = 2;
+    let fx = fixture();
+    let ends = std::cell::Cell::new((0u32, 0u32));
+    let result = runner(400).run(&query(), |q| {
+        let mut newest: Vec<(i64, String, i64)> = reference_records(fx, &q)
+            .into_iter()
+            .map(|r| (r.record.time_ms, r.object.clone(), r.seq))
+            .collect();
+        newest.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, a.2).cmp(&(&b.1, b.2))));
+        for limit in [None, Some(3)] {
+            let options = CompileOptions {
+                limit,
+                max_keys: MAX_KEYS,
+                ..options()
+            };
+            let compiled = compile(&q, &options)
+                .map_err(|e| TestCaseError::fail(format!("{q}: does not compile: {e:?}")))?;
+            let want: Vec<(String, i64)> = newest
+                .iter()
+                .take(limit.map_or(usize::MAX, |l| l as usize))
+                .map(|(_, o, s)| (o.clone(), *s))
+                .collect();
+            if !compiled.runs() {
+                if !want.is_empty() {
+                    return Err(TestCaseError::fail(format!("{q}: nothing ran")));
+                }
+                continue;
+            }
+            let ran = glaux_tests::run_search(&fx.rt, &fx.engine, &compiled)
+                .map_err(|e| TestCaseError::fail(format!("{q}: {e}")))?;
+            let got = rows_of(&ran.batches);
+            if compiled.plan.fetches_by_keys() {
+                let joined = ran.statements.last() == compiled.join.as_ref();
+                let (j, f) = ends.get();
+                ends.set((j + u32::from(joined), f + u32::from(!joined)));
+                let found = newest.len() as u64;
+                if joined != (found > MAX_KEYS && limit.is_none_or(|l| l > MAX_KEYS)) {
+                    return Err(TestCaseError::fail(format!(
+                        "{q} ({limit:?}): {found} matches, joined: {joined}"
+                    )));
+                }
+            }
+            if got != want {
+                return Err(TestCaseError::fail(format!(
+                    "{q} ({limit:?})\nwant {want:?}\ngot  {got:?}\n{}",
+                    ran.statements.join(";\n")
+                )));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let (joined, fetched) = ends.get();
+    eprintln!("past max_keys: {joined} searches joined, {fetched} fetched by key");
+    assert!(
+        joined >= 40 && fetched >= 40,
+        "{joined} joined, {fetched} fetched"
+    );
+}
+
+/// (object, seq) of each row of `batches`, in order.
+fn rows_of(batches: &[arrow::array::RecordBatch]) -> Vec<(String, i64)> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let object = b.column_by_name("object").unwrap().as_string::<i32>();
+            let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
+            (0..b.num_rows())
+                .map(|i| (object.value(i).to_string(), seq.value(i)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A record's `ts` is a token no other record holds: over whole hours the
 /// token-hours table names its record, and the search runs no find (the
 /// hours, then the fetch). With a term many records hold, the hours that
@@ -744,7 +827,8 @@ fn the_local_engine_reports_bytes_read_and_a_narrower_window_reads_less() {
             limit: None,
             ..CompileOptions::at(t(NOW))
         };
-        let sql = compile("alice", &options).unwrap().sql;
+        // The export's join: one statement returning the records.
+        let sql = compile("alice", &options).unwrap().join.unwrap();
         let (batches, bytes) = fx.rt.block_on(fx.engine.run_measured(&sql)).unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         (rows, bytes)
@@ -766,7 +850,7 @@ fn the_local_engine_reports_bytes_read_and_a_narrower_window_reads_less() {
 /// Keys whose SQL would pass Athena's 256 KiB in one fetch (objects with
 /// 1,000-byte names, a record of each in every hour) are fetched by
 /// several statements, each far inside it, and their rows merge into the
-/// newest records, in order, exactly as the one-statement export has them.
+/// newest records, in order, exactly as the join has them.
 #[test]
 fn a_fetch_too_long_for_one_statement_is_split_and_merged() {
     let dir = tempfile::tempdir().unwrap();
@@ -787,7 +871,7 @@ fn a_fetch_too_long_for_one_statement_is_split_and_merged() {
     assert_eq!(report.records, 16 * 24, "{report}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let engine = rt.block_on(LocalEngine::open(&store, "glaux")).unwrap();
-    let compiled = |limit| {
+    let compiled = |limit, max_keys| {
         compile(
             "needle",
             &CompileOptions {
@@ -797,24 +881,13 @@ fn a_fetch_too_long_for_one_statement_is_split_and_merged() {
                 },
                 limit,
                 hours_table: true,
+                max_keys,
                 ..CompileOptions::at(t("2024-05-02T00:00:00Z"))
             },
         )
         .unwrap()
     };
-    let rows = |ran: &glaux_cli::steps::Ran| -> Vec<(String, i64)> {
-        ran.batches
-            .iter()
-            .flat_map(|b| {
-                let object = b.column_by_name("object").unwrap().as_string::<i32>();
-                let seq = b.column_by_name("seq").unwrap().as_primitive::<Int64Type>();
-                (0..b.num_rows())
-                    .map(|i| (object.value(i).to_string(), seq.value(i)))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
-    let limited = glaux_tests::run_search(&rt, &engine, &compiled(Some(1_000))).unwrap();
+    let limited = glaux_tests::run_search(&rt, &engine, &compiled(Some(1_000), 1_000)).unwrap();
     let parts = limited
         .rows
         .iter()
@@ -826,9 +899,22 @@ fn a_fetch_too_long_for_one_statement_is_split_and_merged() {
         assert!(sql.len() < 256 * 1024, "{} bytes", sql.len());
         check_words(sql);
     }
-    let export = glaux_tests::run_search(&rt, &engine, &compiled(None)).unwrap();
-    assert_eq!(export.statements.len(), 1);
-    let want = rows(&export);
+    // The export past `max_keys` runs the join, one statement reading the
+    // messages: the same records in the same order.
+    let joining = compiled(None, 100);
+    let export = glaux_tests::run_search(&rt, &engine, &joining).unwrap();
+    assert_eq!(export.statements.last(), joining.join.as_ref());
+    let want = rows_of(&export.batches);
     assert_eq!(want.len(), 16 * 24);
-    assert_eq!(rows(&limited), want);
+    assert_eq!(rows_of(&limited.batches), want);
+    // Within it, the export is the split fetch.
+    let fetching = compiled(None, 1_000);
+    let export = glaux_tests::run_search(&rt, &engine, &fetching).unwrap();
+    assert!(
+        export.rows.contains(&Rows::SomeRecords),
+        "{:?}",
+        export.rows
+    );
+    assert_ne!(export.statements.last(), fetching.join.as_ref());
+    assert_eq!(rows_of(&export.batches), want);
 }

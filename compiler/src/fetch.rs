@@ -1,8 +1,8 @@
 //! Keys → SQL: the second statement of a search that fetches by keys.
 //!
-//! When the index alone decides which records match and the search has a
-//! limit ([`crate::plan::Plan::fetches_by_keys`]), a search ends with two
-//! kinds of statement ([`crate::search`]):
+//! When the index alone decides which records match
+//! ([`crate::plan::Plan::fetches_by_keys`]), a search ends with two kinds
+//! of statement ([`crate::search`]):
 //!
 //! 1. **find** ([`crate::sql::render`]): the index scan answers the newest
 //!    records' keys, `(dt, object, seq, time_ms)`;
@@ -20,12 +20,12 @@
 //! the page index skip every message page no hit lies in.
 //!
 //! The cost is a second round trip, and on Athena a second query with its
-//! own 10 MB billing minimum. Hence only with a limit of at most
-//! [`MAX_KEYS`]: a thousand keys are about 90 kB of SQL with CloudTrail's
-//! object names, and an export without a limit keeps the one-statement
-//! join. Athena refuses a query of more than 256 KiB, and an object's name
-//! (an S3 key) may be 1,024 bytes: keys whose SQL would pass
-//! [`MAX_SQL_BYTES`] are fetched by several statements ([`statements`]).
+//! own 10 MB billing minimum. Hence only up to [`MAX_KEYS`] keys: a search
+//! finding more (an export, or a limit past it) runs the one-statement
+//! join instead. Athena refuses a query of more than 256 KiB, and an
+//! object's name (an S3 key) may be 1,024 bytes: keys whose SQL would pass
+//! [`MAX_SQL_BYTES`] are fetched by several statements ([`statements`]); a
+//! thousand keys of CloudTrail's names are about 180 kB.
 //!
 //! The compiler does no I/O: the engine runs the find statement, reads the
 //! keys out of its rows, and [`crate::search`] asks [`statements`] for the
@@ -37,7 +37,9 @@ use std::fmt::Write as _;
 use crate::layout::{PARTITION_COLUMN, columns as c};
 use crate::sql::{Tables, identifier, string_literal};
 
-/// Most keys one fetch names (the largest limit that fetches by keys).
+/// Most keys a search fetches by key, in as many statements as their SQL
+/// needs ([`statements`]); a search finding more runs the join instead
+/// ([`crate::plan::Plan::may_join`], docs/engines.md).
 pub const MAX_KEYS: u64 = 1_000;
 
 /// Most bytes of keys' SQL one fetch statement holds, besides its fixed
@@ -244,7 +246,7 @@ mod tests {
     #[test]
     fn keys_too_long_for_one_statement_are_split() {
         let keys = |name: &dyn Fn(usize) -> String| -> Vec<Key> {
-            (0..MAX_KEYS as usize)
+            (0..1_000)
                 .map(|i| key(&format!("2024-05-01-{:02}", i % 24), &name(i), i as i64))
                 .collect()
         };
@@ -254,6 +256,14 @@ mod tests {
             )
         };
         assert_eq!(statements(&tables(), &keys(&cloudtrail)).len(), 1);
+        // Ten times the most keys a search fetches, each in an object of
+        // its own: a few statements, each within Athena's limit.
+        let many: Vec<Key> = (0..10 * MAX_KEYS as usize)
+            .map(|i| key(&format!("2024-05-01-{:02}", i % 24), &cloudtrail(i), 1))
+            .collect();
+        let split = statements(&tables(), &many);
+        assert_eq!(split.len(), 9);
+        assert!(split.iter().all(|sql| sql.len() <= crate::MAX_SQL_BYTES));
         let long = keys(&|i| format!("{i:04}{}", "'x".repeat(500)));
         let split = statements(&tables(), &long);
         assert!(split.len() > 1, "{}", split.len());

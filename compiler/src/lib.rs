@@ -51,6 +51,11 @@ pub struct CompileOptions {
     /// creates does; one written by an older glaux does not). Searches over
     /// many hours read it first when it is there.
     pub hours_table: bool,
+    /// Most records a search fetches by key ([`fetch::MAX_KEYS`]); a
+    /// search that finds more joins the index to the messages instead
+    /// ([`plan::Plan::may_join`]). Tests lower it to reach the join with
+    /// few records.
+    pub max_keys: u64,
 }
 
 impl CompileOptions {
@@ -63,6 +68,7 @@ impl CompileOptions {
             database: layout::DEFAULT_DATABASE.to_string(),
             fields: None,
             hours_table: true,
+            max_keys: fetch::MAX_KEYS,
         }
     }
 }
@@ -85,6 +91,11 @@ pub struct Compiled {
     /// The tables the SQL reads (the token-hours table left out when the
     /// SQL would not fit with it).
     pub tables: sql::Tables,
+    /// The statement a search that [may join](plan::Plan::may_join) runs
+    /// instead of the fetch when it finds more than
+    /// [`plan::Plan::max_keys`] keys ([`sql::render_join`]); `None` for
+    /// every other search.
+    pub join: Option<String>,
     /// Things the user should know; the query still runs.
     pub warnings: Vec<CompileError>,
 }
@@ -115,7 +126,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     let window = TimeWindow::fix(&options.window, options.now)?;
     let resolved = resolve::resolve(&query, window, options.now)?;
     let optimized = optimize::optimize(&resolved);
-    let plan = plan::plan(&optimized, options.limit);
+    let plan = plan::plan(&optimized, options.limit, options.max_keys);
     if plan.lookups.len() > plan::MAX_LOOKUPS {
         return Err(CompileError::new(
             ErrorKind::TooLarge,
@@ -156,7 +167,13 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         // (a phrase of 1,000 short words: 9 kB of hours statement, 266 kB
         // of find). Check the find; when it would not fit, search without
         // the token-hours table (and fail below if that does not fit).
-        let find = sql::render_find(&plan, &tables, sql::Hours::Placeholder, "");
+        let find = sql::render_find(
+            &plan,
+            &tables,
+            sql::Hours::Placeholder,
+            plan.keys_wanted(),
+            "",
+        );
         if find.len() + search::MAX_BATCH_LIST_BYTES > MAX_SQL_BYTES {
             tables.hours_table = false;
             sql = sql::render(&plan, &tables, &header);
@@ -169,16 +186,12 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         sql = sql::render(&plan, &tables, &header);
     }
     if sql.len() > MAX_SQL_BYTES {
-        return Err(CompileError::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the SQL for this query is {} bytes; Athena accepts at most {MAX_SQL_BYTES}",
-                sql.len()
-            ),
-        )
-        .at(query.expr.span(), "too long")
-        .help("split the search into several queries, or use wildcards, ranges or CIDR blocks instead of long lists"));
+        return Err(too_long(&query, sql.len()));
     }
+    let join = match plan.may_join() {
+        true => Some(join_sql(&plan, &tables).map_err(|bytes| too_long(&query, bytes))?),
+        false => None,
+    };
     Ok(Compiled {
         query,
         resolved,
@@ -186,8 +199,49 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         plan,
         sql,
         tables,
+        join,
         warnings,
     })
+}
+
+/// The join of a search that may need it ([`sql::render_join`]), with the
+/// token-hours subquery when it fits in Athena's limit, else without;
+/// the length in bytes when neither fits.
+fn join_sql(plan: &plan::Plan, tables: &sql::Tables) -> Result<String, usize> {
+    let comment = match plan.limit {
+        None => format!(
+            "the finds returned more than {} keys: the whole search as one statement instead of the fetch",
+            plan.max_keys
+        ),
+        Some(_) => format!(
+            "the finds returned more than {} keys: the search as one statement instead of the fetch, the limit in the index scan",
+            plan.max_keys
+        ),
+    };
+    let mut sql = sql::render_join(plan, tables, &comment);
+    if sql.len() > MAX_SQL_BYTES && tables.hours_table {
+        // The token-hours subquery repeats the index scan's token list.
+        let without = sql::Tables {
+            hours_table: false,
+            ..tables.clone()
+        };
+        sql = sql::render_join(plan, &without, &comment);
+    }
+    if sql.len() > MAX_SQL_BYTES {
+        Err(sql.len())
+    } else {
+        Ok(sql)
+    }
+}
+
+/// The error for SQL of `bytes` bytes, past what Athena accepts.
+fn too_long(query: &ast::Query, bytes: usize) -> CompileError {
+    CompileError::new(
+        ErrorKind::TooLarge,
+        format!("the SQL for this query is {bytes} bytes; Athena accepts at most {MAX_SQL_BYTES}"),
+    )
+    .at(query.expr.span(), "too long")
+    .help("split the search into several queries, or use wildcards, ranges or CIDR blocks instead of long lists")
 }
 
 #[cfg(test)]
@@ -222,22 +276,36 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" OR ")
         };
-        // Without a limit (one statement, the token-hours subquery in it).
+        // Without a limit: a walk, and the join it runs past `max_keys`
+        // keys, the token-hours subquery in it.
         let export = CompileOptions {
             limit: None,
             ..options.clone()
         };
-        assert!(
-            compile(&words(10), &export)
-                .unwrap()
-                .sql
-                .contains("token_hours")
-        );
-        let fits = (150..260)
-            .step_by(2)
-            .filter_map(|n| compile(&words(n), &export).ok())
-            .find(|c| !c.sql.contains("token_hours"))
+        let join = |c: &Compiled| c.join.clone().expect("an export may join");
+        assert!(join(&compile(&words(10), &export).unwrap()).contains("token_hours"));
+        // Phrases of long words: the join, the find plus the token-hours
+        // subquery, is the longest statement; one that fits only without
+        // the subquery still compiles, its join without it, the rest of the
+        // search with it.
+        let long_phrases = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    let words: Vec<String> = (0..30)
+                        .map(|k| format!("longerwordnumber{i}x{k}"))
+                        .collect();
+                    format!("\"{}\"", words.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
+        let fits = (50..100)
+            .step_by(5)
+            .filter_map(|n| compile(&long_phrases(n), &export).ok())
+            .find(|c| !join(c).contains("token_hours"))
             .expect("some size fits only without the subquery");
+        assert!(fits.sql.contains("token_hours"));
+        assert!(join(&fits).len() <= MAX_SQL_BYTES);
         assert!(fits.sql.len() <= MAX_SQL_BYTES);
         // With a limit, a walk (the hours statement first). Its finds hold
         // the index scan without the header, which phrases make longer than
@@ -260,7 +328,8 @@ mod tests {
             if sql::shape(&c.plan, &c.tables) == sql::Shape::Walk {
                 walked += 1;
                 let hours = vec!["2024-05-01-00".to_string(); search::MAX_BATCH];
-                let find = sql::render_find(&c.plan, &c.tables, sql::Hours::Listed(&hours), "");
+                let find =
+                    sql::render_find(&c.plan, &c.tables, sql::Hours::Listed(&hours), 100, "");
                 assert!(find.len() <= MAX_SQL_BYTES, "{n} phrases: {}", find.len());
             }
         }

@@ -32,6 +32,10 @@ pub struct Plan {
     pub scan: Scan,
     /// `None`: no limit.
     pub limit: Option<u64>,
+    /// Most records a search fetches by key ([`crate::fetch::MAX_KEYS`]
+    /// unless a test asks for fewer); past it, one statement joins the
+    /// index to the messages ([`Plan::may_join`]).
+    pub max_keys: u64,
 }
 
 /// The distinct tokens of `lookups`' terms and phrases, in first-use order.
@@ -207,28 +211,50 @@ impl Plan {
     /// The limit to apply in the index scan itself, when the index alone
     /// decides which records match (no test on the record's own columns
     /// left for the join). The index scan then answers only the newest
-    /// `limit` records, and the message table is read for those alone: by
-    /// their keys as literals ([`Plan::fetches_by_keys`]), or, past that
-    /// many keys, through the join, whose small side becomes a dynamic
-    /// filter on the message scan (Trino: each key column's values;
-    /// DataFusion: their min/max bounds). Without it the join reads the
-    /// whole window's messages, whatever the term's rarity
+    /// `limit` records, and the message table is read for those alone
     /// (docs/engines.md, docs/performance.md).
     pub fn index_limit(&self) -> Option<u64> {
-        if self.scan == Scan::Hits && !self.formula.has_record_tests() {
+        if self.index_decides() {
             self.limit
         } else {
             None
         }
     }
 
-    /// True if the search runs as two statements: find the newest keys in
-    /// the index, then fetch exactly those messages ([`crate::fetch`]).
-    /// Needs the index-side limit, and one small enough to write its keys
-    /// into the SQL.
+    /// True if the index alone decides which records match: every match
+    /// has an index hit and nothing is left to test on the record's own
+    /// columns.
+    fn index_decides(&self) -> bool {
+        self.scan == Scan::Hits && !self.formula.has_record_tests()
+    }
+
+    /// True if the search starts by finding keys in the index, and reads
+    /// the messages of exactly those ([`crate::fetch`]): whenever the
+    /// index alone decides, limit or not. An export (no limit) finds up to
+    /// [`Plan::keys_wanted`] keys; past [`Plan::max_keys`] of them it
+    /// joins instead ([`Plan::may_join`]).
     pub fn fetches_by_keys(&self) -> bool {
-        self.index_limit()
-            .is_some_and(|n| n <= crate::fetch::MAX_KEYS)
+        self.index_decides()
+    }
+
+    /// How many keys the finds of a search that fetches by keys look for:
+    /// the limit when the fetch can name that many, else one more than it
+    /// can ([`Plan::max_keys`]): finding that many says the search needs
+    /// the join.
+    pub fn keys_wanted(&self) -> u64 {
+        match self.limit {
+            Some(limit) if limit <= self.max_keys => limit,
+            _ => self.max_keys.saturating_add(1),
+        }
+    }
+
+    /// True if a search that fetches by keys may end with the join
+    /// instead of the fetch ([`crate::sql::render_join`]): when it has no
+    /// limit, or one past [`Plan::max_keys`], and finds more keys than
+    /// that. The join reads every message of the window on the local
+    /// engine, so only searches with too many matches to name pay for it.
+    pub fn may_join(&self) -> bool {
+        self.fetches_by_keys() && self.limit.is_none_or(|limit| limit > self.max_keys)
     }
 
     /// True if the token-hours table can narrow the hours this search
@@ -284,8 +310,9 @@ impl Plan {
     }
 }
 
-/// Builds the plan. `limit: None` means no limit.
-pub fn plan(optimized: &Optimized, limit: Option<u64>) -> Plan {
+/// Builds the plan. `limit: None` means no limit; `max_keys` is
+/// [`Plan::max_keys`].
+pub fn plan(optimized: &Optimized, limit: Option<u64>, max_keys: u64) -> Plan {
     let mut lookups = Vec::new();
     let formula = to_formula(&optimized.filter, &mut lookups);
     let scan = if optimized.window.is_none() || formula == Formula::Const(false) {
@@ -304,6 +331,7 @@ pub fn plan(optimized: &Optimized, limit: Option<u64>) -> Plan {
         formula,
         scan,
         limit,
+        max_keys,
     }
 }
 

@@ -1,8 +1,9 @@
 //! A compiled search as the statements that run it, one after another.
 //!
-//! Most searches are one statement. A search whose index alone decides the
-//! matches, with a limit, runs as several (docs/engines.md, "Find, then
-//! fetch"):
+//! A search with tests on the record's own columns, or one reading every
+//! message of its window, is one statement. A search whose index alone
+//! decides the matches, limit or not, runs as several (docs/engines.md,
+//! "Find, then fetch"):
 //!
 //! - **hours** (only when the token-hours table can narrow the window,
 //!   [`crate::sql::Shape::Walk`]): the hours that hold the lookups' tokens;
@@ -10,7 +11,10 @@
 //!   statement the finds walk those hours newest first, a batch at a time
 //!   ([`next_batch`]), and stop once the limit is reached: the newest
 //!   hundred records of a term in 500 hours need about a hundred of them;
-//! - **fetch**: the messages of exactly the keys found ([`crate::fetch`]).
+//! - **fetch**: the messages of exactly the keys found ([`crate::fetch`]);
+//!   or, when the finds return more keys than a fetch names (an export, or
+//!   a limit past [`crate::plan::Plan::max_keys`]), the **join** instead:
+//!   the search as one statement ([`crate::Compiled::join`]).
 //!
 //! This module decides what runs next from what the last statement
 //! returned; it runs nothing (no I/O in the compiler). The engine's side is
@@ -169,7 +173,7 @@ impl<'a> Search<'a> {
                     rows,
                 })
             }
-            (State::Finding, Answer::Keys(keys)) => self.fetch(&keys),
+            (State::Finding, Answer::Keys(keys)) => self.fetch_or_join(&keys),
             (State::Listing, Answer::Hours(rows)) => {
                 let hours = hours(c, rows);
                 self.walk(hours, 0, Vec::new())
@@ -194,7 +198,8 @@ impl<'a> Search<'a> {
     }
 
     /// The next find of a walk, after the `read` newest `hours`; or the
-    /// fetch, once the limit is reached or the hours run out.
+    /// fetch (or the join), once the keys wanted are found or the hours
+    /// run out.
     ///
     /// An hour the token-hours table answers (its one record named) needs
     /// no find: those at the head of what is left are taken as they are,
@@ -202,7 +207,7 @@ impl<'a> Search<'a> {
     /// every hour of its batch, answered or not, and returns its newest
     /// keys, at most the number missing.
     fn walk(&mut self, hours: Vec<Hour>, mut read: usize, mut keys: Vec<Key>) -> Next {
-        let limit = self.compiled.plan.limit.unwrap_or(0);
+        let limit = self.compiled.plan.keys_wanted();
         while (keys.len() as u64) < limit {
             match hours.get(read).and_then(|h| h.record.as_ref()) {
                 Some(record) => keys.push(record.clone()),
@@ -212,7 +217,7 @@ impl<'a> Search<'a> {
         }
         let found = keys.len() as u64;
         if found >= limit || read >= hours.len() {
-            return self.fetch(&keys);
+            return self.fetch_or_join(&keys);
         }
         let missing = limit - found;
         let batch = next_batch(hours.len() - read, read, found, limit);
@@ -220,8 +225,6 @@ impl<'a> Search<'a> {
             .iter()
             .map(|h| h.dt.clone())
             .collect();
-        let mut plan = self.compiled.plan.clone();
-        plan.limit = Some(missing);
         let comment = format!(
             "find: the newest {missing} record{} in {batch} of the {} hours listed ({} .. {})",
             if missing == 1 { "" } else { "s" },
@@ -230,9 +233,10 @@ impl<'a> Search<'a> {
             listed[batch - 1],
         );
         let sql = render_find(
-            &plan,
+            &self.compiled.plan,
             &self.compiled.tables,
             Hours::Listed(&listed),
+            missing,
             &comment,
         );
         self.state = State::Walking {
@@ -247,7 +251,22 @@ impl<'a> Search<'a> {
         })
     }
 
-    fn fetch(&mut self, keys: &[Key]) -> Next {
+    /// The fetch of `keys`; or, when they are more than a fetch names
+    /// ([`crate::plan::Plan::max_keys`]: the finds looked for one more),
+    /// the join ([`Compiled::join`]).
+    fn fetch_or_join(&mut self, keys: &[Key]) -> Next {
+        if keys.len() as u64 > self.compiled.plan.max_keys {
+            let sql = self
+                .compiled
+                .join
+                .clone()
+                .expect("a search finding more keys than it fetches has its join");
+            self.state = State::Over;
+            return Next::Run(Statement {
+                sql,
+                rows: Rows::Records,
+            });
+        }
         let mut statements = fetch::statements(&self.compiled.tables, keys);
         statements.reverse();
         self.fetch_next(statements)
@@ -336,7 +355,12 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
                 plan,
                 tables,
                 Hours::Placeholder,
-                "find, once per batch of hours, newest first, until the limit is reached",
+                plan.keys_wanted(),
+                if plan.may_join() {
+                    "find, once per batch of hours, newest first, until every match is found or one more than a fetch names"
+                } else {
+                    "find, once per batch of hours, newest first, until the limit is reached"
+                },
             ),
             fetch::template(tables),
         ],
@@ -437,12 +461,121 @@ mod tests {
         }
     }
 
+    /// [`compiled`], with at most `max_keys` keys fetched.
+    fn compiled_keys(
+        query: &str,
+        limit: Option<u64>,
+        hours_table: bool,
+        max_keys: u64,
+    ) -> Compiled {
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t("2024-04-01T00:00:00Z"),
+                to: Some(t("2024-05-01T00:00:00Z")),
+            },
+            limit,
+            hours_table,
+            max_keys,
+            ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
+        };
+        compile(query, &options).unwrap()
+    }
+
+    /// An export walks like a limited search, looking for one key more
+    /// than a fetch names: finding them all, it fetches them; finding one
+    /// more, it runs the join instead.
     #[test]
-    fn an_export_is_one_statement() {
-        let c = compiled("alice", None, true);
+    fn an_export_fetches_what_it_finds_or_joins_past_max_keys() {
+        let c = compiled_keys("alice", None, true, 3);
+        assert!(c.plan.may_join());
+        let join = c.join.clone().unwrap();
+        assert!(
+            join.starts_with("-- the finds returned more than 3 keys"),
+            "{join}"
+        );
+        assert!(join.contains("JOIN \"hits\" AS h"), "{join}");
+        assert!(!join.contains("LIMIT"), "{join}");
+        assert!(
+            c.sql
+                .contains("until every match is found or more than 3 are"),
+            "{}",
+            c.sql
+        );
+        assert_eq!(templates(&c).len(), 2);
+        // Four found: the join.
         let mut s = c.search();
-        assert_eq!(run(s.next(Answer::Start), Rows::Records), c.sql);
-        assert!(templates(&c).is_empty());
+        run(s.next(Answer::Start), Rows::Hours);
+        let hours = april();
+        let first = run(s.next(Answer::Hours(unknown(&hours))), Rows::Keys);
+        assert!(first.contains("LIMIT 4\n"), "{first}");
+        let second = run(
+            s.next(Answer::Keys(vec![key(&hours[0], 1), key(&hours[0], 2)])),
+            Rows::Keys,
+        );
+        assert!(second.contains("LIMIT 2\n"), "{second}");
+        let found = vec![key(&hours[1], 1), key(&hours[2], 1)];
+        assert_eq!(run(s.next(Answer::Keys(found)), Rows::Records), join);
+        // Three found when the hours run out: their fetch.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        run(s.next(Answer::Hours(unknown(&hours[..2]))), Rows::Keys);
+        run(
+            s.next(Answer::Keys(vec![key(&hours[0], 1), key(&hours[0], 2)])),
+            Rows::Keys,
+        );
+        let fetch = run(s.next(Answer::Keys(vec![key(&hours[1], 5)])), Rows::Records);
+        assert!(fetch.contains("m.\"seq\" IN (1, 2)"), "{fetch}");
+        assert!(fetch.contains("m.\"seq\" = 5"), "{fetch}");
+        // Hours the table answers count too: four of them are the join.
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Hours);
+        let named: Vec<Listed> = hours.iter().map(|h| named(h, 1)).collect();
+        assert_eq!(run(s.next(Answer::Hours(named)), Rows::Records), join);
+        // Without the token-hours table: one find of 4 keys at most.
+        let c = compiled_keys("alice", None, false, 3);
+        let mut s = c.search();
+        assert!(c.sql.contains("LIMIT 4\n"), "{}", c.sql);
+        assert!(
+            c.sql.contains("keys in the index, up to 4; 2."),
+            "{}",
+            c.sql
+        );
+        assert_eq!(run(s.next(Answer::Start), Rows::Keys), c.sql);
+        let four: Vec<Key> = (0..4).map(|i| key(&hours[0], i)).collect();
+        assert_eq!(
+            run(s.next(Answer::Keys(four.clone())), Rows::Records),
+            c.join.clone().unwrap()
+        );
+        let mut s = c.search();
+        run(s.next(Answer::Start), Rows::Keys);
+        let fetch = run(s.next(Answer::Keys(four[..3].to_vec())), Rows::Records);
+        assert!(fetch.contains("m.\"seq\" IN (0, 1, 2)"), "{fetch}");
+    }
+
+    /// A limit past `max_keys` finds one key more than a fetch names too;
+    /// its join keeps the limit in the index scan. A limit within it
+    /// never joins; nor does a search the index does not decide alone,
+    /// which is one statement.
+    #[test]
+    fn a_search_joins_only_when_its_keys_may_pass_max_keys() {
+        let c = compiled_keys("alice", Some(10), true, 3);
+        assert!(c.plan.may_join());
+        assert_eq!(c.plan.keys_wanted(), 4);
+        let join = c.join.clone().unwrap();
+        assert!(join.contains("    LIMIT 10\n"), "{join}");
+        assert!(join.ends_with("LIMIT 10"), "{join}");
+        let c = compiled_keys("alice", Some(3), true, 3);
+        assert!(!c.plan.may_join());
+        assert_eq!(c.join, None);
+        assert!(c.sql.contains("until the limit is reached"), "{}", c.sql);
+        for query in ["alice AND tag:json", "NOT alice", "tag:json"] {
+            let c = compiled_keys(query, None, true, 3);
+            assert!(!c.plan.fetches_by_keys(), "{query}");
+            assert_eq!(c.join, None, "{query}");
+            let mut s = c.search();
+            assert_eq!(run(s.next(Answer::Start), Rows::Records), c.sql);
+            assert!(templates(&c).is_empty(), "{query}");
+        }
     }
 
     #[test]

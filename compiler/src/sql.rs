@@ -410,36 +410,68 @@ fn record_condition(test: &RecordTest) -> String {
     }
 }
 
-/// Renders the plan as one SQL statement (no trailing `;`). A plan that
+/// Renders the plan's first statement (no trailing `;`). A plan that
 /// runs nothing renders as its header comment alone. A plan that
-/// [fetches by keys](Plan::fetches_by_keys) renders its first statement,
-/// which returns the keys ([`crate::fetch::KEY_COLUMNS`]);
-/// [`crate::fetch::statements`] writes the second.
+/// [fetches by keys](Plan::fetches_by_keys) starts with the hours
+/// statement of a walk, or the find, which returns the keys
+/// ([`crate::fetch::KEY_COLUMNS`]); [`crate::search`] decides the rest.
 pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     let mut sql = String::new();
     write_header(&mut sql, plan, tables, header);
-    if plan.scan == Scan::Nothing {
-        return sql;
+    match shape(plan, tables) {
+        _ if plan.scan == Scan::Nothing => {}
+        Shape::Walk => {
+            let _ = write!(
+                sql,
+                "{}\nORDER BY {} DESC",
+                hours_query(plan, tables, &prefilter(plan), true, ""),
+                identifier(PARTITION_COLUMN)
+            );
+        }
+        Shape::FindThenFetch => write_body(
+            &mut sql,
+            plan,
+            tables,
+            Hours::Window,
+            Body::Keys(plan.keys_wanted()),
+        ),
+        Shape::One => write_body(&mut sql, plan, tables, Hours::Window, Body::Records),
     }
-    if shape(plan, tables) == Shape::Walk {
-        let _ = write!(
-            sql,
-            "{}\nORDER BY {} DESC",
-            hours_query(plan, tables, &prefilter(plan), true, ""),
-            identifier(PARTITION_COLUMN)
-        );
-        return sql;
-    }
-    write_body(&mut sql, plan, tables, Hours::Window);
     sql
 }
 
 /// A find statement of a walk ([`Shape::Walk`]): the index scan over
-/// `hours` only, the newest `plan.limit` keys, under a one-line `comment`.
-pub(crate) fn render_find(plan: &Plan, tables: &Tables, hours: Hours<'_>, comment: &str) -> String {
+/// `hours` only, the newest `limit` keys, under a one-line `comment`.
+pub(crate) fn render_find(
+    plan: &Plan,
+    tables: &Tables,
+    hours: Hours<'_>,
+    limit: u64,
+    comment: &str,
+) -> String {
     let mut sql = format!("-- {}\n", comment_text(comment));
-    write_body(&mut sql, plan, tables, hours);
+    write_body(&mut sql, plan, tables, hours, Body::Keys(limit));
     sql
+}
+
+/// The search as one statement, the index joined to the messages, under a
+/// one-line `comment`: what a search that [may join](Plan::may_join) runs
+/// instead of the fetch when its finds return more keys than a fetch
+/// names. The index-side limit is the search's own ([`Plan::index_limit`]),
+/// none for an export.
+pub fn render_join(plan: &Plan, tables: &Tables, comment: &str) -> String {
+    let mut sql = format!("-- {}\n", comment_text(comment));
+    write_body(&mut sql, plan, tables, Hours::Window, Body::Records);
+    sql
+}
+
+/// What [`write_body`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// The keys of the newest `n` matches (a find).
+    Keys(u64),
+    /// The matching records (the one-statement search, or the join).
+    Records,
 }
 
 /// How a search runs ([`crate::search`]): decided here once, for the
@@ -465,9 +497,9 @@ pub fn shape(plan: &Plan, tables: &Tables) -> Shape {
     }
 }
 
-/// The statement after the header: the one-statement search, or the find
-/// of a search that fetches by keys.
-fn write_body(sql: &mut String, plan: &Plan, tables: &Tables, hours: Hours<'_>) {
+/// The statement after the header: the one-statement search (or the
+/// join), or the find of a search that fetches by keys.
+fn write_body(sql: &mut String, plan: &Plan, tables: &Tables, hours: Hours<'_>, body: Body) {
     let key = format!(
         "{}, {}, {}",
         identifier(PARTITION_COLUMN),
@@ -502,7 +534,10 @@ fn write_body(sql: &mut String, plan: &Plan, tables: &Tables, hours: Hours<'_>) 
         inner.push('\n');
     } else {
         sql.push_str("WITH\n");
-        let top = plan.index_limit();
+        let top = match body {
+            Body::Keys(n) => Some(n),
+            Body::Records => plan.index_limit(),
+        };
         let max_phrase = plan.max_phrase();
         let parts = prefilter(plan);
         let pre = any_of(&parts, "        ");
@@ -620,7 +655,7 @@ fn write_body(sql: &mut String, plan: &Plan, tables: &Tables, hours: Hours<'_>) 
             join_on.push_str("\n  AND m.\"time_ms\" = h.\"time_ms\"");
         }
         sql.push_str("  )\n");
-        if plan.fetches_by_keys() {
+        if matches!(body, Body::Keys(_)) {
             // Step 1 of 2: the keys alone; `crate::fetch` writes step 2.
             let _ = write!(
                 sql,
@@ -807,28 +842,57 @@ fn write_header(sql: &mut String, plan: &Plan, tables: &Tables, header: &Header)
         plan.limit
             .map_or("none".to_string(), |l| format!("{l} newest records"))
     );
-    let steps = match shape(plan, tables) {
-        Shape::Walk if plan.hours_name_records() => Some(
-            "-- steps: 1. this statement lists those hours, each with the one record holding the tokens there when the table names it; 2. newest hours first, until the limit is reached: an hour whose record is listed gives it without a search, and from an hour without one the index is searched, a batch of hours at a time; 3. only those records' messages are read, by key",
-        ),
-        Shape::Walk => Some(
-            "-- steps: 1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, until the limit is reached; 3. only those records' messages are read, by key",
-        ),
-        Shape::FindThenFetch => Some(
-            "-- steps: 1. this statement finds the newest records' keys in the index; 2. only their messages are read, by key",
-        ),
-        Shape::One if plan.index_limit().is_some() => {
-            Some("-- fetch: the index picks the newest records, then only their messages are read")
-        }
-        Shape::One => None,
-    };
-    if let Some(line) = steps {
-        let _ = writeln!(sql, "{line}");
+    if let Some(steps) = steps(plan, tables) {
+        let _ = writeln!(sql, "-- steps: {steps}");
     }
     let _ = writeln!(
         sql,
         "-- copies: each record once, also while compaction on S3 leaves it in two files"
     );
+}
+
+/// The header's `steps` line: what runs after the first statement, for a
+/// search of several ([`Shape`]).
+fn steps(plan: &Plan, tables: &Tables) -> Option<String> {
+    let max = plan.max_keys;
+    let limited = !plan.may_join();
+    let until = if limited {
+        "until the limit is reached".to_string()
+    } else {
+        format!("until every match is found or more than {max} are")
+    };
+    let (fetch, step) = match shape(plan, tables) {
+        Shape::One => return None,
+        Shape::Walk if plan.hours_name_records() => (
+            format!(
+                "1. this statement lists those hours, each with the one record holding the tokens there when the table names it; 2. newest hours first, {until}: an hour whose record is listed gives it without a search, and from an hour without one the index is searched, a batch of hours at a time; 3. only those records' messages are read, by key"
+            ),
+            3,
+        ),
+        Shape::Walk => (
+            format!(
+                "1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, {until}; 3. only those records' messages are read, by key"
+            ),
+            3,
+        ),
+        Shape::FindThenFetch if limited => (
+            "1. this statement finds the newest records' keys in the index; 2. only their messages are read, by key".to_string(),
+            2,
+        ),
+        Shape::FindThenFetch => (
+            format!(
+                "1. this statement finds the matches' keys in the index, up to {}; 2. only their messages are read, by key",
+                plan.keys_wanted()
+            ),
+            2,
+        ),
+    };
+    if limited {
+        return Some(fetch);
+    }
+    Some(format!(
+        "{fetch}; past {max} matches, step {step} is instead one statement joining the index to the window's messages, which can read every message of the window"
+    ))
 }
 
 #[cfg(test)]

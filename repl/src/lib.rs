@@ -79,21 +79,33 @@ pub fn sql_statement(c: &glaux_compiler::Compiled) -> String {
     let mut out = format!("{};", c.sql);
     let later = glaux_compiler::search::templates(c);
     for (i, template) in later.iter().enumerate() {
-        // `comment_text`: a line break or carriage return inside a literal
-        // of the template must not end its comment.
-        let lines: Vec<String> = template
-            .lines()
-            .map(|l| format!("--   {}", glaux_compiler::sql::comment_text(l)))
-            .collect();
         let _ = write!(
             out,
             "\n\n-- step {} of {}, with what the steps before return written in as literals:\n{};",
             i + 2,
             later.len() + 1,
-            lines.join("\n")
+            commented(template)
+        );
+    }
+    if let Some(join) = &c.join {
+        let _ = write!(
+            out,
+            "\n\n-- instead of step {}, when the index finds more than {} records:\n{};",
+            later.len() + 1,
+            c.plan.max_keys,
+            commented(join)
         );
     }
     out
+}
+
+/// `sql` as comment lines. `comment_text`: a line break or carriage
+/// return inside a literal must not end its comment.
+fn commented(sql: &str) -> String {
+    sql.lines()
+        .map(|l| format!("--   {}", glaux_compiler::sql::comment_text(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The statements a search ran, as `\sql on` prints them above its
