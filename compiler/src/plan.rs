@@ -214,27 +214,22 @@ impl Plan {
     /// `limit` records, and the message table is read for those alone
     /// (docs/engines.md, docs/performance.md).
     pub fn index_limit(&self) -> Option<u64> {
-        if self.index_decides() {
+        if self.fetches_by_keys() {
             self.limit
         } else {
             None
         }
     }
 
-    /// True if the index alone decides which records match: every match
-    /// has an index hit and nothing is left to test on the record's own
-    /// columns.
-    fn index_decides(&self) -> bool {
-        self.scan == Scan::Hits && !self.formula.has_record_tests()
-    }
-
-    /// True if the search starts by finding keys in the index, and reads
-    /// the messages of exactly those ([`crate::fetch`]): whenever the
-    /// index alone decides, limit or not. An export (no limit) finds up to
-    /// [`Plan::keys_wanted`] keys; past [`Plan::max_keys`] of them it
-    /// joins instead ([`Plan::may_join`]).
+    /// True if the index alone decides which records match (every match
+    /// has an index hit, nothing is left to test on the record's own
+    /// columns), so the search starts by finding keys in the index and
+    /// reads the messages of exactly those ([`crate::fetch`]), limit or
+    /// not. An export (no limit) finds up to [`Plan::keys_wanted`] keys;
+    /// past [`Plan::max_keys`] of them it joins instead
+    /// ([`Plan::may_join`]).
     pub fn fetches_by_keys(&self) -> bool {
-        self.index_decides()
+        self.scan == Scan::Hits && !self.formula.has_record_tests()
     }
 
     /// How many keys the finds of a search that fetches by keys look for:
@@ -254,7 +249,7 @@ impl Plan {
     /// that. The join reads every message of the window on the local
     /// engine, so only searches with too many matches to name pay for it.
     pub fn may_join(&self) -> bool {
-        self.fetches_by_keys() && self.limit.is_none_or(|limit| limit > self.max_keys)
+        self.fetches_by_keys() && self.keys_wanted() > self.max_keys
     }
 
     /// True if the token-hours table can narrow the hours this search

@@ -405,16 +405,7 @@ mod tests {
     /// 30 days ending 2024-05-01T00:00Z, with `limit` and the token-hours
     /// table as given.
     fn compiled(query: &str, limit: Option<u64>, hours_table: bool) -> Compiled {
-        let options = CompileOptions {
-            window: WindowSpec::Range {
-                from: t("2024-04-01T00:00:00Z"),
-                to: Some(t("2024-05-01T00:00:00Z")),
-            },
-            limit,
-            hours_table,
-            ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
-        };
-        compile(query, &options).unwrap()
+        compiled_keys(query, limit, hours_table, crate::fetch::MAX_KEYS)
     }
 
     fn run(next: Next, rows: Rows) -> String {

@@ -449,9 +449,7 @@ pub(crate) fn render_find(
     limit: u64,
     comment: &str,
 ) -> String {
-    let mut sql = format!("-- {}\n", comment_text(comment));
-    write_body(&mut sql, plan, tables, hours, Body::Keys(limit));
-    sql
+    commented_body(plan, tables, hours, Body::Keys(limit), comment)
 }
 
 /// The search as one statement, the index joined to the messages, under a
@@ -460,8 +458,20 @@ pub(crate) fn render_find(
 /// names. The index-side limit is the search's own ([`Plan::index_limit`]),
 /// none for an export.
 pub fn render_join(plan: &Plan, tables: &Tables, comment: &str) -> String {
+    commented_body(plan, tables, Hours::Window, Body::Records, comment)
+}
+
+/// A statement after the first: [`write_body`] under a one-line `comment`
+/// instead of the header.
+fn commented_body(
+    plan: &Plan,
+    tables: &Tables,
+    hours: Hours<'_>,
+    body: Body,
+    comment: &str,
+) -> String {
     let mut sql = format!("-- {}\n", comment_text(comment));
-    write_body(&mut sql, plan, tables, Hours::Window, Body::Records);
+    write_body(&mut sql, plan, tables, hours, body);
     sql
 }
 
