@@ -6,11 +6,14 @@
 //! "Find, then fetch"):
 //!
 //! - **hours** (only when the token-hours table can narrow the window,
-//!   [`crate::sql::Shape::Walk`]): the hours that hold the lookups' tokens;
-//! - **find**, once or more: the newest keys in the index. After an hours
-//!   statement the finds walk those hours newest first, a batch at a time
-//!   ([`next_batch`]), and stop once the limit is reached: the newest
-//!   hundred records of a term in 500 hours need about a hundred of them;
+//!   [`crate::sql::Shape::WalkListed`]): the hours that hold the lookups'
+//!   tokens;
+//! - **find**, once or more: the newest keys in the index. The finds walk
+//!   hours newest first, a batch at a time ([`next_batch`]), and stop once
+//!   the limit is reached: those the hours statement listed (the newest
+//!   hundred records of a term in 500 hours need about a hundred of them),
+//!   or else every hour of the window ([`crate::sql::Shape::WalkWindow`]:
+//!   a CIDR block in a thousand records an hour needs the newest hour);
 //! - **fetch**: the messages of exactly the keys found ([`crate::fetch`]);
 //!   or, when the finds return more keys than a fetch names (an export, or
 //!   a limit past [`crate::plan::Plan::max_keys`]), the **join** instead:
@@ -31,10 +34,10 @@ use crate::window::{TimeWindow, partition_of};
 /// the limit from its newest hour should not pay for more.
 pub const FIRST_BATCH: usize = 1;
 
-/// Most hours one find names: a list this long is 17 kB of SQL, and Trino
-/// turns longer `IN` lists into a min..max range for pruning
-/// (`hive.domain-compaction-threshold`), which would open every hour
-/// between.
+/// Most hours one find of listed hours names: a list this long is 17 kB
+/// of SQL, and Trino turns longer `IN` lists into a min..max range for
+/// pruning (`hive.domain-compaction-threshold`), which would open every
+/// hour between. A batch of the window's hours is a range, of any length.
 pub const MAX_BATCH: usize = 1_000;
 
 /// Room a find's list of [`MAX_BATCH`] hours takes in its SQL: each hour is
@@ -132,7 +135,7 @@ enum State {
     /// Walking `hours` (newest first); `read` of them searched so far,
     /// and a find running over the next `batch`.
     Walking {
-        hours: Vec<Hour>,
+        hours: Walked,
         read: usize,
         batch: usize,
         keys: Vec<Key>,
@@ -163,7 +166,19 @@ impl<'a> Search<'a> {
                     return Next::Done;
                 }
                 let (state, rows) = match shape(&c.plan, &c.tables) {
-                    Shape::Walk => (State::Listing, Rows::Hours),
+                    Shape::WalkListed => (State::Listing, Rows::Hours),
+                    Shape::WalkWindow => {
+                        // The first statement is the find of the first
+                        // batch (`sql::render`).
+                        let count = c.plan.partitions.as_ref().map_or(0, |p| p.count);
+                        let state = State::Walking {
+                            hours: Walked::Window { count },
+                            read: 0,
+                            batch: (FIRST_BATCH as u64).min(count) as usize,
+                            keys: Vec::new(),
+                        };
+                        (state, Rows::Keys)
+                    }
                     Shape::FindThenFetch => (State::Finding, Rows::Keys),
                     Shape::One => (State::Over, Rows::Records),
                 };
@@ -175,7 +190,7 @@ impl<'a> Search<'a> {
             }
             (State::Finding, Answer::Keys(keys)) => self.fetch_or_join(&keys),
             (State::Listing, Answer::Hours(rows)) => {
-                let hours = hours(c, rows);
+                let hours = Walked::Listed(hours(c, rows));
                 self.walk(hours, 0, Vec::new())
             }
             (
@@ -206,10 +221,10 @@ impl<'a> Search<'a> {
     /// one record each, so the keys never pass the limit. A find reads
     /// every hour of its batch, answered or not, and returns its newest
     /// keys, at most the number missing.
-    fn walk(&mut self, hours: Vec<Hour>, mut read: usize, mut keys: Vec<Key>) -> Next {
+    fn walk(&mut self, hours: Walked, mut read: usize, mut keys: Vec<Key>) -> Next {
         let limit = self.compiled.plan.keys_wanted();
         while (keys.len() as u64) < limit {
-            match hours.get(read).and_then(|h| h.record.as_ref()) {
+            match hours.record(read) {
                 Some(record) => keys.push(record.clone()),
                 None => break,
             }
@@ -220,25 +235,46 @@ impl<'a> Search<'a> {
             return self.fetch_or_join(&keys);
         }
         let missing = limit - found;
-        let batch = next_batch(hours.len() - read, read, found, limit);
-        let listed: Vec<String> = hours[read..read + batch]
-            .iter()
-            .map(|h| h.dt.clone())
-            .collect();
-        let comment = format!(
-            "find: the newest {missing} record{} in {batch} of the {} hours listed ({} .. {})",
-            if missing == 1 { "" } else { "s" },
-            hours.len(),
-            listed[0],
-            listed[batch - 1],
+        let most = match hours {
+            Walked::Listed(_) => MAX_BATCH,
+            Walked::Window { .. } => usize::MAX,
+        };
+        let batch = next_batch(hours.len() - read, read, found, limit, most);
+        let records = format!(
+            "the newest {missing} record{}",
+            if missing == 1 { "" } else { "s" }
         );
-        let sql = render_find(
-            &self.compiled.plan,
-            &self.compiled.tables,
-            Hours::Listed(&listed),
-            missing,
-            &comment,
-        );
+        let (plan, tables) = (&self.compiled.plan, &self.compiled.tables);
+        let sql = match &hours {
+            Walked::Listed(all) => {
+                let listed: Vec<String> = all[read..read + batch]
+                    .iter()
+                    .map(|h| h.dt.clone())
+                    .collect();
+                let comment = format!(
+                    "find: {records} in {batch} of the {} hours listed ({} .. {})",
+                    all.len(),
+                    listed[0],
+                    listed[batch - 1],
+                );
+                render_find(plan, tables, Hours::Listed(&listed), missing, &comment)
+            }
+            Walked::Window { count } => {
+                let Some(w) = &plan.window else {
+                    unreachable!("a plan that runs has a window");
+                };
+                let newest = w.hour_back(read as u64);
+                let oldest = w.hour_back((read + batch - 1) as u64);
+                let comment = format!(
+                    "find: {records} in {batch} of the window's {count} hours ({newest} .. {oldest})"
+                );
+                let between = Hours::Between {
+                    oldest: &oldest,
+                    newest: &newest,
+                };
+                render_find(plan, tables, between, missing, &comment)
+            }
+        };
         self.state = State::Walking {
             hours,
             read,
@@ -286,6 +322,35 @@ impl<'a> Search<'a> {
             Rows::SomeRecords
         };
         Next::Run(Statement { sql, rows })
+    }
+}
+
+/// The hours a walk goes through, newest first.
+#[derive(Debug)]
+enum Walked {
+    /// Those an hours statement listed.
+    Listed(Vec<Hour>),
+    /// Every hour of the window, `count` of them back from its last
+    /// ([`TimeWindow::hour_back`]), none answered: a month is 720 hours,
+    /// but a window from 1970 would be half a million, so they are
+    /// counted, not listed.
+    Window { count: u64 },
+}
+
+impl Walked {
+    fn len(&self) -> usize {
+        match self {
+            Walked::Listed(hours) => hours.len(),
+            Walked::Window { count } => usize::try_from(*count).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The record the token-hours table names for the `i`th hour.
+    fn record(&self, i: usize) -> Option<&Key> {
+        match self {
+            Walked::Listed(hours) => hours.get(i).and_then(|h| h.record.as_ref()),
+            Walked::Window { .. } => None,
+        }
     }
 }
 
@@ -350,7 +415,7 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
     }
     let (plan, tables) = (&compiled.plan, &compiled.tables);
     match shape(plan, tables) {
-        Shape::Walk => vec![
+        Shape::WalkListed => vec![
             render_find(
                 plan,
                 tables,
@@ -364,13 +429,27 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
             ),
             fetch::template(tables),
         ],
+        Shape::WalkWindow => vec![
+            render_find(
+                plan,
+                tables,
+                Hours::BetweenPlaceholder,
+                plan.keys_wanted(),
+                if plan.may_join() {
+                    "find, once per batch of older hours, until every match is found or one more than a fetch names"
+                } else {
+                    "find, once per batch of older hours, until the limit is reached"
+                },
+            ),
+            fetch::template(tables),
+        ],
         Shape::FindThenFetch => vec![fetch::template(tables)],
         Shape::One => Vec::new(),
     }
 }
 
 /// How many of the `left` remaining hours the next find opens, after
-/// `read` hours yielded `found` of the `limit` records.
+/// `read` hours yielded `found` of the `limit` records; `most` at most.
 ///
 /// The first find opens [`FIRST_BATCH`]. Then the rate found so far
 /// predicts how many more hours hold the rest, with a quarter more for
@@ -378,8 +457,9 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
 /// more. Nothing found yet (an `AND` whose tokens share hours but not
 /// records) grows the batch fourfold. Never fewer hours than were read
 /// (so a walk that keeps finding too little still doubles each step: a
-/// few statements, not one per hour), never more than [`MAX_BATCH`].
-pub fn next_batch(left: usize, read: usize, found: u64, limit: u64) -> usize {
+/// few statements, not one per hour), never more than `most`
+/// ([`MAX_BATCH`] for listed hours).
+pub fn next_batch(left: usize, read: usize, found: u64, limit: u64, most: usize) -> usize {
     let want = if read == 0 {
         FIRST_BATCH
     } else if found == 0 {
@@ -389,7 +469,7 @@ pub fn next_batch(left: usize, read: usize, found: u64, limit: u64) -> usize {
         let per_hour = found as f64 / read as f64;
         ((missing / per_hour * 1.25).ceil() as usize).max(read)
     };
-    want.clamp(1, MAX_BATCH).min(left)
+    want.clamp(1, most.max(1)).min(left)
 }
 
 #[cfg(test)]
@@ -522,12 +602,14 @@ mod tests {
         run(s.next(Answer::Start), Rows::Hours);
         let named: Vec<Listed> = hours.iter().map(|h| named(h, 1)).collect();
         assert_eq!(run(s.next(Answer::Hours(named)), Rows::Records), join);
-        // Without the token-hours table: one find of 4 keys at most.
+        // Without the token-hours table the finds walk the window's hours,
+        // looking for 4 keys: four in the newest hour are the join.
         let c = compiled_keys("alice", None, false, 3);
         let mut s = c.search();
         assert!(c.sql.contains("LIMIT 4\n"), "{}", c.sql);
         assert!(
-            c.sql.contains("keys in the index, up to 4; 2."),
+            c.sql
+                .contains("in older hours, a batch at a time, until every match is found or more than 3 are; 3."),
             "{}",
             c.sql
         );
@@ -537,9 +619,18 @@ mod tests {
             run(s.next(Answer::Keys(four.clone())), Rows::Records),
             c.join.clone().unwrap()
         );
+        // Three: the walk looks for one more in older hours until they run
+        // out, then fetches the three.
         let mut s = c.search();
         run(s.next(Answer::Start), Rows::Keys);
-        let fetch = run(s.next(Answer::Keys(four[..3].to_vec())), Rows::Records);
+        let second = run(s.next(Answer::Keys(four[..3].to_vec())), Rows::Keys);
+        assert!(second.contains("LIMIT 1\n"), "{second}");
+        let fetch = loop {
+            match s.next(Answer::Keys(Vec::new())) {
+                Next::Run(st) if st.rows == Rows::Keys => {}
+                next => break run(next, Rows::Records),
+            }
+        };
         assert!(fetch.contains("m.\"seq\" IN (0, 1, 2)"), "{fetch}");
     }
 
@@ -569,11 +660,21 @@ mod tests {
         }
     }
 
+    /// A window of one hour has nothing to walk: one find, then the fetch.
     #[test]
-    fn without_the_hours_table_a_find_then_a_fetch() {
-        let c = compiled("alice", Some(100), false);
+    fn one_hour_is_a_find_then_a_fetch() {
+        let options = CompileOptions {
+            window: WindowSpec::Range {
+                from: t("2024-04-30T10:00:00Z"),
+                to: Some(t("2024-04-30T11:00:00Z")),
+            },
+            ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
+        };
+        let c = compile("alice", &options).unwrap();
+        assert_eq!(shape(&c.plan, &c.tables), Shape::FindThenFetch);
         let mut s = c.search();
         assert_eq!(run(s.next(Answer::Start), Rows::Keys), c.sql);
+        assert!(!c.sql.contains("token_hours"), "{}", c.sql);
         let fetch = run(
             s.next(Answer::Keys(vec![key("2024-04-30-10", 7)])),
             Rows::Records,
@@ -588,6 +689,73 @@ mod tests {
         run(s.next(Answer::Start), Rows::Keys);
         assert_eq!(s.next(Answer::Keys(Vec::new())), Next::Done);
         assert_eq!(templates(&c).len(), 1);
+    }
+
+    /// Without the token-hours table, or for a lookup it cannot narrow (a
+    /// CIDR block), the finds walk every hour of the window, newest first:
+    /// the first find, over the newest hour, is the search's first
+    /// statement; each later one names its batch as a range of hours.
+    #[test]
+    fn a_walk_over_the_window_opens_its_newest_hours_first() {
+        let hours = april();
+        let range = |oldest: &str, newest: &str| {
+            format!("\n      AND \"dt\" >= '{oldest}' AND \"dt\" <= '{newest}'\n")
+        };
+        for (query, table) in [("alice", false), ("sourceIPAddress:10.0.0.0/8", true)] {
+            let c = compiled(query, Some(100), table);
+            assert_eq!(shape(&c.plan, &c.tables), Shape::WalkWindow, "{query}");
+            let mut s = c.search();
+            let first = run(s.next(Answer::Start), Rows::Keys);
+            assert_eq!(first, c.sql);
+            assert!(first.contains(&range(&hours[0], &hours[0])), "{first}");
+            assert!(first.contains("LIMIT 100\n"), "{first}");
+            assert!(!first.contains("token_hours"), "{first}");
+            // One found in the newest hour: the 99 missing need ~124 more.
+            let second = run(s.next(Answer::Keys(vec![key(&hours[0], 1)])), Rows::Keys);
+            assert!(
+                second.starts_with(&format!(
+                    "-- find: the newest 99 records in 124 of the window's 720 hours ({} .. {})\n",
+                    hours[1], hours[124]
+                )),
+                "{second}"
+            );
+            assert!(second.contains(&range(&hours[124], &hours[1])), "{second}");
+            assert!(second.contains("LIMIT 99\n"), "{second}");
+            // Nothing more: the batches grow until the window's first hour
+            // is read (a handful of finds, not one per hour), then the one
+            // key found is fetched.
+            let (mut finds, mut last) = (2, second);
+            let fetch = loop {
+                match s.next(Answer::Keys(Vec::new())) {
+                    Next::Run(st) if st.rows == Rows::Keys => {
+                        finds += 1;
+                        last = st.sql;
+                    }
+                    next => break run(next, Rows::Records),
+                }
+            };
+            assert!(finds <= 4, "{finds} finds");
+            assert!(last.contains("AND \"dt\" >= '2024-04-01-00' AND"), "{last}");
+            assert!(
+                fetch.contains(&format!("m.\"dt\" IN ('{}')", hours[0])),
+                "{fetch}"
+            );
+            // Nothing found in the whole window: nothing fetched.
+            let mut s = c.search();
+            run(s.next(Answer::Start), Rows::Keys);
+            let mut next = s.next(Answer::Keys(Vec::new()));
+            while let Next::Run(st) = next {
+                assert_eq!(st.rows, Rows::Keys, "{}", st.sql);
+                next = s.next(Answer::Keys(Vec::new()));
+            }
+            let templates = templates(&c);
+            assert_eq!(templates.len(), 2);
+            assert!(
+                templates[0].contains("AND \"dt\" >= <the batch's oldest hour>"),
+                "{}",
+                templates[0]
+            );
+        }
     }
 
     /// A term in one record an hour: the first find opens the newest hour,
@@ -866,23 +1034,26 @@ mod tests {
     #[test]
     fn batches_start_small_and_follow_the_rate() {
         // A term in every record: the newest hour is enough.
-        assert_eq!(next_batch(720, 0, 0, 100), 1);
+        assert_eq!(next_batch(720, 0, 0, 100, MAX_BATCH), 1);
         // One record an hour: the missing 99 need ~124 more hours.
-        assert_eq!(next_batch(719, 1, 1, 100), 124);
+        assert_eq!(next_batch(719, 1, 1, 100, MAX_BATCH), 124);
         // Nothing yet: four times what was read.
-        assert_eq!(next_batch(719, 1, 0, 100), 4);
-        assert_eq!(next_batch(715, 5, 0, 100), 20);
+        assert_eq!(next_batch(719, 1, 0, 100, MAX_BATCH), 4);
+        assert_eq!(next_batch(715, 5, 0, 100, MAX_BATCH), 20);
         // Never past what is left, never more than MAX_BATCH, never 0.
-        assert_eq!(next_batch(3, 1, 1, 100), 3);
-        assert_eq!(next_batch(100_000, 10, 1, 1_000), MAX_BATCH);
-        assert_eq!(next_batch(5, 10, 1_000, 100), 5);
+        assert_eq!(next_batch(3, 1, 1, 100, MAX_BATCH), 3);
+        assert_eq!(next_batch(100_000, 10, 1, 1_000, MAX_BATCH), MAX_BATCH);
+        assert_eq!(next_batch(5, 10, 1_000, 100, MAX_BATCH), 5);
+        // A range of the window's hours has no most but what is left.
+        assert_eq!(next_batch(100_000, 10, 1, 1_000, usize::MAX), 12_488);
+        assert_eq!(next_batch(100_000, 10_000, 0, 100, usize::MAX), 40_000);
         // 99 of 100 in the newest hour, then nothing: the batch still
         // doubles, so 720 hours take ~10 finds, not one per hour.
-        assert_eq!(next_batch(719, 1, 99, 100), 1);
-        assert_eq!(next_batch(718, 2, 99, 100), 2);
+        assert_eq!(next_batch(719, 1, 99, 100, MAX_BATCH), 1);
+        assert_eq!(next_batch(718, 2, 99, 100, MAX_BATCH), 2);
         let (mut read, mut finds) = (1, 1);
         while read < 720 {
-            read += next_batch(720 - read, read, 99, 100);
+            read += next_batch(720 - read, read, 99, 100, MAX_BATCH);
             finds += 1;
         }
         assert!(finds <= 11, "{finds} finds");

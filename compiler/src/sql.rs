@@ -211,10 +211,11 @@ fn number_condition(r: &NumberRange) -> String {
     parts.join(" AND ")
 }
 
-/// `AND "dt" IN (…)`: a walk's batch of hours as literals, or (the
+/// `AND "dt" IN (…)`: a walk's batch of listed hours as literals, or (the
 /// window's hours) the hours the token-hours table lists for the
 /// lookups' tokens ([`prefilter`], the index scan's own condition on them),
-/// when it can narrow this search ([`Plan::narrows_hours`]).
+/// when it can narrow this search ([`Plan::narrows_hours`]); or a walk's
+/// batch of the window's hours as a range of them.
 /// Both engines run the subquery first and skip the index partitions it
 /// does not name (DataFusion: the join's dynamic filter on the partition
 /// column; Trino: dynamic partition pruning), so a rare term over a month
@@ -233,6 +234,14 @@ fn hours_filter(
             format!("\n{indent}AND {dt} IN ({})", list.join(", "))
         }
         Hours::Placeholder => format!("\n{indent}AND {dt} IN (<the batch's hours>)"),
+        Hours::Between { oldest, newest } => format!(
+            "\n{indent}AND {dt} >= {} AND {dt} <= {}",
+            string_literal(oldest),
+            string_literal(newest)
+        ),
+        Hours::BetweenPlaceholder => {
+            format!("\n{indent}AND {dt} >= <the batch's oldest hour> AND {dt} <= <its newest hour>")
+        }
         Hours::Window if reads_hours(plan, tables) => format!(
             "\n{indent}AND {dt} IN (\n{indent}  {}\n{indent})",
             hours_query(plan, tables, prefilter, false, &format!("{indent}  ")),
@@ -330,6 +339,12 @@ pub(crate) enum Hours<'a> {
     Listed(&'a [String]),
     /// A placeholder where a batch's hours go (`--explain`'s template).
     Placeholder,
+    /// The window's hours from `oldest` to `newest`, both included (a
+    /// batch of a walk over the window, [`Shape::WalkWindow`]): a plain
+    /// range, which prunes partitions on both engines whatever its length.
+    Between { oldest: &'a str, newest: &'a str },
+    /// A placeholder where such a range goes.
+    BetweenPlaceholder,
 }
 
 /// The parts of the index predicate that keeps only rows some lookup can
@@ -420,7 +435,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
     write_header(&mut sql, plan, tables, header);
     match shape(plan, tables) {
         _ if plan.scan == Scan::Nothing => {}
-        Shape::Walk => {
+        Shape::WalkListed => {
             let _ = write!(
                 sql,
                 "{}\nORDER BY {} DESC",
@@ -435,12 +450,32 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             Hours::Window,
             Body::Keys(plan.keys_wanted()),
         ),
+        Shape::WalkWindow => {
+            let (Some(w), Some(p)) = (&plan.window, &plan.partitions) else {
+                unreachable!("a plan that runs has a window");
+            };
+            // The walk's first batch (`search::Search::next` walks on from it).
+            let oldest = w.hour_back((crate::search::FIRST_BATCH as u64).min(p.count) - 1);
+            let newest = w.hour_back(0);
+            let hours = Hours::Between {
+                oldest: &oldest,
+                newest: &newest,
+            };
+            write_body(
+                &mut sql,
+                plan,
+                tables,
+                hours,
+                Body::Keys(plan.keys_wanted()),
+            );
+        }
         Shape::One => write_body(&mut sql, plan, tables, Hours::Window, Body::Records),
     }
     sql
 }
 
-/// A find statement of a walk ([`Shape::Walk`]): the index scan over
+/// A find statement of a walk ([`Shape::WalkListed`],
+/// [`Shape::WalkWindow`]): the index scan over
 /// `hours` only, the newest `limit` keys, under a one-line `comment`.
 pub(crate) fn render_find(
     plan: &Plan,
@@ -491,19 +526,26 @@ pub enum Shape {
     /// One statement returns the records.
     One,
     /// A find returns the newest keys; a fetch reads their messages
-    /// ([`Plan::fetches_by_keys`]).
+    /// ([`Plan::fetches_by_keys`]). A window of one hour.
     FindThenFetch,
-    /// Also the token-hours table can narrow the hours: a statement lists
+    /// The token-hours table can narrow the hours: a statement lists
     /// them, and finds walk them newest first before the fetch.
-    Walk,
+    WalkListed,
+    /// A window of several hours the token-hours table cannot narrow (a
+    /// range, a CIDR block, a field's presence; or no such table): finds
+    /// walk all the window's hours newest first, the first of them this
+    /// search's first statement, a batch at a time, and stop at the limit.
+    WalkWindow,
 }
 
 /// The [`Shape`] of `plan`'s search over `tables`.
 pub fn shape(plan: &Plan, tables: &Tables) -> Shape {
+    let one_hour = plan.partitions.as_ref().is_none_or(|p| p.count <= 1);
     match (plan.fetches_by_keys(), reads_hours(plan, tables)) {
         (false, _) => Shape::One,
-        (true, false) => Shape::FindThenFetch,
-        (true, true) => Shape::Walk,
+        (true, true) => Shape::WalkListed,
+        (true, false) if one_hour => Shape::FindThenFetch,
+        (true, false) => Shape::WalkWindow,
     }
 }
 
@@ -873,15 +915,21 @@ fn steps(plan: &Plan, tables: &Tables) -> Option<String> {
     };
     let (fetch, step) = match shape(plan, tables) {
         Shape::One => return None,
-        Shape::Walk if plan.hours_name_records() => (
+        Shape::WalkListed if plan.hours_name_records() => (
             format!(
                 "1. this statement lists those hours, each with the one record holding the tokens there when the table names it; 2. newest hours first, {until}: an hour whose record is listed gives it without a search, and from an hour without one the index is searched, a batch of hours at a time; 3. only those records' messages are read, by key"
             ),
             3,
         ),
-        Shape::Walk => (
+        Shape::WalkListed => (
             format!(
                 "1. this statement lists those hours; 2. the index is searched newest hours first, a batch at a time, {until}; 3. only those records' messages are read, by key"
+            ),
+            3,
+        ),
+        Shape::WalkWindow => (
+            format!(
+                "1. this statement searches the index in the window's newest hour; 2. then in older hours, a batch at a time, {until}; 3. only those records' messages are read, by key"
             ),
             3,
         ),

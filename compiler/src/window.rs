@@ -115,6 +115,23 @@ impl TimeWindow {
         }
     }
 
+    /// The `dt` of the hour `back` hours before the window's last one
+    /// (0: the last, [`PartitionRange::last`]); a walk over the window's
+    /// hours names its batches by them, newest first.
+    ///
+    /// # Panics
+    /// When `back` reaches before the window's first hour (the caller's
+    /// bug: a walk counts at most [`PartitionRange::count`] hours).
+    pub fn hour_back(&self, back: u64) -> String {
+        let last = floor_hour(self.end - Duration::milliseconds(1));
+        let hour = i64::try_from(back)
+            .ok()
+            .and_then(|b| last.checked_sub_signed(Duration::hours(b)))
+            .filter(|h| *h >= floor_hour(self.start))
+            .expect("an hour of the window");
+        partition_of(hour)
+    }
+
     pub fn start_ms(&self) -> i64 {
         self.start.timestamp_millis()
     }
@@ -260,6 +277,29 @@ mod tests {
             (p.first.as_str(), p.last.as_str(), p.count),
             ("2024-12-31-23", "2025-01-01-00", 2)
         );
+    }
+
+    /// Counting back from the last hour reaches exactly the partitions'
+    /// hours, across a day and a year, and refuses to go past the first.
+    #[test]
+    fn hours_back_from_the_last_are_the_partitions() {
+        let w = TimeWindow {
+            start: t("2024-12-31T22:30:00Z"),
+            end: t("2025-01-01T01:00:00Z"),
+            origin: String::new(),
+            is_default: false,
+        };
+        let p = w.partitions();
+        let back: Vec<String> = (0..p.count).map(|i| w.hour_back(i)).collect();
+        assert_eq!(
+            back,
+            ["2025-01-01-00", "2024-12-31-23", "2024-12-31-22"],
+            "{p:?}"
+        );
+        assert_eq!(back[0], p.last);
+        assert_eq!(back[2], p.first);
+        let past = std::panic::catch_unwind(|| w.hour_back(p.count));
+        assert!(past.is_err());
     }
 
     #[test]

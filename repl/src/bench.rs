@@ -290,14 +290,31 @@ fn files_under(dir: &Path) -> (u64, u64) {
 }
 
 /// Runs the benchmark; writes its report (markdown) to `out`.
-pub fn run(
-    paths: &BenchPaths,
-    only: &[String],
-    repeats: usize,
-    workers: usize,
-    compact: bool,
-    out: &mut dyn Write,
-) -> Result<(), String> {
+/// What `glaux bench` runs besides its data (the command line's options).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only the classes whose name contains one of these (empty: all).
+    pub only: Vec<String>,
+    /// Runs per measurement; the best is kept.
+    pub repeats: usize,
+    /// Ingest workers (0: one per core).
+    pub workers: usize,
+    /// Compact the store before searching.
+    pub compact: bool,
+    /// Key counts to time a fetch by key against the join at
+    /// ([`fetch_against_join`]); empty: not measured.
+    pub fetch_keys: Vec<u64>,
+}
+
+pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result<(), String> {
+    let Options {
+        only,
+        repeats,
+        workers,
+        compact,
+        fetch_keys,
+    } = options;
+    let (repeats, compact) = (*repeats, *compact);
     let manifest = read_manifest(&paths.manifest())?;
     let picked: Vec<Class> = classes(&manifest)
         .into_iter()
@@ -309,7 +326,7 @@ pub fn run(
     let store = Store::new(&paths.store);
     let io = |e: std::io::Error| e.to_string();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = if workers == 0 { cores } else { workers };
+    let workers = if *workers == 0 { cores } else { *workers };
 
     writeln!(out, "# glaux bench").map_err(io)?;
     writeln!(
@@ -525,12 +542,89 @@ pub fn run(
         )
         .map_err(io)?;
     }
+    if !fetch_keys.is_empty() {
+        let hours_table = store.has_hours_table();
+        let runs = (&runtime, &engine, repeats);
+        disagreements += fetch_against_join(runs, &manifest, hours_table, fetch_keys, out)?;
+    }
     if disagreements > 0 {
         return Err(format!(
-            "{disagreements} measurements disagree (see the table)"
+            "{disagreements} measurements disagree (see the tables)"
         ));
     }
     Ok(())
+}
+
+/// `--fetch-keys`: the newest `n` records of the 1 % needle over all
+/// time, fetched by key (the finds, then `n` keys' messages) and by the
+/// join that replaces the fetch past [`glaux_compiler::fetch::MAX_KEYS`]
+/// (the same finds' index scan, joined to the window's messages), for
+/// each `n`: what the bound should be is where the fetch stops being the
+/// cheaper. Returns how many sizes' row counts disagree.
+fn fetch_against_join(
+    (runtime, engine, repeats): (&tokio::runtime::Runtime, &LocalEngine, usize),
+    manifest: &Manifest,
+    hours_table: bool,
+    sizes: &[u64],
+    out: &mut dyn Write,
+) -> Result<usize, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let needle = manifest
+        .needle("pct1")
+        .ok_or("the manifest has no 1 % needle")?;
+    let Some(all) = windows(manifest).into_iter().find(|w| w.name == "all") else {
+        unreachable!("windows() has all time");
+    };
+    let end = all.to;
+    writeln!(
+        out,
+        "\n## Fetch by key against the join, by keys\n\nThe newest N records of the 1 % needle (`{}`, {} records) over all time: the search as it runs with N keys fetched by key, and the join that replaces the fetch past `max_keys` (one statement). Wall time is the best of {repeats}.\n\n| keys | fetch s | fetch MB | by statement | join s | join MB | fetch / join s | fetch / join bytes | rows fetch / join |\n|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        needle.token, needle.records,
+    )
+    .map_err(io)?;
+    let mut disagreements = 0;
+    for &n in sizes {
+        let compiled = |max_keys| {
+            let options = CompileOptions {
+                window: WindowSpec::Range {
+                    from: all.from,
+                    to: Some(all.to),
+                },
+                limit: Some(n),
+                hours_table,
+                max_keys,
+                ..CompileOptions::at(end)
+            };
+            compile(&needle.token, &options).map_err(|e| format!("{}: {e}", needle.token))
+        };
+        let fetching = compiled(n)?;
+        let joining = compiled(n.saturating_sub(1))?;
+        let join = joining
+            .join
+            .as_deref()
+            .ok_or("a search past max_keys has its join")?;
+        let (fetch, _, each) = measure(runtime, engine, Search::Glaux(&fetching), repeats)?;
+        let (joined, _, _) = measure(runtime, engine, Search::Sql(join), repeats)?;
+        let agree = fetch.rows == joined.rows;
+        if !agree {
+            disagreements += 1;
+        }
+        let (f, j) = (fetch.wall.as_secs_f64(), joined.wall.as_secs_f64());
+        writeln!(
+            out,
+            "| {n} | {f:.3} | {:.2} | {each} | {j:.3} | {:.2} | {:.2} | {:.2} | {} / {}{} |",
+            mb(fetch.bytes),
+            mb(joined.bytes),
+            f / j.max(1e-9),
+            fetch.bytes as f64 / joined.bytes.max(1) as f64,
+            fetch.rows,
+            joined.rows,
+            if agree { "" } else { " **NO**" },
+        )
+        .map_err(io)?;
+        out.flush().map_err(io)?;
+    }
+    Ok(disagreements)
 }
 
 /// Compiles per class for the percentiles.

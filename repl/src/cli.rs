@@ -226,6 +226,11 @@ pub struct BenchArgs {
     /// default: every class).
     #[arg(long = "class", value_name = "TEXT")]
     pub classes: Vec<String>,
+    /// Also time the newest N records of the 1 % needle fetched by key
+    /// against the join that replaces the fetch past 1,000 keys, for each
+    /// N given (comma-separated: 1000,2000,5000).
+    #[arg(long = "fetch-keys", value_name = "N,…", value_delimiter = ',')]
+    pub fetch_keys: Vec<u64>,
 }
 
 #[derive(Debug, Args)]

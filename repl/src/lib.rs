@@ -360,14 +360,14 @@ pub fn run_with(
                     .unwrap_or_else(|| args.data.join("store")),
                 data: args.data.clone(),
             };
-            match bench::run(
-                &paths,
-                &args.classes,
-                args.repeats,
-                args.workers,
-                args.compact,
-                out,
-            ) {
+            let options = bench::Options {
+                only: args.classes.clone(),
+                repeats: args.repeats,
+                workers: args.workers,
+                compact: args.compact,
+                fetch_keys: args.fetch_keys.clone(),
+            };
+            match bench::run(&paths, &options, out) {
                 Ok(()) => EXIT_OK,
                 Err(e) => {
                     let _ = writeln!(err, "error: {e}");

@@ -58,7 +58,15 @@ fn gen_then_bench_agrees_everywhere() {
     let out = glaux()
         // Compacted first: the searches open a file per hour and table, not
         // hundreds, which keeps this test quick (compaction has its own).
-        .args(["bench", "--repeats", "1", "--compact", "--data"])
+        .args([
+            "bench",
+            "--repeats",
+            "1",
+            "--compact",
+            "--fetch-keys",
+            "10,60",
+        ])
+        .arg("--data")
         .arg(&data)
         .output()
         .unwrap();
@@ -77,6 +85,24 @@ fn gen_then_bench_agrees_everywhere() {
         "{report}"
     );
     let (searches, compiles) = report.split_once("## Compile").expect("a compile section");
+    let (compiles, fetches) = compiles
+        .split_once("## Fetch by key against the join")
+        .expect("a fetch section");
+    // The 1 % needle's newest 10, and a limit of 60 that is more than it
+    // has (59 records: the walk reads every hour), by key and by the join:
+    // the same rows both ways.
+    let fetch_rows: Vec<&str> = fetches.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(fetch_rows.len(), 1 + 2, "{fetches}");
+    assert!(fetch_rows[1].starts_with("| 10 |"), "{fetches}");
+    assert!(fetch_rows[1].ends_with("| 10 / 10 |"), "{fetches}");
+    let pct1 = &manifest["needles"][2];
+    assert_eq!(pct1["name"], "pct1");
+    let all = pct1["records"].as_u64().unwrap();
+    assert!((11..60).contains(&all), "{pct1}");
+    assert!(
+        fetch_rows[2].ends_with(&format!("| {all} / {all} |")),
+        "{fetches}"
+    );
     let (searches, bytes) = searches
         .split_once("## Where glaux's bytes go")
         .expect("a pruning section");

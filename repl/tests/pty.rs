@@ -177,13 +177,15 @@ fn ctrl_c_during_a_slow_athena_query_returns_to_the_prompt() {
 
 #[test]
 fn ctrl_c_during_a_slow_local_query_returns_to_the_prompt() {
-    // Ten demo days' worth of records and a regex that reads every token:
-    // seconds on the local engine, long enough to interrupt once the
-    // spinner shows the search is under way.
+    // Ten demo days' worth of records and a regex that reads every token
+    // of the window, with no limit (a limit would stop the walk over the
+    // hours after the newest): seconds on the local engine, long enough
+    // to interrupt once the spinner shows the search is under way.
     let dir = tempfile::tempdir().unwrap();
     let store = demo_store(dir.path(), "10");
     let mut p = repl(dir.path(), &["--store", store.to_str().unwrap()]);
     p.exp_string(PROMPT).unwrap();
+    enter(&mut p, "\\limit 0", PROMPT);
     keys(&mut p, "/.*1.*/\r");
     p.exp_string("\n").unwrap();
     p.exp_string("local engine: searching").unwrap();
