@@ -39,7 +39,10 @@ use crate::sql::{Tables, identifier, string_literal};
 
 /// Most keys a search fetches by key, in as many statements as their SQL
 /// needs ([`statements`]); a search finding more runs the join instead
-/// ([`crate::plan::Plan::may_join`], docs/engines.md).
+/// ([`crate::plan::Plan::may_join`], docs/engines.md). Why 1,000: the
+/// largest count at which the fetch beat the join on time as well as
+/// bytes on the local engine (`glaux bench --fetch-keys`;
+/// docs/performance.md, "Fetch by key against the join").
 pub const MAX_KEYS: u64 = 1_000;
 
 /// Most bytes of keys' SQL one fetch statement holds, besides its fixed

@@ -229,7 +229,12 @@ pub struct BenchArgs {
     /// Also time the newest N records of the 1 % needle fetched by key
     /// against the join that replaces the fetch past 1,000 keys, for each
     /// N given (comma-separated: 1000,2000,5000).
-    #[arg(long = "fetch-keys", value_name = "N,…", value_delimiter = ',')]
+    #[arg(
+        long = "fetch-keys",
+        value_name = "N,…",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
     pub fetch_keys: Vec<u64>,
 }
 

@@ -55,6 +55,19 @@ fn gen_then_bench_agrees_everywhere() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
 
+    // No keys is no measurement: refused before anything runs.
+    let zero = glaux()
+        .args(["bench", "--fetch-keys", "10,0", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&zero.stderr).contains("--fetch-keys"),
+        "{}",
+        String::from_utf8_lossy(&zero.stderr)
+    );
+
     let out = glaux()
         // Compacted first: the searches open a file per hour and table, not
         // hundreds, which keeps this test quick (compaction has its own).
