@@ -174,7 +174,7 @@ impl<'a> Search<'a> {
                         let state = State::Walking {
                             hours: Walked::Window { count },
                             read: 0,
-                            batch: (FIRST_BATCH as u64).min(count) as usize,
+                            batch: first_window_batch(count),
                             keys: Vec::new(),
                         };
                         (state, Rows::Keys)
@@ -263,8 +263,7 @@ impl<'a> Search<'a> {
                 let Some(w) = &plan.window else {
                     unreachable!("a plan that runs has a window");
                 };
-                let newest = w.hour_back(read as u64);
-                let oldest = w.hour_back((read + batch - 1) as u64);
+                let (newest, oldest) = w.batch_back(read as u64, batch as u64);
                 let comment = format!(
                     "find: {records} in {batch} of the window's {count} hours ({newest} .. {oldest})"
                 );
@@ -414,38 +413,29 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
         return Vec::new();
     }
     let (plan, tables) = (&compiled.plan, &compiled.tables);
-    match shape(plan, tables) {
-        Shape::WalkListed => vec![
-            render_find(
-                plan,
-                tables,
-                Hours::Placeholder,
-                plan.keys_wanted(),
-                if plan.may_join() {
-                    "find, once per batch of hours, newest first, until every match is found or one more than a fetch names"
-                } else {
-                    "find, once per batch of hours, newest first, until the limit is reached"
-                },
-            ),
-            fetch::template(tables),
-        ],
-        Shape::WalkWindow => vec![
-            render_find(
-                plan,
-                tables,
-                Hours::BetweenPlaceholder,
-                plan.keys_wanted(),
-                if plan.may_join() {
-                    "find, once per batch of older hours, until every match is found or one more than a fetch names"
-                } else {
-                    "find, once per batch of older hours, until the limit is reached"
-                },
-            ),
-            fetch::template(tables),
-        ],
-        Shape::FindThenFetch => vec![fetch::template(tables)],
-        Shape::One => Vec::new(),
-    }
+    let (hours, batches) = match shape(plan, tables) {
+        Shape::WalkListed => (Hours::Placeholder, "batch of hours, newest first"),
+        Shape::WalkWindow => (Hours::BetweenPlaceholder, "batch of older hours"),
+        Shape::FindThenFetch => return vec![fetch::template(tables)],
+        Shape::One => return Vec::new(),
+    };
+    let until = if plan.may_join() {
+        "until every match is found or one more than a fetch names"
+    } else {
+        "until the limit is reached"
+    };
+    let comment = format!("find, once per {batches}, {until}");
+    vec![
+        render_find(plan, tables, hours, plan.keys_wanted(), &comment),
+        fetch::template(tables),
+    ]
+}
+
+/// How many hours the first find of a walk over the window's `count`
+/// hours opens: that find is the search's first statement
+/// ([`crate::sql::render`]).
+pub(crate) fn first_window_batch(count: u64) -> usize {
+    FIRST_BATCH.min(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 /// How many of the `left` remaining hours the next find opens, after

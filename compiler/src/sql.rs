@@ -455,8 +455,8 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 unreachable!("a plan that runs has a window");
             };
             // The walk's first batch (`search::Search::next` walks on from it).
-            let oldest = w.hour_back((crate::search::FIRST_BATCH as u64).min(p.count) - 1);
-            let newest = w.hour_back(0);
+            let first = crate::search::first_window_batch(p.count) as u64;
+            let (newest, oldest) = w.batch_back(0, first);
             let hours = Hours::Between {
                 oldest: &oldest,
                 newest: &newest,

@@ -132,6 +132,13 @@ impl TimeWindow {
         partition_of(hour)
     }
 
+    /// The `dt`s of the newest and the oldest of `batch` hours (at least
+    /// one) starting `read` hours before the window's last: a batch of a
+    /// walk over the window's hours, newest first ([`Self::hour_back`]).
+    pub fn batch_back(&self, read: u64, batch: u64) -> (String, String) {
+        (self.hour_back(read), self.hour_back(read + batch - 1))
+    }
+
     pub fn start_ms(&self) -> i64 {
         self.start.timestamp_millis()
     }

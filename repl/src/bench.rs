@@ -289,9 +289,8 @@ fn files_under(dir: &Path) -> (u64, u64) {
     (parquet, bytes)
 }
 
-/// Runs the benchmark; writes its report (markdown) to `out`.
 /// What `glaux bench` runs besides its data (the command line's options).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Only the classes whose name contains one of these (empty: all).
     pub only: Vec<String>,
@@ -306,6 +305,7 @@ pub struct Options {
     pub fetch_keys: Vec<u64>,
 }
 
+/// Runs the benchmark; writes its report (markdown) to `out`.
 pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result<(), String> {
     let Options {
         only,
@@ -438,20 +438,10 @@ pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result
     let mut scans = Vec::new();
     for class in &picked {
         for w in windows(&manifest) {
-            let options = |limit| CompileOptions {
-                window: WindowSpec::Range {
-                    from: w.from,
-                    to: Some(w.to),
-                },
-                limit,
-                // A --bench-store written by an older glaux has none.
-                hours_table: store.has_hours_table(),
-                ..CompileOptions::at(end)
-            };
-            let compiled = compile(&class.query, &options(Some(100)))
-                .map_err(|e| format!("{}: {e}", class.query))?;
-            let counted = compile(&class.query, &options(None))
-                .map_err(|e| format!("{}: {e}", class.query))?;
+            // A --bench-store written by an older glaux has no hours table.
+            let options = |limit| over(&w, end, limit, store.has_hours_table());
+            let compiled = compile_bench(&class.query, &options(Some(100)))?;
+            let counted = compile_bench(&class.query, &options(None))?;
             let (glaux, scan, each) =
                 measure(&runtime, &engine, Search::Glaux(&compiled), repeats)?;
             if w.name == "all" {
@@ -575,7 +565,6 @@ fn fetch_against_join(
     let Some(all) = windows(manifest).into_iter().find(|w| w.name == "all") else {
         unreachable!("windows() has all time");
     };
-    let end = all.to;
     writeln!(
         out,
         "\n## Fetch by key against the join, by keys\n\nThe newest N records of the 1 % needle (`{}`, {} records) over all time: the search as it runs with N keys fetched by key, and the join that replaces the fetch past `max_keys` (one statement). Wall time is the best of {repeats}.\n\n| keys | fetch s | fetch MB | by statement | join s | join MB | fetch / join s | fetch / join bytes | rows fetch / join |\n|---:|---:|---:|---|---:|---:|---:|---:|---|",
@@ -586,16 +575,10 @@ fn fetch_against_join(
     for &n in sizes {
         let compiled = |max_keys| {
             let options = CompileOptions {
-                window: WindowSpec::Range {
-                    from: all.from,
-                    to: Some(all.to),
-                },
-                limit: Some(n),
-                hours_table,
                 max_keys,
-                ..CompileOptions::at(end)
+                ..over(&all, all.to, Some(n), hours_table)
             };
-            compile(&needle.token, &options).map_err(|e| format!("{}: {e}", needle.token))
+            compile_bench(&needle.token, &options)
         };
         let fetching = compiled(n)?;
         let joining = compiled(n.saturating_sub(1))?;
@@ -625,6 +608,27 @@ fn fetch_against_join(
         out.flush().map_err(io)?;
     }
     Ok(disagreements)
+}
+
+/// The options of a search over `w` at `now` with `limit`.
+fn over(w: &Window, now: DateTime<Utc>, limit: Option<u64>, hours_table: bool) -> CompileOptions {
+    CompileOptions {
+        window: WindowSpec::Range {
+            from: w.from,
+            to: Some(w.to),
+        },
+        limit,
+        hours_table,
+        ..CompileOptions::at(now)
+    }
+}
+
+/// `query` compiled, its error a message that names it.
+fn compile_bench(
+    query: &str,
+    options: &CompileOptions,
+) -> Result<glaux_compiler::Compiled, String> {
+    compile(query, options).map_err(|e| format!("{query}: {e}"))
 }
 
 /// Compiles per class for the percentiles.
