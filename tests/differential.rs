@@ -18,7 +18,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use chrono::{DateTime, Duration, Utc};
 use glaux_compiler::parser::parse;
-use glaux_compiler::search::Rows;
+use glaux_compiler::plan::Rows;
 use glaux_compiler::{CompileOptions, Compiled, WindowSpec, compile};
 use glaux_local_engine::LocalEngine;
 use glaux_store::{IngestOptions, Store};

@@ -20,7 +20,7 @@
 //! the page index skip every message page no hit lies in.
 //!
 //! The cost is a second round trip, and on Athena a second query with its
-//! own 10 MB billing minimum. Hence only up to [`MAX_KEYS`] keys: a search
+//! own 10 MB billing minimum. Hence only up to [`crate::plan::MAX_KEYS`] keys: a search
 //! finding more (an export, or a limit past it) runs the one-statement
 //! join instead. Athena refuses a query of more than 256 KiB, and an
 //! object's name (an S3 key) may be 1,024 bytes: keys whose SQL would pass
@@ -31,34 +31,12 @@
 //! keys out of its rows, and [`crate::search`] asks [`statements`] for the
 //! fetch.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
-use crate::layout::{PARTITION_COLUMN, columns as c};
-use crate::sql::{Tables, identifier, string_literal};
-
-/// Most keys a search fetches by key, in as many statements as their SQL
-/// needs ([`statements`]); a search finding more runs the join instead
-/// ([`crate::plan::Plan::may_join`], docs/engines.md). Why 1,000: the
-/// largest count at which the fetch beat the join on time as well as
-/// bytes on the local engine (`glaux bench --fetch-keys`;
-/// docs/performance.md, "Fetch by key against the join").
-pub const MAX_KEYS: u64 = 1_000;
+use crate::plan::Key;
+use crate::sql::{Tables, string_literal};
 
 /// Most bytes of keys' SQL one fetch statement holds, besides its fixed
 /// text (under 1 kB): Athena refuses a query over 256 KiB (262,144 bytes).
 pub const MAX_SQL_BYTES: usize = 240 * 1024;
-
-/// One record's key, as the find statement returns it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Key {
-    pub dt: String,
-    pub object: String,
-    pub seq: i64,
-}
-
-/// The columns the find statement returns, in order.
-pub const KEY_COLUMNS: [&str; 4] = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME_MS];
 
 /// The fetch statements for `keys`: one, unless their SQL would pass
 /// [`MAX_SQL_BYTES`]; then each holds part of the keys (newest hours
@@ -96,137 +74,25 @@ pub fn statements(tables: &Tables, keys: &[Key]) -> Vec<String> {
     let mut bytes = 0;
     for k in keys {
         if !chunk.is_empty() && bytes + cost(chunk.last(), k) > MAX_SQL_BYTES {
-            out.extend(sql(tables, &chunk));
+            out.extend(crate::sql::fetch(tables, &chunk));
             chunk.clear();
             bytes = 0;
         }
         bytes += cost(chunk.last(), k);
         chunk.push(k.clone());
     }
-    out.extend(sql(tables, &chunk));
+    out.extend(crate::sql::fetch(tables, &chunk));
     out
-}
-
-/// The fetch statement for `keys` (no trailing `;`), newest first, over
-/// `tables`. `None` when there are no keys: nothing matched, nothing to
-/// read.
-///
-/// Every value reaches the SQL through [`string_literal`] or as a printed
-/// integer: an object's name comes from the store, and a store on S3 holds
-/// whatever key names its writers chose.
-fn sql(tables: &Tables, keys: &[Key]) -> Option<String> {
-    if keys.is_empty() {
-        return None;
-    }
-    // hour → object → seqs.
-    let mut by_hour: BTreeMap<&str, BTreeMap<&str, Vec<i64>>> = BTreeMap::new();
-    for k in keys {
-        by_hour
-            .entry(&k.dt)
-            .or_default()
-            .entry(&k.object)
-            .or_default()
-            .push(k.seq);
-    }
-    let hours = by_hour
-        .keys()
-        .map(|h| string_literal(h))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let records = by_hour
-        .into_iter()
-        .map(|(hour, objects)| {
-            let objects: Vec<String> = objects
-                .into_iter()
-                .map(|(object, mut seqs)| {
-                    seqs.sort_unstable();
-                    seqs.dedup();
-                    record_condition(object, &seqs)
-                })
-                .collect();
-            hour_condition(hour, &objects)
-        })
-        .collect::<Vec<_>>();
-    Some(write(tables, &hours, &records))
-}
-
-/// The fetch statement with placeholders where the keys go, for
-/// `--explain` (which runs nothing, so has no keys).
-pub fn template(tables: &Tables) -> String {
-    write(
-        tables,
-        "<the keys' hours>",
-        &["(m.\"object\" = <object> AND m.\"seq\" IN (<its seqs>))".to_string()],
-    )
-}
-
-fn write(tables: &Tables, hours: &str, records: &[String]) -> String {
-    let columns = [c::TIME_MS, c::TAG, c::OBJECT, c::SEQ, c::MESSAGE]
-        .map(|name| format!("m.{}", identifier(name)))
-        .join(", ");
-    let mut sql = String::new();
-    let _ = write!(
-        sql,
-        "SELECT DISTINCT {columns}\nFROM {} AS m\nWHERE m.{} IN ({hours})\n  AND (",
-        tables.messages(),
-        identifier(PARTITION_COLUMN),
-    );
-    let _ = write!(sql, "{}", records.join("\n    OR "));
-    let _ = write!(
-        sql,
-        ")\nORDER BY m.{} DESC, m.{}, m.{}",
-        identifier(c::TIME_MS),
-        identifier(c::OBJECT),
-        identifier(c::SEQ)
-    );
-    sql
-}
-
-/// `(m."dt" = 'h' AND …)`: one hour's records. The engines read one
-/// partition per file and put its `dt` into the condition, so a file's
-/// scan keeps only its own hour's part: the others fold to false (with a
-/// flat list of every record, DataFusion tested all of them on every page
-/// and row of every file: 1.4 s for 99 records).
-fn hour_condition(hour: &str, objects: &[String]) -> String {
-    let objects = match objects {
-        [one] => one.clone(),
-        _ => format!("({})", objects.join(" OR ")),
-    };
-    format!(
-        "(m.{} = {} AND {objects})",
-        identifier(PARTITION_COLUMN),
-        string_literal(hour)
-    )
-}
-
-/// `(m."object" = 'o' AND m."seq" IN (1, 5))`: one object's records.
-fn record_condition(object: &str, seqs: &[i64]) -> String {
-    let seq = match seqs {
-        [one] => format!("m.{} = {one}", identifier(c::SEQ)),
-        _ => format!(
-            "m.{} IN ({})",
-            identifier(c::SEQ),
-            seqs.iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    format!(
-        "(m.{} = {} AND {seq})",
-        identifier(c::OBJECT),
-        string_literal(object)
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::fetch as sql;
 
     fn tables() -> Tables {
         Tables {
             database: "glaux".into(),
-            hours_table: true,
         }
     }
 
@@ -261,7 +127,7 @@ mod tests {
         assert_eq!(statements(&tables(), &keys(&cloudtrail)).len(), 1);
         // Ten times the most keys a search fetches, each in an object of
         // its own: a few statements, each within Athena's limit.
-        let many: Vec<Key> = (0..10 * MAX_KEYS as usize)
+        let many: Vec<Key> = (0..10 * crate::plan::MAX_KEYS as usize)
             .map(|i| key(&format!("2024-05-01-{:02}", i % 24), &cloudtrail(i), 1))
             .collect();
         let split = statements(&tables(), &many);

@@ -6,8 +6,9 @@
 //! | lint | [`lint::check`] | warnings; unknown fields with a close match are errors |
 //! | resolve | [`resolve::resolve`] | [`resolve::Resolved`] (tokens, patterns, ranges, fixed window) |
 //! | optimize | [`optimize::optimize`] | [`optimize::Optimized`] (normal form, contradictions, time in the window) |
-//! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions, scan shape) |
-//! | emit | [`sql::render`] | SQL text: the first statement; [`search`] decides the others from what each returns ([`fetch`]: keys → the message fetch) |
+//! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions, scan shape) and its statement plan [`plan::Shape`] |
+//! | emit | [`sql::render`] | [`sql::tree::Statement`] printed once: the first statement's SQL text |
+//! | sequence | [`search::Search::next`] | the plan's later statements, each from what the last returned ([`fetch`]: keys → the message fetch) |
 //!
 //! [`compile`] chains them. The [`tokenizer`] is shared with ingest, and
 //! [`layout`] is the one description of the tables.
@@ -51,7 +52,7 @@ pub struct CompileOptions {
     /// creates does; one written by an older glaux does not). Searches over
     /// many hours read it first when it is there.
     pub hours_table: bool,
-    /// Most records a search fetches by key ([`fetch::MAX_KEYS`]); a
+    /// Most records a search fetches by key ([`plan::MAX_KEYS`]); a
     /// search that finds more joins the index to the messages instead
     /// ([`plan::Plan::may_join`]). Tests lower it to reach the join with
     /// few records.
@@ -68,7 +69,7 @@ impl CompileOptions {
             database: layout::DEFAULT_DATABASE.to_string(),
             fields: None,
             hours_table: true,
-            max_keys: fetch::MAX_KEYS,
+            max_keys: plan::MAX_KEYS,
         }
     }
 }
@@ -88,12 +89,12 @@ pub struct Compiled {
     /// only a header comment. A search that runs as several statements
     /// ([`search`]) starts with this one; [`Compiled::search`] gives the rest.
     pub sql: String,
-    /// The tables the SQL reads (the token-hours table left out when the
-    /// SQL would not fit with it).
+    /// Where the tables the SQL reads are.
     pub tables: sql::Tables,
     /// The statement a search that [may join](plan::Plan::may_join) runs
     /// instead of the fetch when it finds more than
-    /// [`plan::Plan::max_keys`] keys ([`sql::render_join`]); `None` for
+    /// [`plan::Plan::max_keys`] keys ([`sql::render_join`]), with the
+    /// token-hours subquery when it fits; `None` for
     /// every other search.
     pub join: Option<String>,
     /// Things the user should know; the query still runs.
@@ -103,7 +104,7 @@ pub struct Compiled {
 impl Compiled {
     /// False when the optimizer proved no record can match: nothing to run.
     pub fn runs(&self) -> bool {
-        self.plan.scan != plan::Scan::Nothing
+        self.plan.shape != plan::Shape::Nothing
     }
 
     /// The statements that run this search, one at a time.
@@ -126,7 +127,14 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     let window = TimeWindow::fix(&options.window, options.now)?;
     let resolved = resolve::resolve(&query, window, options.now)?;
     let optimized = optimize::optimize(&resolved);
-    let plan = plan::plan(&optimized, options.limit, options.max_keys);
+    let mut plan = plan::plan(
+        &optimized,
+        plan::PlanOptions {
+            limit: options.limit,
+            max_keys: options.max_keys,
+            hours_table: options.hours_table,
+        },
+    );
     if plan.lookups.len() > plan::MAX_LOOKUPS {
         return Err(CompileError::new(
             ErrorKind::TooLarge,
@@ -151,16 +159,14 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     }
     let tables = sql::Tables {
         database: options.database.clone(),
-        hours_table: options.hours_table,
     };
     let header = sql::Header {
         query: query.to_string(),
         before: resolved.filter.to_string(),
         after: optimized.filter.to_string(),
     };
-    let mut tables = tables;
     let mut sql = sql::render(&plan, &tables, &header);
-    if sql::shape(&plan, &tables) == sql::Shape::WalkListed {
+    if matches!(plan.shape, plan::Shape::WalkListed { .. }) {
         // A walk starts with the small hours statement; its finds repeat the
         // whole index scan plus up to `search::MAX_BATCH` hours, and a
         // phrase's window columns make a find far longer than the header
@@ -175,7 +181,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
             "",
         );
         if find.len() + search::MAX_BATCH_LIST_BYTES > MAX_SQL_BYTES {
-            tables.hours_table = false;
+            plan = plan.without_hours();
             sql = sql::render(&plan, &tables, &header);
         }
     }
@@ -183,10 +189,10 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     // statement is its first find, and a later find differs only in a
     // one-line comment instead of the header and in the hours of its
     // range, which are as long.
-    if sql.len() > MAX_SQL_BYTES && tables.hours_table {
+    if sql.len() > MAX_SQL_BYTES && plan.reads_hours {
         // The token-hours subquery repeats the index scan's token list; a
         // query that fits only without it still runs, reading more.
-        tables.hours_table = false;
+        plan = plan.without_hours();
         sql = sql::render(&plan, &tables, &header);
     }
     if sql.len() > MAX_SQL_BYTES {
@@ -223,13 +229,9 @@ fn join_sql(plan: &plan::Plan, tables: &sql::Tables) -> Result<String, usize> {
         ),
     };
     let mut sql = sql::render_join(plan, tables, &comment);
-    if sql.len() > MAX_SQL_BYTES && tables.hours_table {
+    if sql.len() > MAX_SQL_BYTES && plan.reads_hours {
         // The token-hours subquery repeats the index scan's token list.
-        let without = sql::Tables {
-            hours_table: false,
-            ..tables.clone()
-        };
-        sql = sql::render_join(plan, &without, &comment);
+        sql = sql::render_join(&plan.without_hours(), tables, &comment);
     }
     if sql.len() > MAX_SQL_BYTES {
         Err(sql.len())
@@ -329,7 +331,7 @@ mod tests {
             let Ok(c) = compile(&phrases(n), &options) else {
                 continue;
             };
-            if sql::shape(&c.plan, &c.tables) == sql::Shape::WalkListed {
+            if matches!(c.plan.shape, plan::Shape::WalkListed { .. }) {
                 walked += 1;
                 let hours = vec!["2024-05-01-00".to_string(); search::MAX_BATCH];
                 let find =

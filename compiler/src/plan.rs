@@ -7,7 +7,12 @@
 //! a record with no index hit (`NOT x`, `tag:json` alone), the index cannot
 //! list the matches, so the plan reads every message in the window instead
 //! ([`Scan::Window`], [`Scan::Messages`]).
+//!
+//! The plan also says which statements run the search, in order, and what
+//! each returns ([`Shape`], [`Rows`]): [`crate::sql`] only prints them, and
+//! [`crate::search`] sequences them at run time from what each returned.
 
+use crate::layout::{PARTITION_COLUMN, columns as c};
 use crate::optimize::Optimized;
 use crate::resolve::{Atom, Filter, Lookup, Pattern, RecordTest};
 use crate::window::{PartitionRange, TimeWindow};
@@ -19,6 +24,81 @@ pub const DEFAULT_LIMIT: u64 = 100;
 /// scan; thousands of them make Athena plans slow or fail, and past 1,000
 /// tokens Athena stops pruning row groups by the token list anyway.
 pub const MAX_LOOKUPS: usize = 1_000;
+
+/// Most keys a search fetches by key, in as many statements as their SQL
+/// needs ([`crate::fetch::statements`]); a search finding more runs the
+/// join instead ([`Plan::may_join`], docs/engines.md). Why 1,000: the
+/// largest count at which the fetch beat the join on time as well as
+/// bytes on the local engine (`glaux bench --fetch-keys`;
+/// docs/performance.md, "Fetch by key against the join").
+pub const MAX_KEYS: u64 = 1_000;
+
+/// Hours the first find of a walk opens. One: a term common enough to fill
+/// the limit from its newest hour should not pay for more.
+pub const FIRST_BATCH: usize = 1;
+
+/// How a search runs: which statements, in what order, what each returns
+/// ([`Rows`]) and what the next needs from it. Decided here once; the
+/// header, the first statement, the later ones and `--explain` all read
+/// it ([`crate::sql`], [`crate::search`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Nothing can match: no statement runs.
+    Nothing,
+    /// One statement returns the records.
+    One,
+    /// A find returns the newest keys; a fetch reads their messages
+    /// ([`Plan::fetches_by_keys`]). A window of one hour.
+    FindThenFetch,
+    /// The token-hours table can narrow the hours: a statement lists
+    /// them ([`Rows::Hours`]; with the record the table names for each
+    /// hour when `named`, [`Plan::hours_name_records`]), and finds walk
+    /// them newest first before the fetch.
+    WalkListed { named: bool },
+    /// A window of several hours the token-hours table cannot narrow (a
+    /// range, a CIDR block, a field's presence; or no such table): finds
+    /// walk all the window's `hours` newest first, the first of them (over
+    /// the `first` newest) this search's first statement, a batch at a
+    /// time, and stop at the limit.
+    WalkWindow { hours: u64, first: usize },
+}
+
+/// What the rows of a statement are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One column, `dt`: hours, newest first (and the record the
+    /// token-hours table names for each, [`HOUR_LAST_OBJECT`] and the
+    /// others, when the walk's shape says `named`).
+    Hours,
+    /// [`KEY_COLUMNS`].
+    Keys,
+    /// The result: the message table's columns, newest first.
+    Records,
+    /// Part of the result, as [`Rows::Records`]; a statement after it
+    /// returns more. The runner keeps them and merges every part in the
+    /// result's order (a fetch whose keys' SQL is too long for one
+    /// statement, [`crate::fetch::statements`]).
+    SomeRecords,
+}
+
+/// One record's key, as a find statement returns it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    pub dt: String,
+    pub object: String,
+    pub seq: i64,
+}
+
+/// The columns a find statement returns, in order.
+pub const KEY_COLUMNS: [&str; 4] = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME_MS];
+
+/// The columns of a walk's hours statement besides `dt` and the least
+/// `object` and `seq` its rows name: the greatest, and how many rows name
+/// no record. The hour's match is named only when every row names the
+/// same one ([`crate::search::Listed::from_rows`]).
+pub const HOUR_LAST_OBJECT: &str = "last_object";
+pub const HOUR_LAST_SEQ: &str = "last_seq";
+pub const HOUR_UNNAMED: &str = "unnamed";
 
 /// A search, ready to be written as SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +112,17 @@ pub struct Plan {
     pub scan: Scan,
     /// `None`: no limit.
     pub limit: Option<u64>,
-    /// Most records a search fetches by key ([`crate::fetch::MAX_KEYS`]
-    /// unless a test asks for fewer); past it, one statement joins the
-    /// index to the messages ([`Plan::may_join`]).
+    /// Most records a search fetches by key ([`MAX_KEYS`] unless a test
+    /// asks for fewer); past it, one statement joins the index to the
+    /// messages ([`Plan::may_join`]).
     pub max_keys: u64,
+    /// The index scan reads the token-hours table first, to open only the
+    /// hours it lists: the store has the table and it can narrow this
+    /// search ([`Plan::narrows_hours`]). Off when the SQL would not fit
+    /// Athena's limit with it ([`Plan::without_hours`]).
+    pub reads_hours: bool,
+    /// The statements that run the search.
+    pub shape: Shape,
 }
 
 /// The distinct tokens of `lookups`' terms and phrases, in first-use order.
@@ -294,6 +381,37 @@ impl Plan {
         self.scan == Scan::Hits && union && self.lookups.iter().all(any_field_token)
     }
 
+    /// The same search without the token-hours table: for SQL that fits
+    /// Athena's limit only without it (the hours subquery repeats the
+    /// index scan's token list).
+    pub fn without_hours(&self) -> Plan {
+        let mut plan = Plan {
+            reads_hours: false,
+            ..self.clone()
+        };
+        plan.shape = plan.decide_shape();
+        plan
+    }
+
+    /// The [`Shape`] of this search.
+    fn decide_shape(&self) -> Shape {
+        if self.scan == Scan::Nothing {
+            return Shape::Nothing;
+        }
+        let hours = self.partitions.as_ref().map_or(0, |p| p.count);
+        match (self.fetches_by_keys(), self.reads_hours) {
+            (false, _) => Shape::One,
+            (true, true) => Shape::WalkListed {
+                named: self.hours_name_records(),
+            },
+            (true, false) if hours <= 1 => Shape::FindThenFetch,
+            (true, false) => Shape::WalkWindow {
+                hours,
+                first: FIRST_BATCH.min(usize::try_from(hours).unwrap_or(usize::MAX)),
+            },
+        }
+    }
+
     /// True if some lookup must read every index row of the window (a
     /// leading wildcard or a regex): worth a warning.
     pub fn scans_all_tokens(&self) -> bool {
@@ -305,9 +423,24 @@ impl Plan {
     }
 }
 
-/// Builds the plan. `limit: None` means no limit; `max_keys` is
-/// [`Plan::max_keys`].
-pub fn plan(optimized: &Optimized, limit: Option<u64>, max_keys: u64) -> Plan {
+/// What the planner needs besides the optimized query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `None`: no limit.
+    pub limit: Option<u64>,
+    /// [`Plan::max_keys`].
+    pub max_keys: u64,
+    /// The store keeps the token-hours table.
+    pub hours_table: bool,
+}
+
+/// Builds the plan.
+pub fn plan(optimized: &Optimized, options: PlanOptions) -> Plan {
+    let PlanOptions {
+        limit,
+        max_keys,
+        hours_table,
+    } = options;
     let mut lookups = Vec::new();
     let formula = to_formula(&optimized.filter, &mut lookups);
     let scan = if optimized.window.is_none() || formula == Formula::Const(false) {
@@ -319,7 +452,7 @@ pub fn plan(optimized: &Optimized, limit: Option<u64>, max_keys: u64) -> Plan {
     } else {
         Scan::Window
     };
-    Plan {
+    let mut plan = Plan {
         partitions: optimized.window.as_ref().map(TimeWindow::partitions),
         window: optimized.window.clone(),
         lookups,
@@ -327,7 +460,12 @@ pub fn plan(optimized: &Optimized, limit: Option<u64>, max_keys: u64) -> Plan {
         scan,
         limit,
         max_keys,
-    }
+        reads_hours: false,
+        shape: Shape::Nothing,
+    };
+    plan.reads_hours = hours_table && plan.narrows_hours();
+    plan.shape = plan.decide_shape();
+    plan
 }
 
 fn to_formula(filter: &Filter, lookups: &mut Vec<Lookup>) -> Formula {

@@ -6,13 +6,13 @@
 //! "Find, then fetch"):
 //!
 //! - **hours** (only when the token-hours table can narrow the window,
-//!   [`crate::sql::Shape::WalkListed`]): the hours that hold the lookups'
+//!   [`crate::plan::Shape::WalkListed`]): the hours that hold the lookups'
 //!   tokens;
 //! - **find**, once or more: the newest keys in the index. The finds walk
 //!   hours newest first, a batch at a time ([`next_batch`]), and stop once
 //!   the limit is reached: those the hours statement listed (the newest
 //!   hundred records of a term in 500 hours need about a hundred of them),
-//!   or else every hour of the window ([`crate::sql::Shape::WalkWindow`]:
+//!   or else every hour of the window ([`crate::plan::Shape::WalkWindow`]:
 //!   a CIDR block in a thousand records an hour needs the newest hour);
 //! - **fetch**: the messages of exactly the keys found ([`crate::fetch`]);
 //!   or, when the finds return more keys than a fetch names (an export, or
@@ -26,13 +26,10 @@
 //! a statement whose rows are the records.
 
 use crate::Compiled;
-use crate::fetch::{self, Key};
-use crate::sql::{Hours, Shape, render_find, shape};
+use crate::fetch;
+use crate::plan::{FIRST_BATCH, Key, Rows, Shape};
+use crate::sql::{Hours, render_find};
 use crate::window::{TimeWindow, partition_of};
-
-/// Hours the first find of a walk opens. One: a term common enough to fill
-/// the limit from its newest hour should not pay for more.
-pub const FIRST_BATCH: usize = 1;
 
 /// Most hours one find of listed hours names: a list this long is 17 kB
 /// of SQL, and Trino turns longer `IN` lists into a min..max range for
@@ -43,22 +40,6 @@ pub const MAX_BATCH: usize = 1_000;
 /// Room a find's list of [`MAX_BATCH`] hours takes in its SQL: each hour is
 /// `'YYYY-MM-DD-HH', `, 17 bytes; 19 leaves a margin.
 pub const MAX_BATCH_LIST_BYTES: usize = MAX_BATCH * 19;
-
-/// What the rows of a statement are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rows {
-    /// One column, `dt`: hours, newest first.
-    Hours,
-    /// [`crate::fetch::KEY_COLUMNS`].
-    Keys,
-    /// The result: the message table's columns, newest first.
-    Records,
-    /// Part of the result, as [`Rows::Records`]; a statement after it
-    /// returns more. The runner keeps them and merges every part in the
-    /// result's order (a fetch whose keys' SQL is too long for one
-    /// statement, [`crate::fetch::statements`]).
-    SomeRecords,
-}
 
 /// One statement to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +59,7 @@ pub struct Listed {
 
 impl Listed {
     /// An hour's row of an hours statement that asks for records
-    /// ([`crate::sql::HOUR_LAST_OBJECT`] and the others): `first` and
+    /// ([`crate::plan::HOUR_LAST_OBJECT`] and the others): `first` and
     /// `last` are the least and greatest `(object, seq)` the hour's
     /// token-hours rows name, `unnamed` how many name none. The hour's
     /// match is named only when every row names the same record: two
@@ -162,19 +143,16 @@ impl<'a> Search<'a> {
         let c = self.compiled;
         match (std::mem::replace(&mut self.state, State::Over), answer) {
             (State::Start, Answer::Start) => {
-                if !c.runs() {
-                    return Next::Done;
-                }
-                let (state, rows) = match shape(&c.plan, &c.tables) {
-                    Shape::WalkListed => (State::Listing, Rows::Hours),
-                    Shape::WalkWindow => {
+                let (state, rows) = match c.plan.shape {
+                    Shape::Nothing => return Next::Done,
+                    Shape::WalkListed { .. } => (State::Listing, Rows::Hours),
+                    Shape::WalkWindow { hours, first } => {
                         // The first statement is the find of the first
                         // batch (`sql::render`).
-                        let count = c.plan.partitions.as_ref().map_or(0, |p| p.count);
                         let state = State::Walking {
-                            hours: Walked::Window { count },
+                            hours: Walked::Window { count: hours },
                             read: 0,
-                            batch: first_window_batch(count),
+                            batch: first,
                             keys: Vec::new(),
                         };
                         (state, Rows::Keys)
@@ -371,7 +349,7 @@ struct Hour {
 /// the whole hour (the table has no times to cut one).
 fn hours(compiled: &Compiled, mut rows: Vec<Listed>) -> Vec<Hour> {
     rows.sort_unstable_by(|a, b| b.dt.cmp(&a.dt));
-    let answers = compiled.plan.hours_name_records();
+    let answers = matches!(compiled.plan.shape, Shape::WalkListed { named: true });
     let mut hours: Vec<Hour> = Vec::new();
     for row in rows {
         match hours.last_mut() {
@@ -413,11 +391,11 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
         return Vec::new();
     }
     let (plan, tables) = (&compiled.plan, &compiled.tables);
-    let (hours, batches) = match shape(plan, tables) {
-        Shape::WalkListed => (Hours::Placeholder, "batch of hours, newest first"),
-        Shape::WalkWindow => (Hours::BetweenPlaceholder, "batch of older hours"),
-        Shape::FindThenFetch => return vec![fetch::template(tables)],
-        Shape::One => return Vec::new(),
+    let (hours, batches) = match plan.shape {
+        Shape::WalkListed { .. } => (Hours::Placeholder, "batch of hours, newest first"),
+        Shape::WalkWindow { .. } => (Hours::BetweenPlaceholder, "batch of older hours"),
+        Shape::FindThenFetch => return vec![crate::sql::fetch_template(tables)],
+        Shape::One | Shape::Nothing => return Vec::new(),
     };
     let until = if plan.may_join() {
         "until every match is found or one more than a fetch names"
@@ -427,15 +405,8 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
     let comment = format!("find, once per {batches}, {until}");
     vec![
         render_find(plan, tables, hours, plan.keys_wanted(), &comment),
-        fetch::template(tables),
+        crate::sql::fetch_template(tables),
     ]
-}
-
-/// How many hours the first find of a walk over the window's `count`
-/// hours opens: that find is the search's first statement
-/// ([`crate::sql::render`]).
-pub(crate) fn first_window_batch(count: u64) -> usize {
-    FIRST_BATCH.min(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 /// How many of the `left` remaining hours the next find opens, after
@@ -475,7 +446,7 @@ mod tests {
     /// 30 days ending 2024-05-01T00:00Z, with `limit` and the token-hours
     /// table as given.
     fn compiled(query: &str, limit: Option<u64>, hours_table: bool) -> Compiled {
-        compiled_keys(query, limit, hours_table, crate::fetch::MAX_KEYS)
+        compiled_keys(query, limit, hours_table, crate::plan::MAX_KEYS)
     }
 
     fn run(next: Next, rows: Rows) -> String {
@@ -661,7 +632,7 @@ mod tests {
             ..CompileOptions::at(t("2024-05-01T00:00:00Z"))
         };
         let c = compile("alice", &options).unwrap();
-        assert_eq!(shape(&c.plan, &c.tables), Shape::FindThenFetch);
+        assert_eq!(c.plan.shape, Shape::FindThenFetch);
         let mut s = c.search();
         assert_eq!(run(s.next(Answer::Start), Rows::Keys), c.sql);
         assert!(!c.sql.contains("token_hours"), "{}", c.sql);
@@ -693,7 +664,7 @@ mod tests {
         };
         for (query, table) in [("alice", false), ("sourceIPAddress:10.0.0.0/8", true)] {
             let c = compiled(query, Some(100), table);
-            assert_eq!(shape(&c.plan, &c.tables), Shape::WalkWindow, "{query}");
+            assert!(matches!(c.plan.shape, Shape::WalkWindow { .. }), "{query}");
             let mut s = c.search();
             let first = run(s.next(Answer::Start), Rows::Keys);
             assert_eq!(first, c.sql);

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use chrono::{DateTime, Utc};
-use glaux_compiler::search::Rows;
+use glaux_compiler::plan::Rows;
 use glaux_compiler::sql::string_literal;
 use glaux_compiler::window::partition_of;
 use glaux_compiler::{CompileOptions, WindowSpec, compile};
@@ -547,7 +547,7 @@ pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result
 
 /// `--fetch-keys`: the newest `n` records of the 1 % needle over all
 /// time, fetched by key (the finds, then `n` keys' messages) and by the
-/// join that replaces the fetch past [`glaux_compiler::fetch::MAX_KEYS`]
+/// join that replaces the fetch past [`glaux_compiler::plan::MAX_KEYS`]
 /// (the same finds' index scan, joined to the window's messages), for
 /// each `n`: what the bound should be is where the fetch stops being the
 /// cheaper. Returns how many sizes' row counts disagree.

@@ -8,9 +8,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
-use glaux_compiler::fetch::Key;
+use glaux_compiler::plan::Key;
+use glaux_compiler::plan::{HOUR_LAST_OBJECT, HOUR_LAST_SEQ, HOUR_UNNAMED};
 use glaux_compiler::search::Listed;
-use glaux_compiler::sql::{HOUR_LAST_OBJECT, HOUR_LAST_SEQ, HOUR_UNNAMED};
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Eq)]

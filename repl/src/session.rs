@@ -190,7 +190,7 @@ impl Session {
                 EngineKind::Local => self.store.has_hours_table(),
                 EngineKind::Athena => true,
             },
-            max_keys: glaux_compiler::fetch::MAX_KEYS,
+            max_keys: glaux_compiler::plan::MAX_KEYS,
         };
         compile(query, &options).map_err(|e| e.with_source(query))
     }

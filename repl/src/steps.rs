@@ -12,7 +12,8 @@ use std::future::Future;
 
 use arrow::array::RecordBatch;
 use glaux_compiler::Compiled;
-use glaux_compiler::search::{Answer, Next, Rows};
+use glaux_compiler::plan::Rows;
+use glaux_compiler::search::{Answer, Next};
 
 use crate::output::{hours_from_batches, keys_from_batches};
 
