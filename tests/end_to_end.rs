@@ -741,3 +741,166 @@ fn contradictions_run_nothing() {
         assert!(!explain.stdout.contains("SELECT"), "{}", explain.stdout);
     }
 }
+
+/// Runs `glaux query` with `--format` and returns stdout (status 0).
+fn query_table(store: &Path, q: &str, format: &str, from: &str, to: &str) -> String {
+    let run = glaux([
+        "query",
+        "--store",
+        store.to_str().unwrap(),
+        "--from",
+        from,
+        "--to",
+        to,
+        "--format",
+        format,
+        q,
+    ]);
+    assert_eq!(run.status, 0, "query {q:?}: {}", run.stderr);
+    run.stdout
+}
+
+/// The JSON records in `[from, to)`, as the test reads the raw files.
+fn json_in(fx: &Fixture, from: &str, to: &str) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+    let (from, to) = (t(from), t(to));
+    fx.records
+        .iter()
+        .filter_map(|r| Some((r.time?, serde_json::from_str(&r.text).ok()?)))
+        .filter(|(time, v): &(DateTime<Utc>, serde_json::Value)| {
+            *time >= from && *time < to && v.is_object()
+        })
+        .collect()
+}
+
+/// Stages through the CLI: counts by a field, top values with percent, a
+/// timeline, each answer computed here from the raw JSON (not by the
+/// reference evaluator), in NDJSON with numbers as JSON numbers, and the
+/// same table as CSV.
+#[test]
+fn stages_summarize_exactly_what_the_raw_logs_hold() {
+    use std::collections::BTreeMap;
+    let fx = fixture();
+    ingest(&fx);
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let records = json_in(&fx, from, to);
+    let name = |v: &serde_json::Value| {
+        v.get("eventName")
+            .and_then(|n| n.as_str())
+            .map(String::from)
+    };
+
+    // stats count() by eventName: a row per name, ordered by name.
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, v) in &records {
+        if let Some(n) = name(v) {
+            *want.entry(n).or_default() += 1;
+        }
+    }
+    assert!(want.len() >= 3, "{want:?}");
+    let out = query_table(
+        &fx.store,
+        "* | stats count() by eventName",
+        "ndjson",
+        from,
+        to,
+    );
+    let got: Vec<(String, u64)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["eventName"].as_str().unwrap().to_string(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want.clone().into_iter().collect::<Vec<_>>());
+    let csv = query_table(&fx.store, "* | stats count() by eventName", "csv", from, to);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("eventName,count"));
+    assert_eq!(lines.count(), want.len());
+
+    // A search, then the stage: only ConsoleLogin records, by source IP,
+    // those with more than one, most first.
+    let mut by_ip: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, v) in &records {
+        if name(v).as_deref() == Some("ConsoleLogin")
+            && let Some(ip) = v.get("sourceIPAddress").and_then(|x| x.as_str())
+        {
+            *by_ip.entry(ip.to_string()).or_default() += 1;
+        }
+    }
+    let mut want_ips: Vec<(String, u64)> = by_ip.into_iter().filter(|(_, c)| *c > 1).collect();
+    want_ips.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    want_ips.truncate(5);
+    let out = query_table(
+        &fx.store,
+        "eventName:ConsoleLogin | stats count() by sourceIPAddress | where count > 1 | sort -count | head 5",
+        "ndjson",
+        from,
+        to,
+    );
+    let got: Vec<(String, u64)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["sourceIPAddress"].as_str().unwrap().to_string(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!want_ips.is_empty());
+    assert_eq!(got, want_ips);
+
+    // top 3 eventName: count and percent of the records with the field.
+    let having: u64 = want.values().sum();
+    let mut ranked: Vec<(String, u64)> = want.clone().into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let out = query_table(&fx.store, "* | top 3 eventName", "json", from, to);
+    let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got = got.as_array().unwrap();
+    assert_eq!(got.len(), 3);
+    for (row, (n, c)) in got.iter().zip(&ranked) {
+        assert_eq!(row["eventName"], serde_json::json!(n));
+        assert_eq!(row["count"], serde_json::json!(c));
+        let percent = row["percent"].as_f64().unwrap();
+        assert!(
+            (percent - *c as f64 * 100.0 / having as f64).abs() < 1e-9,
+            "{row}"
+        );
+    }
+
+    // timechart span=1h count(): 24 buckets, empty ones 0, each record of
+    // the window (JSON or not) in the hour of its time.
+    let mut per_hour = [0u64; 24];
+    for r in &fx.records {
+        if let Some(x) = r.time.filter(|x| *x >= t(from) && *x < t(to)) {
+            per_hour[chrono::Timelike::hour(&x) as usize] += 1;
+        }
+    }
+    let out = query_table(
+        &fx.store,
+        "* | timechart span=1h count()",
+        "ndjson",
+        from,
+        to,
+    );
+    let got: Vec<(String, u64)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["time"].as_str().unwrap().to_string(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = per_hour
+        .iter()
+        .enumerate()
+        .map(|(h, c)| (format!("2024-05-01T{h:02}:00:00Z"), *c))
+        .collect();
+    assert!(want.iter().any(|(_, c)| *c > 0), "{want:?}");
+    assert_eq!(got, want);
+}

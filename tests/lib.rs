@@ -76,6 +76,9 @@ const ALLOWED_WORDS: &[&str] = &[
     "FROM",
     "JOIN",
     "LEFT",
+    "CROSS",
+    "CAST",
+    "DOUBLE",
     "ON",
     "AND",
     "OR",
@@ -94,6 +97,8 @@ const ALLOWED_WORDS: &[&str] = &[
     "LIMIT",
     "OVER",
     "PARTITION",
+    "NULLS",
+    "LAST",
     "false",
     "true",
     // functions
@@ -108,6 +113,9 @@ const ALLOWED_WORDS: &[&str] = &[
     "lead",
     "regexp_like",
     "lower",
+    "sum",
+    "avg",
+    "row_number",
     // aliases, CTEs, tables, columns
     "m",
     "h",
@@ -133,6 +141,22 @@ const ALLOWED_WORDS: &[&str] = &[
     "message",
     "num",
     "ip",
+    // stages (docs/engines.md, "Stages"; numbered ones below)
+    "field_values",
+    "value",
+    "matches",
+    "groups",
+    "g",
+    "v",
+    "k",
+    "f",
+    "t",
+    "c",
+    "x",
+    "xn",
+    "vn",
+    "rn",
+    "total",
 ];
 
 /// Checks that `sql` tokenizes, and that every word outside a literal is an
@@ -149,7 +173,15 @@ pub fn check_words(sql: &str) {
                     .strip_prefix(prefix)
                     .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
             };
+            // A table's columns and their number companions (`c0`,
+            // `c0_num`), field CTEs `f0`, keys `k0`/`n0`, aggregates `a0`.
+            let column = w.value.strip_suffix("_num").is_some_and(|c| {
+                c.strip_prefix('c')
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            });
             let ok = allowed.contains(w.value.as_str())
+                || column
+                || ["c", "f", "k", "n", "a", "g"].iter().any(|&p| numbered(p))
                 || numbered("l")
                 || numbered("next_token_")
                 || numbered("next_pos_");

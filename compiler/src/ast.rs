@@ -11,6 +11,9 @@ use std::fmt;
 
 use crate::values::Cidr;
 
+mod stage;
+pub use stage::*;
+
 /// Byte offsets `[start, end)` into the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
@@ -43,10 +46,12 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
-/// A parsed query.
+/// A parsed query: a search, then the stages its records go through
+/// (none for a plain search).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub expr: Expr,
+    pub stages: Vec<Stage>,
 }
 
 /// A boolean expression over matches.
@@ -195,7 +200,11 @@ impl Bound {
 
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.expr.fmt(f)
+        self.expr.fmt(f)?;
+        for stage in &self.stages {
+            write!(f, " | {stage}")?;
+        }
+        Ok(())
     }
 }
 

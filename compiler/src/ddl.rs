@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use crate::error::{CompileError, ErrorKind};
 use crate::layout::{
     Column, DAY_COLUMN, DAY_FORMAT_JAVA, HOURS_COLUMNS, HOURS_TABLE, INDEX_COLUMNS, INDEX_TABLE,
-    MESSAGE_COLUMNS, MESSAGE_TABLE, PARTITION_COLUMN, PARTITION_FORMAT_JAVA, day_of,
-    is_valid_database_name,
+    MESSAGE_COLUMNS, MESSAGE_TABLE, PARTITION_COLUMN, PARTITION_FORMAT_JAVA, VALUES_COLUMNS,
+    VALUES_TABLE, day_of, is_valid_database_name,
 };
 
 /// How a table is partitioned, for its DDL.
@@ -129,6 +129,12 @@ pub fn statements(options: &DdlOptions) -> Result<Vec<String>, CompileError> {
             HOURS_COLUMNS,
             "which hours hold a token, one small file per day",
             &BY_DAY,
+        ),
+        (
+            VALUES_TABLE,
+            VALUES_COLUMNS,
+            "one row per distinct field value of a record, for stages",
+            &BY_HOUR,
         ),
     ] {
         let mut one = String::new();

@@ -26,8 +26,16 @@ pub enum ErrorKind {
     Syntax,
     /// `"C:\Windows"` (an escape other than `\"` or `\\` inside quotes)
     UnknownEscape,
-    /// `a | count` — pipeline stages are reserved for a later release
+    /// a construct glaux parses but cannot run yet
     NotYetSupported,
+    /// `a | head -1`, `a | stats count() by`, `a | timechart span=0m count()`
+    BadStage,
+    /// `a | stat count()`
+    UnknownStage,
+    /// `a | stats cnt()`
+    UnknownAggregate,
+    /// `a | where count > 5` with no earlier stage making `count`
+    UnknownColumn,
     /// `a^2`, `a~`, `x[1]` — a reserved character in a bare term
     Reserved,
     /// `10.0.0.0/33`
@@ -70,6 +78,10 @@ impl ErrorKind {
             ErrorKind::Syntax => "glaux::syntax",
             ErrorKind::UnknownEscape => "glaux::unknown_escape",
             ErrorKind::NotYetSupported => "glaux::not_yet_supported",
+            ErrorKind::BadStage => "glaux::bad_stage",
+            ErrorKind::UnknownStage => "glaux::unknown_stage",
+            ErrorKind::UnknownAggregate => "glaux::unknown_aggregate",
+            ErrorKind::UnknownColumn => "glaux::unknown_column",
             ErrorKind::Reserved => "glaux::reserved",
             ErrorKind::BadCidr => "glaux::bad_cidr",
             ErrorKind::BadRange => "glaux::bad_range",

@@ -8,6 +8,13 @@ pub const INDEX_TABLE: &str = "indices";
 /// Directory and table name of the message table.
 pub const MESSAGE_TABLE: &str = "messages";
 
+/// Directory and table name of the field-values table: every scalar value
+/// of every record, by field, as the record wrote it. Stages that group or
+/// aggregate by a field (`| stats count() by eventName`) read its rows for
+/// that field instead of every whole message (docs/storage.md, "Field
+/// values").
+pub const VALUES_TABLE: &str = "field_values";
+
 /// Directory and table name of the token-hours table: which hours of a day
 /// hold a token. A search over many hours reads it first (one small file per
 /// day) and then opens only the hourly index files it names, instead of
@@ -170,6 +177,44 @@ pub const MESSAGE_COLUMNS: &[Column] = &[
     col("message", ColumnType::Text, "the original record text"),
 ];
 
+/// Field-values table columns, in file order. One row per distinct
+/// (field, value) of each JSON record (an array gives a row per distinct
+/// element; `null` none; text lines none); files sorted by (field, object,
+/// seq, value), so a field's rows are one run of pages and, within it, a
+/// record's are together.
+pub const VALUES_COLUMNS: &[Column] = &[
+    col(
+        "field",
+        ColumnType::Text,
+        "dotted JSON path of the value, arrays flattened",
+    ),
+    col(
+        "value",
+        ColumnType::Text,
+        "the value as the record wrote it: a string's text, a number's JSON text, true or false",
+    ),
+    nullable(
+        "num",
+        ColumnType::Float64,
+        "the value's number when its whole text is a decimal number (numeric strings too); NULL otherwise",
+    ),
+    col(
+        "object",
+        ColumnType::Text,
+        "the source object the record came from",
+    ),
+    col(
+        "seq",
+        ColumnType::Int64,
+        "sequence number of the record within its object, from 0",
+    ),
+    col(
+        "time_ms",
+        ColumnType::Int64,
+        "time of the record, epoch milliseconds UTC",
+    ),
+];
+
 /// Token-hours table columns, in file order. One row per distinct (token,
 /// hour) of the index in each file (of the table, once compacted); files
 /// sorted by (token, dt). It may list an hour
@@ -211,6 +256,7 @@ pub mod columns {
     pub const IP: &str = "ip";
     pub const TAG: &str = "tag";
     pub const MESSAGE: &str = "message";
+    pub const VALUE: &str = "value";
 }
 
 /// The database (Athena) or schema (local engine) the tables live in.

@@ -23,6 +23,7 @@ pub mod layout;
 pub mod lint;
 pub mod optimize;
 pub mod parser;
+pub mod pipeline;
 pub mod plan;
 pub mod resolve;
 pub mod search;
@@ -48,6 +49,10 @@ pub struct CompileOptions {
     /// The field paths the store holds, when known: a field that is not
     /// among them but close to one is an error ("did you mean").
     pub fields: Option<Vec<String>>,
+    /// Whether the store keeps the field-values table (every store glaux
+    /// creates does; one written by an older glaux does not). Stages that
+    /// make a table read it, and are refused without it.
+    pub values_table: bool,
     /// Whether the store keeps the token-hours table (every store glaux
     /// creates does; one written by an older glaux does not). Searches over
     /// many hours read it first when it is there.
@@ -69,6 +74,7 @@ impl CompileOptions {
             database: layout::DEFAULT_DATABASE.to_string(),
             fields: None,
             hours_table: true,
+            values_table: true,
             max_keys: plan::MAX_KEYS,
         }
     }
@@ -124,6 +130,19 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
     }
     let query = parser::parse(text)?;
     let mut warnings = lint::check(&query, options.fields.as_deref())?;
+    let outputs = pipeline::outputs(&query.stages)?;
+    pipeline::not_yet(&query.stages)?;
+    if !options.values_table
+        && !query.stages.is_empty()
+        && matches!(outputs.last(), Some(pipeline::Output::Table(_)))
+    {
+        return Err(CompileError::new(
+            ErrorKind::NotYetSupported,
+            "this store has no field-values table, which stages read",
+        )
+        .at(pipeline::span_of(&query.stages).expect("stages"), "needs field values")
+        .help("the store was written by an older glaux: ingest its objects again into a new store to summarize them"));
+    }
     let window = TimeWindow::fix(&options.window, options.now)?;
     let resolved = resolve::resolve(&query, window, options.now)?;
     let optimized = optimize::optimize(&resolved);
@@ -134,7 +153,26 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
             max_keys: options.max_keys,
             hours_table: options.hours_table,
         },
+        &query.stages,
+        outputs,
     );
+    if let Some(t) = plan.timechart.filter(|t| t.count() > plan::MAX_BUCKETS) {
+        let stage = query
+            .stages
+            .iter()
+            .find(|s| matches!(s.kind, ast::StageKind::Timechart { .. }))
+            .expect("a timechart has its stage");
+        return Err(CompileError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "this timechart has {} buckets; at most {} are drawn",
+                t.count(),
+                plan::MAX_BUCKETS
+            ),
+        )
+        .at(stage.span, "too many buckets")
+        .help("widen the span (`span=1h`), or narrow the window (--since, --from/--to)"));
+    }
     if plan.lookups.len() > plan::MAX_LOOKUPS {
         return Err(CompileError::new(
             ErrorKind::TooLarge,

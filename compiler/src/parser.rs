@@ -15,6 +15,8 @@ use crate::ast::{
 use crate::error::{CompileError, ErrorKind};
 use crate::values::{Cidr, CidrError};
 
+pub(crate) mod stages;
+
 #[derive(Parser)]
 #[grammar = "../../grammar/glaux.pest"]
 struct GlauxGrammar;
@@ -26,8 +28,18 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
             .at(Span::new(0, text.len()), "nothing to search for")
             .help("type a term such as `ConsoleLogin`, a field match such as `eventName:ConsoleLogin`, or `\\help`"));
     }
-    check_balance(text)?;
-    let mut pairs = GlauxGrammar::parse(Rule::query, text).map_err(|e| syntax_error(text, e))?;
+    let end = check_balance(text)?;
+    let search = &text[..end];
+    if search.trim().is_empty() {
+        return Err(CompileError::new(
+            ErrorKind::EmptyQuery,
+            "a query starts with a search, then its stages",
+        )
+        .at(Span::new(end, end + 1), "no search before this `|`")
+        .help("write `*` for every record in the window: `* | stats count() by eventName`"));
+    }
+    let mut pairs =
+        GlauxGrammar::parse(Rule::query, search).map_err(|e| syntax_error(search, e))?;
     let query = pairs.next().expect("query rule");
     let or_expr = query
         .into_inner()
@@ -35,7 +47,8 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
         .expect("or_expr inside query");
     let expr = build_or(or_expr, 0)?;
     check_ranges(&expr)?;
-    Ok(Query { expr })
+    let stages = stages::parse(text, end)?;
+    Ok(Query { expr, stages })
 }
 
 /// Every range must have a field (from `field:` or a field group).
@@ -72,9 +85,13 @@ fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
     .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out")
 }
 
-/// Finds an unclosed quote or an unbalanced parenthesis and points at it,
-/// and refuses nesting deeper than [`MAX_DEPTH`].
-fn check_balance(text: &str) -> Result<(), CompileError> {
+/// Finds where the search ends: at its first lone `|` outside quotes,
+/// regexes and escapes (the stages start there; `||` is OR), else at the
+/// end. In the search, finds an unclosed quote or an unbalanced
+/// parenthesis and points at it, and refuses nesting deeper than
+/// [`MAX_DEPTH`].
+fn check_balance(text: &str) -> Result<usize, CompileError> {
+    let mut end = text.len();
     let mut opens: Vec<usize> = Vec::new();
     let mut chars = text.char_indices().peekable();
     let mut prev: Option<char> = None;
@@ -122,6 +139,15 @@ fn check_balance(text: &str) -> Result<(), CompileError> {
                     return Err(too_deep(i, 1, "parentheses"));
                 }
             }
+            '|' if prev_pipe(text, i) || chars.peek().is_some_and(|&(_, n)| n == '|') => {
+                // `||`: both of its characters.
+                chars.next_if(|&(_, n)| n == '|');
+                prev = Some('|');
+            }
+            '|' => {
+                end = i;
+                break;
+            }
             ')' if opens.pop().is_none() => {
                 return Err(
                     CompileError::new(ErrorKind::UnmatchedParen, "this `)` closes nothing")
@@ -139,7 +165,12 @@ fn check_balance(text: &str) -> Result<(), CompileError> {
                 .help("add the missing `)`"),
         );
     }
-    Ok(())
+    Ok(end)
+}
+
+/// True if the character before byte `i` of `text` is a `|`.
+fn prev_pipe(text: &str, i: usize) -> bool {
+    text[..i].ends_with('|')
 }
 
 /// Length of a complete `/regex/` at the start of `text` that ends before
@@ -1054,7 +1085,8 @@ mod tests {
         assert_eq!(kind("a AND"), ErrorKind::DanglingOperator);
         assert_eq!(kind("OR a"), ErrorKind::DanglingOperator);
         assert_eq!(kind("a\\nb"), ErrorKind::UnknownEscape);
-        assert_eq!(kind("a | count"), ErrorKind::NotYetSupported);
+        assert_eq!(kind("a | count"), ErrorKind::UnknownStage);
+        assert_eq!(kind("a | stats"), ErrorKind::BadStage);
         assert_eq!(kind("a^2"), ErrorKind::Reserved);
         assert_eq!(kind("a~"), ErrorKind::Reserved);
         assert_eq!(kind("/var/log"), ErrorKind::Reserved);

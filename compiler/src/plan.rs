@@ -12,8 +12,10 @@
 //! each returns ([`Shape`], [`Rows`]): [`crate::sql`] only prints them, and
 //! [`crate::search`] sequences them at run time from what each returned.
 
+use crate::ast::{Stage, StageKind};
 use crate::layout::{PARTITION_COLUMN, columns as c};
 use crate::optimize::Optimized;
+use crate::pipeline::Output;
 use crate::resolve::{Atom, Filter, Lookup, Pattern, RecordTest};
 use crate::window::{PartitionRange, TimeWindow};
 
@@ -61,6 +63,9 @@ pub enum Shape {
     /// the `first` newest) this search's first statement, a batch at a
     /// time, and stop at the limit.
     WalkWindow { hours: u64, first: usize },
+    /// The stages make a table: one statement computes it over every match
+    /// of the window ([`Rows::Table`]; [`crate::sql::render`]).
+    Table,
 }
 
 /// What the rows of a statement are.
@@ -74,6 +79,9 @@ pub enum Rows {
     Keys,
     /// The result: the message table's columns, newest first.
     Records,
+    /// The stages' table: the columns of [`Plan::output`] (and hidden
+    /// ones, [`crate::pipeline::NUM_SUFFIX`]), in the table's order.
+    Table,
     /// Part of the result, as [`Rows::Records`]; a statement after it
     /// returns more. The runner keeps them and merges every part in the
     /// result's order (a fetch whose keys' SQL is too long for one
@@ -123,6 +131,50 @@ pub struct Plan {
     pub reads_hours: bool,
     /// The statements that run the search.
     pub shape: Shape,
+    /// The stages after the search, and what each returns
+    /// ([`crate::pipeline::outputs`]); none for a plain search.
+    pub stages: Vec<Stage>,
+    pub outputs: Vec<Output>,
+    /// A timechart's buckets.
+    pub timechart: Option<Timechart>,
+}
+
+/// The buckets of a `timechart`: `span_ms` wide, aligned to UTC multiples
+/// of it, from the one holding the window's start to the one holding its
+/// last millisecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timechart {
+    pub span_ms: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+impl Timechart {
+    /// How many buckets there are.
+    pub fn count(&self) -> i64 {
+        (self.last_ms - self.first_ms) / self.span_ms + 1
+    }
+}
+
+/// Most buckets a `timechart` draws: a terminal shows far fewer, and each
+/// is a row.
+pub const MAX_BUCKETS: i64 = 10_000;
+
+/// The bucket widths a `timechart` without `span=` chooses from, in
+/// seconds: the smallest that makes at most [`DEFAULT_BUCKETS`] buckets of
+/// the window (an hour in minutes, a day in hours, a month in days).
+pub const DEFAULT_SPANS: [u64; 8] = [1, 10, 60, 600, 3_600, 21_600, 86_400, 604_800];
+pub const DEFAULT_BUCKETS: i64 = 60;
+
+/// The bucket width of a `timechart` over a window of `ms`.
+pub fn default_span(ms: i64) -> u64 {
+    DEFAULT_SPANS
+        .into_iter()
+        .find(|&s| {
+            ms.div_euclid(s as i64 * 1_000) + i64::from(ms % (s as i64 * 1_000) != 0)
+                <= DEFAULT_BUCKETS
+        })
+        .unwrap_or(604_800)
 }
 
 /// The distinct tokens of `lookups`' terms and phrases, in first-use order.
@@ -336,7 +388,7 @@ impl Plan {
     /// that. The join reads every message of the window on the local
     /// engine, so only searches with too many matches to name pay for it.
     pub fn may_join(&self) -> bool {
-        self.fetches_by_keys() && self.keys_wanted() > self.max_keys
+        self.fetches_by_keys() && self.keys_wanted() > self.max_keys && !self.makes_table()
     }
 
     /// True if the token-hours table can narrow the hours this search
@@ -393,8 +445,27 @@ impl Plan {
         plan
     }
 
+    /// True if the stages end in a table ([`Shape::Table`]).
+    pub fn makes_table(&self) -> bool {
+        matches!(self.outputs.last(), Some(Output::Table(_)))
+    }
+
+    /// What the stage `i` reads: the search's records, or the table of the
+    /// one before.
+    pub fn input_of(&self, i: usize) -> &Output {
+        match i {
+            0 => &Output::Records,
+            _ => &self.outputs[i - 1],
+        }
+    }
+
     /// The [`Shape`] of this search.
     fn decide_shape(&self) -> Shape {
+        if self.makes_table() {
+            // Even when nothing can match: the table still has its rows
+            // (a count of 0, every bucket of a timechart).
+            return Shape::Table;
+        }
         if self.scan == Scan::Nothing {
             return Shape::Nothing;
         }
@@ -434,8 +505,14 @@ pub struct PlanOptions {
     pub hours_table: bool,
 }
 
-/// Builds the plan.
-pub fn plan(optimized: &Optimized, options: PlanOptions) -> Plan {
+/// Builds the plan of a search and its `stages` (already checked, with
+/// what each returns: `outputs`).
+pub fn plan(
+    optimized: &Optimized,
+    options: PlanOptions,
+    stages: &[Stage],
+    outputs: Vec<Output>,
+) -> Plan {
     let PlanOptions {
         limit,
         max_keys,
@@ -462,7 +539,36 @@ pub fn plan(optimized: &Optimized, options: PlanOptions) -> Plan {
         max_keys,
         reads_hours: false,
         shape: Shape::Nothing,
+        stages: stages.to_vec(),
+        outputs,
+        timechart: None,
     };
+    if plan.makes_table() {
+        // A table reads every match of the window: no limit.
+        plan.limit = None;
+        plan.timechart = stages.iter().find_map(|s| match &s.kind {
+            StageKind::Timechart { span, .. } => {
+                let w = plan.window.as_ref()?;
+                let span = span
+                    .map_or_else(|| default_span(w.end_ms() - w.start_ms()), |d| d.seconds)
+                    as i64
+                    * 1_000;
+                Some(Timechart {
+                    span_ms: span,
+                    first_ms: w.start_ms().div_euclid(span) * span,
+                    last_ms: (w.end_ms() - 1).div_euclid(span) * span,
+                })
+            }
+            _ => None,
+        });
+    } else {
+        // `head` on records is the limit.
+        for s in stages {
+            if let StageKind::Head(n) = s.kind {
+                plan.limit = Some(plan.limit.map_or(n, |l| l.min(n)));
+            }
+        }
+    }
     plan.reads_hours = hours_table && plan.narrows_hours();
     plan.shape = plan.decide_shape();
     plan

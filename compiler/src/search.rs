@@ -159,6 +159,7 @@ impl<'a> Search<'a> {
                     }
                     Shape::FindThenFetch => (State::Finding, Rows::Keys),
                     Shape::One => (State::Over, Rows::Records),
+                    Shape::Table => (State::Over, Rows::Table),
                 };
                 self.state = state;
                 Next::Run(Statement {
@@ -395,7 +396,7 @@ pub fn templates(compiled: &Compiled) -> Vec<String> {
         Shape::WalkListed { .. } => (Hours::Placeholder, "batch of hours, newest first"),
         Shape::WalkWindow { .. } => (Hours::BetweenPlaceholder, "batch of older hours"),
         Shape::FindThenFetch => return vec![crate::sql::fetch_template(tables)],
-        Shape::One | Shape::Nothing => return Vec::new(),
+        Shape::One | Shape::Nothing | Shape::Table => return Vec::new(),
     };
     let until = if plan.may_join() {
         "until every match is found or one more than a fetch names"

@@ -19,6 +19,7 @@
 //!   `regexp_like`, `lower`, `coalesce`, `LIKE … ESCAPE`, and `DOUBLE`
 //!   literals in exponent form.
 
+mod stages;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub use tree::{comment_text, identifier, string_literal};
 use crate::layout::{
     DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, day_of,
 };
+use crate::pipeline::Output;
 use crate::plan::{
     Formula, HOUR_LAST_OBJECT, HOUR_LAST_SEQ, HOUR_UNNAMED, KEY_COLUMNS, Key, Plan, Scan, Shape,
 };
@@ -96,6 +98,11 @@ fn record_columns(table: &'static str) -> Vec<Item> {
     [c::TIME_MS, c::TAG, c::OBJECT, c::SEQ, c::MESSAGE]
         .map(|n| col(Some(table), n).into())
         .to_vec()
+}
+
+/// A match's key and time, as a find returns them ([`KEY_COLUMNS`]).
+fn match_columns(table: &'static str) -> Vec<Item> {
+    KEY_COLUMNS.map(|n| col(Some(table), n).into()).to_vec()
 }
 
 /// The result order, newest first, ties broken by object and seq: written
@@ -455,6 +462,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
             ))
         }
         Shape::One => Some(search_query(plan, tables, Hours::Window, Returns::Records)),
+        Shape::Table => Some(stages::query(plan, tables)),
     };
     Statement {
         comments: header_lines(plan, header),
@@ -503,16 +511,24 @@ fn commented(comment: &str, query: Query) -> String {
 
 /// What [`search_query`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Returns {
+pub(crate) enum Returns {
     /// The keys of the newest `n` matches (a find).
     Keys(u64),
     /// The matching records (the one-statement search, or the join).
     Records,
+    /// Every match's key and time ([`KEY_COLUMNS`]), each once, in no
+    /// order: what stages read ([`stages`]).
+    Matches,
 }
 
 /// The one-statement search (or the join), or the find of a search that
 /// fetches by keys.
-fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns) -> Query {
+pub(crate) fn search_query(
+    plan: &Plan,
+    tables: &Tables,
+    hours: Hours<'_>,
+    returns: Returns,
+) -> Query {
     let needs_flags = plan.scan == Scan::Window || plan.formula.has_record_tests();
     // Without a limit the message rows are the result, each once (see
     // `once_each`); with one they go through `once_each`'s outer query.
@@ -529,6 +545,13 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
                 &record_condition,
             );
         }
+        if returns == Returns::Matches {
+            return select_query(Select {
+                distinct: true,
+                filter: Some(Expr::And(filter)),
+                ..Select::new(match_columns("m"), tables.messages())
+            });
+        }
         let inner = Select {
             distinct,
             filter: Some(Expr::And(filter)),
@@ -540,7 +563,10 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
     let top = match returns {
         Returns::Keys(n) => Some(n),
         Returns::Records => plan.index_limit(),
+        Returns::Matches => None,
     };
+    // The hits carry their record's time when they are the result's keys.
+    let timed = top.is_some() || returns == Returns::Matches;
     let max_phrase = plan.max_phrase();
     let parts = prefilter(plan);
     let [index_dt, index_time] = window_range(plan, None);
@@ -563,7 +589,7 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
         if reads(|p| matches!(p, Pattern::Ip(_))) {
             names.push(c::IP);
         }
-        if top.is_some() {
+        if timed {
             names.push(c::TIME_MS);
         }
         let plain: Vec<Item> = key_columns()
@@ -579,7 +605,7 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
                     vec![col(None, name), Expr::Int(k as i64)],
                 )),
                 partition_by: key_columns(),
-                order_by: vec![col(None, c::POS)],
+                order_by: vec![Order::asc(col(None, c::POS))],
             };
             items.push(Item::named(lead(c::TOKEN), &format!("next_token_{k}")));
             items.push(Item::named(lead(c::POS), &format!("next_pos_{k}")));
@@ -617,7 +643,7 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
         }
     };
     let mut items: Vec<Item> = key_columns().into_iter().map(Item::from).collect();
-    if top.is_some() {
+    if timed {
         // One value per record (every index row carries its record's
         // time); max() only names it through the GROUP BY.
         items.push(Item::named(
@@ -664,7 +690,7 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
         name: "hits",
         query: hits,
     });
-    if let Returns::Keys(_) = returns {
+    if matches!(returns, Returns::Keys(_)) || (returns == Returns::Matches && !needs_flags) {
         // Step 1 of 2: the keys alone; `crate::fetch` decides step 2.
         let keys = KEY_COLUMNS.map(|n| col(None, n).into()).to_vec();
         return Query {
@@ -684,17 +710,35 @@ fn search_query(plan: &Plan, tables: &Tables, hours: Hours<'_>, returns: Returns
         };
         conjunct(&mut filter, &plan.formula, &flag, &record_condition);
     }
+    if returns == Returns::Matches {
+        return Query {
+            with,
+            ..select_query(Select {
+                distinct: true,
+                joins: vec![join_hits(plan, join_on)],
+                filter: Some(Expr::And(filter)),
+                ..Select::new(match_columns("m"), tables.messages())
+            })
+        };
+    }
     let inner = Select {
         distinct,
-        joins: vec![Join {
-            left: plan.scan == Scan::Window,
-            relation: named("hits", Some("h")),
-            on: Expr::And(join_on),
-        }],
+        joins: vec![join_hits(plan, join_on)],
         filter: Some(Expr::And(filter)),
         ..Select::new(record_columns("m"), tables.messages())
     };
     once_each(with, inner, plan.limit)
+}
+
+/// The messages' join to the hits: a left join when records with no hit
+/// match too ([`Scan::Window`]).
+fn join_hits(plan: &Plan, on: Vec<Expr>) -> Join {
+    let hits = named("hits", Some("h"));
+    if plan.scan == Scan::Window {
+        Join::left(hits, Expr::And(on))
+    } else {
+        Join::inner(hits, Expr::And(on))
+    }
 }
 
 /// A query of one `SELECT`, nothing around it.
@@ -911,10 +955,13 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
     lines.push(format!("resolved: {}", header.before));
     lines.push(format!("optimized: {}", header.after));
     if plan.scan == Scan::Nothing {
-        lines.push(
+        lines.push(if plan.makes_table() {
+            "no record can match (a contradiction or an empty time range): the stages run over none"
+                .to_string()
+        } else {
             "nothing to run: no record can match (a contradiction or an empty time range)"
-                .to_string(),
-        );
+                .to_string()
+        });
         return lines;
     }
     let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
@@ -948,6 +995,12 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
         Scan::Window => {
             lines.push("note: the query matches records with none of these lookups, so every message in the window is read".to_string());
         }
+        Scan::Messages if plan.makes_table() && plan.formula == Formula::Const(true) => {
+            lines.push(
+                "note: every record of the window: the stages read the field-values table, and the messages' keys alone (no message text) to count records"
+                    .to_string(),
+            );
+        }
         Scan::Messages => {
             lines.push(
                 "note: nothing to look up in the index, so every message in the window is read"
@@ -958,6 +1011,36 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
     }
     if plan.scans_all_tokens() {
         lines.push("cost: a leading wildcard or a regex reads every token of the window's index (no row-group pruning)".to_string());
+    }
+    if plan.makes_table() {
+        let stages: Vec<String> = plan.stages.iter().map(ToString::to_string).collect();
+        lines.push(format!(
+            "stages: over every match of the window, no limit: {}",
+            stages.join(" | ")
+        ));
+        if let Some(Output::Table(columns)) = plan.outputs.last() {
+            let named: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match plan.timechart.is_some() && i == 0 {
+                    true => format!(
+                        "{} = {} (bucket start, epoch ms)",
+                        crate::pipeline::sql_column(i),
+                        c.name
+                    ),
+                    false => format!("{} = {}", crate::pipeline::sql_column(i), c.name),
+                })
+                .collect();
+            lines.push(format!("columns: {}", named.join(", ")));
+        }
+        if let Some(t) = &plan.timechart {
+            lines.push(format!(
+                "buckets: {} of {} ms from {} ms (epoch, UTC); the statement returns those with records, glaux adds the empty ones",
+                t.count(),
+                t.span_ms,
+                t.first_ms
+            ));
+        }
     }
     lines.push(format!(
         "limit: {}",
@@ -984,7 +1067,7 @@ fn steps(plan: &Plan) -> Option<String> {
         format!("until every match is found or more than {max} are")
     };
     let (fetch, step) = match plan.shape {
-        Shape::Nothing | Shape::One => return None,
+        Shape::Nothing | Shape::One | Shape::Table => return None,
         Shape::WalkListed { named: true } => (
             format!(
                 "1. this statement lists those hours, each with the one record holding the tokens there when the table names it; 2. newest hours first, {until}: an hour whose record is listed gives it without a search, and from an hour without one the index is searched, a batch of hours at a time; 3. only those records' messages are read, by key"

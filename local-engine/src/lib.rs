@@ -7,10 +7,13 @@
 //! `"glaux"."indices"` means the same on both engines and `dt` predicates
 //! prune directories before any file is opened.
 //!
-//! Trino functions the compiler uses that DataFusion lacks would be
-//! registered here as UDFs with Trino's semantics; today there are none (see
-//! `docs/engines.md`).
+//! Trino functions DataFusion lacks are registered as UDFs with Trino's
+//! semantics (`trino`, listed in `docs/engines.md`): the compiler's SQL needs
+//! none, but SQL written by hand against the same tables (the bench's
+//! baseline, a query from the Athena console) runs here too.
 #![forbid(unsafe_code)]
+
+pub mod trino;
 
 use std::sync::Arc;
 
@@ -24,7 +27,7 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use glaux_store::Store;
-use glaux_store::writer::{hours_schema, index_schema, message_schema};
+use glaux_store::writer::{hours_schema, index_schema, message_schema, values_schema};
 
 /// Errors of the local engine.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,9 @@ impl LocalEngine {
             )
             .build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
+        for function in trino::functions() {
+            ctx.register_udf(function);
+        }
 
         let schema = Arc::new(MemorySchemaProvider::new());
         let catalog = ctx
@@ -89,7 +95,9 @@ impl LocalEngine {
             .expect("DataFusion's default catalog exists");
         catalog.register_schema(database, schema)?;
 
-        use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, partition_column};
+        use glaux_compiler::layout::{
+            HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, partition_column,
+        };
         let mut tables = vec![
             (store.index_dir(), index_schema(), INDEX_TABLE),
             (store.message_dir(), message_schema(), MESSAGE_TABLE),
@@ -98,6 +106,11 @@ impl LocalEngine {
         // (`CompileOptions::hours_table`) and does without.
         if store.has_hours_table() {
             tables.push((store.hours_dir(), hours_schema(), HOURS_TABLE));
+        }
+        // Absent from stores an older glaux wrote; the compiler is told
+        // (`CompileOptions::values_table`) and refuses stages that read it.
+        if store.has_values_table() {
+            tables.push((store.values_dir(), values_schema(), VALUES_TABLE));
         }
         for (dir, file_schema, name) in tables {
             let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
@@ -281,5 +294,39 @@ mod tests {
             assert!(parquet.global.bloom_filter_on_read, "{table}");
             assert!(parquet.global.enable_page_index, "{table}");
         }
+    }
+
+    /// Hand-written Athena SQL with Trino's JSON function runs here too.
+    #[tokio::test]
+    async fn json_extract_scalar_runs_in_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        std::fs::create_dir_all(store.index_dir()).unwrap();
+        std::fs::create_dir_all(store.message_dir()).unwrap();
+        let engine = LocalEngine::open(&store, "glaux").await.unwrap();
+        let sql = r#"SELECT json_extract_scalar(m, '$.a.b') AS v FROM (VALUES ('{"a":{"b":"x"}}'), ('{"a":{"b":2}}'), ('{"a":[]}')) AS t(m) ORDER BY v"#;
+        let batches = engine.run(sql).await.unwrap();
+        let values: Vec<Option<String>> = batches
+            .iter()
+            .flat_map(|b| {
+                let text = arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
+                let text = text
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .unwrap()
+                    .clone();
+                (0..arrow::array::Array::len(&text))
+                    .map(|i| {
+                        arrow::array::Array::is_valid(&text, i).then(|| text.value(i).to_string())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(values, [Some("2".into()), Some("x".into()), None]);
+        let bad = engine
+            .run("SELECT json_extract_scalar('{}', 'a.b')")
+            .await
+            .unwrap_err();
+        assert!(bad.to_string().contains("invalid JSON path"), "{bad}");
     }
 }

@@ -14,6 +14,8 @@
 //! the SQL cannot hide behind the same bug in the test.
 #![forbid(unsafe_code)]
 
+pub mod stages;
+
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};

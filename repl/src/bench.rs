@@ -532,6 +532,10 @@ pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result
         )
         .map_err(io)?;
     }
+    if only.is_empty() || only.iter().any(|o| "stats".contains(o.as_str())) {
+        let runs = (&runtime, &engine, repeats);
+        disagreements += stages_against_hand_written(runs, &manifest, &store, out)?;
+    }
     if !fetch_keys.is_empty() {
         let hours_table = store.has_hours_table();
         let runs = (&runtime, &engine, repeats);
@@ -608,6 +612,139 @@ fn fetch_against_join(
         out.flush().map_err(io)?;
     }
     Ok(disagreements)
+}
+
+/// The stage queries of the benchmark over one day: `stats count() by
+/// eventName` of every record against the hand-written Athena query that
+/// extracts the field from each message, and of a 1 % needle against the
+/// same search without the stage (as the REPL runs it, and exported whole).
+/// The answers are compared with the hand-written query's. Returns how many
+/// disagree.
+fn stages_against_hand_written(
+    (runtime, engine, repeats): (&tokio::runtime::Runtime, &LocalEngine, usize),
+    manifest: &Manifest,
+    store: &Store,
+    out: &mut dyn Write,
+) -> Result<usize, String> {
+    let io = |e: std::io::Error| e.to_string();
+    if !store.has_values_table() {
+        writeln!(
+            out,
+            "\n## Stages\n\nThe store has no field-values table (an older glaux wrote it): not measured."
+        )
+        .map_err(io)?;
+        return Ok(0);
+    }
+    let Some(day) = windows(manifest).into_iter().find(|w| w.name == "1 day") else {
+        unreachable!("windows() has a day");
+    };
+    let pct1 = manifest
+        .needle("pct1")
+        .ok_or("the manifest has no 1 % needle")?
+        .token
+        .clone();
+    let options = |limit| CompileOptions {
+        values_table: true,
+        ..over(&day, day.to, limit, store.has_hours_table())
+    };
+    let hand_written = |predicate: &str| {
+        format!(
+            "SELECT json_extract_scalar(message, '$.eventName') AS k, count(*) AS n\nFROM glaux.messages\nWHERE dt >= {} AND dt <= {}\n  AND time_ms >= {} AND time_ms < {}\n  AND json_extract_scalar(message, '$.eventName') IS NOT NULL{predicate}\nGROUP BY 1",
+            string_literal(&partition_of(day.from)),
+            string_literal(&partition_of(day.to - chrono::Duration::milliseconds(1))),
+            day.from.timestamp_millis(),
+            day.to.timestamp_millis(),
+        )
+    };
+    let needle_like = format!(
+        "\n  AND message LIKE {}",
+        string_literal(&format!("%\"sourceIPAddress\":\"{pct1}\"%"))
+    );
+    writeln!(
+        out,
+        "\n## Stages (one day)\n\nglaux's stage against the hand-written Athena query (`json_extract_scalar` over every message of the window), and a selective stage against its search without the stage, as the REPL runs it (first 100 records) and exported whole. Answers: glaux's groups and counts against the hand-written query's.\n\n| query | glaux bytes | baseline | baseline bytes | bytes ratio | glaux s | baseline s | groups glaux / hand-written | agree |\n|---|---:|---|---:|---:|---:|---:|---|---|"
+    )
+    .map_err(io)?;
+    let mut disagreements = 0;
+    let every = "* | stats count() by eventName".to_string();
+    let selective = format!("sourceIPAddress:{pct1} | stats count() by eventName");
+    let search = format!("sourceIPAddress:{pct1}");
+    let cases: [(&str, &str, &str); 3] = [
+        (&every, "hand-written", ""),
+        (&selective, "search, first 100", &needle_like),
+        (&selective, "search, exported", &needle_like),
+    ];
+    for (i, (query, baseline, predicate)) in cases.into_iter().enumerate() {
+        let compiled = compile_bench(query, &options(Some(100)))?;
+        let (glaux, _, _) = measure(runtime, engine, Search::Glaux(&compiled), repeats)?;
+        let expected_sql = hand_written(predicate);
+        let (expected, _, _) = measure(runtime, engine, Search::Sql(&expected_sql), repeats)?;
+        let base = match i {
+            0 => expected,
+            1 => {
+                let c = compile_bench(&search, &options(Some(100)))?;
+                measure(runtime, engine, Search::Glaux(&c), repeats)?.0
+            }
+            _ => {
+                let c = compile_bench(&search, &options(None))?;
+                measure(runtime, engine, Search::Glaux(&c), repeats)?.0
+            }
+        };
+        let ours = groups(
+            &run_once(runtime, engine, &Search::Glaux(&compiled))?.0,
+            "c0",
+            "c1",
+        )?;
+        let theirs = groups(
+            &run_once(runtime, engine, &Search::Sql(&expected_sql))?.0,
+            "k",
+            "n",
+        )?;
+        let agree = ours == theirs && !ours.is_empty();
+        if !agree {
+            disagreements += 1;
+        }
+        writeln!(
+            out,
+            "| `{}` | {} | {baseline} | {} | {:.4} | {:.3} | {:.3} | {} / {} | {} |",
+            query.replace('|', "\\|"),
+            glaux.bytes,
+            base.bytes,
+            glaux.bytes as f64 / base.bytes.max(1) as f64,
+            glaux.wall.as_secs_f64(),
+            base.wall.as_secs_f64(),
+            ours.len(),
+            theirs.len(),
+            if agree { "yes" } else { "**NO**" },
+        )
+        .map_err(io)?;
+        out.flush().map_err(io)?;
+    }
+    Ok(disagreements)
+}
+
+/// The (text, count) pairs of columns `key` and `count` of `batches`,
+/// sorted.
+fn groups(batches: &[RecordBatch], key: &str, count: &str) -> Result<Vec<(String, i64)>, String> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Int64Type};
+    let mut pairs = Vec::new();
+    for b in batches {
+        let column = |name: &str, to: &DataType| {
+            let c = b
+                .column_by_name(name)
+                .ok_or_else(|| format!("no column {name} in the answer"))?;
+            arrow::compute::cast(c, to).map_err(|e| e.to_string())
+        };
+        let keys = column(key, &DataType::Utf8)?;
+        let counts = column(count, &DataType::Int64)?;
+        let (keys, counts) = (keys.as_string::<i32>(), counts.as_primitive::<Int64Type>());
+        for i in 0..b.num_rows() {
+            pairs.push((keys.value(i).to_string(), counts.value(i)));
+        }
+    }
+    pairs.sort();
+    Ok(pairs)
 }
 
 /// The options of a search over `w` at `now` with `limit`.
@@ -712,6 +849,7 @@ fn by_statement(each: &[(Rows, u64)]) -> String {
         Rows::Hours => ("hours", "hours"),
         Rows::Keys => ("find", "finds"),
         Rows::Records | Rows::SomeRecords => ("fetch", "fetches"),
+        Rows::Table => ("table", "tables"),
     };
     let mut parts: Vec<((&str, &str), usize, u64)> = Vec::new();
     for &(rows, bytes) in each {

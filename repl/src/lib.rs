@@ -21,6 +21,7 @@ pub mod repl;
 pub mod saved;
 pub mod session;
 pub mod steps;
+pub mod table;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -422,16 +423,20 @@ pub fn run_with(
                         color: term.color_out,
                         marks: output::Marks::of(&outcome.compiled.plan),
                     };
-                    if let Err(e) = output::write_hits(out, &outcome.hits, args.format, &look) {
+                    let written = match &outcome.table {
+                        Some(t) => table::write(out, t, args.format, term.width, term.color_out),
+                        None => output::write_hits(out, &outcome.hits, args.format, &look),
+                    };
+                    if let Err(e) = written {
                         let _ = writeln!(err, "error: writing output: {e}");
                         return EXIT_ERROR;
                     }
                     let _ = writeln!(err, "{}", session::footer(&outcome));
-                    if outcome.hits.is_empty() {
-                        EXIT_NO_RESULTS
-                    } else {
-                        EXIT_OK
-                    }
+                    let rows = outcome
+                        .table
+                        .as_ref()
+                        .map_or(outcome.hits.len(), |t| t.rows.len());
+                    if rows == 0 { EXIT_NO_RESULTS } else { EXIT_OK }
                 }
                 Err(e) => search_error(err, e, color),
             }

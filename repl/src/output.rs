@@ -356,7 +356,7 @@ fn hit_json(h: &Hit) -> String {
 /// Messages shown on one line and safe for a terminal: tabs become spaces,
 /// line breaks `\n`/`\r`, and every other control character (ESC among
 /// them: log text must not drive the terminal) a `\u{..}` escape.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

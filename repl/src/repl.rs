@@ -398,7 +398,16 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
                 color: view.term.color_out,
                 marks: output::Marks::of(&outcome.compiled.plan),
             };
-            let _ = output::write_hits(&mut text, &outcome.hits, view.format, &look);
+            let _ = match &outcome.table {
+                Some(t) => crate::table::write(
+                    &mut text,
+                    t,
+                    view.format,
+                    Some(terminal_width(&view.term)),
+                    view.term.color_out,
+                ),
+                None => output::write_hits(&mut text, &outcome.hits, view.format, &look),
+            };
             let _ = writeln!(text, "{}", session::footer(&outcome));
             if view.timing {
                 let steps = match outcome.statement_times.len() {

@@ -109,6 +109,9 @@ pub struct AthenaRun {
 pub struct Outcome {
     pub compiled: Compiled,
     pub hits: Vec<Hit>,
+    /// The stages' table, when they make one (`| stats …`); `hits` is
+    /// then empty.
+    pub table: Option<crate::table::Table>,
     pub elapsed: Duration,
     /// The Athena queries the search ran (none on the local engine).
     pub athena: Vec<AthenaRun>,
@@ -190,6 +193,11 @@ impl Session {
                 EngineKind::Local => self.store.has_hours_table(),
                 EngineKind::Athena => true,
             },
+            // The same for the field-values table.
+            values_table: match self.engine_kind() {
+                EngineKind::Local => self.store.has_values_table(),
+                EngineKind::Athena => true,
+            },
             max_keys: glaux_compiler::plan::MAX_KEYS,
         };
         compile(query, &options).map_err(|e| e.with_source(query))
@@ -210,6 +218,7 @@ impl Session {
         let mut outcome = Outcome {
             compiled,
             hits: Vec::new(),
+            table: None,
             elapsed: Duration::ZERO,
             athena: Vec::new(),
             statements: Vec::new(),
@@ -287,8 +296,16 @@ impl Session {
         drop(spinner);
         // The queries ran and are billed even when their rows are not
         // usable: say so, as for any error after a query ran.
-        outcome.hits = hits_from_batches(&ran.batches)
-            .map_err(|e| SearchError::Output(e).after_athena_runs(outcome.athena.clone()))?;
+        if outcome.compiled.plan.shape == glaux_compiler::plan::Shape::Table {
+            outcome.table = Some(
+                crate::table::from_batches(&outcome.compiled, &ran.batches).map_err(|e| {
+                    SearchError::Output(e).after_athena_runs(outcome.athena.clone())
+                })?,
+            );
+        } else {
+            outcome.hits = hits_from_batches(&ran.batches)
+                .map_err(|e| SearchError::Output(e).after_athena_runs(outcome.athena.clone()))?;
+        }
         outcome.statements = ran.statements;
         outcome.statement_times = ran.times;
         outcome.elapsed = started.elapsed();
@@ -432,6 +449,10 @@ fn say(spinner: &Option<Spinner>, status: String) {
 /// The line printed after results: count, whether the limit cut them, time.
 pub fn footer(outcome: &Outcome) -> String {
     let n = outcome.hits.len();
+    let (n, noun) = match &outcome.table {
+        Some(t) => (t.rows.len(), "row"),
+        None => (n, "record"),
+    };
     let limit_note = match outcome.compiled.plan.limit {
         Some(l) if n as u64 >= l => {
             format!(" (limit {l} reached; newest first; --limit 0 or \\limit 0 for all)")
@@ -453,7 +474,7 @@ pub fn footer(outcome: &Outcome) -> String {
         (true, None) => String::new(),
     };
     format!(
-        "{n} record{}{limit_note} in {:.2} s{athena} · window {} · {} partition{}{ran}",
+        "{n} {noun}{}{limit_note} in {:.2} s{athena} · window {} · {} partition{}{ran}",
         if n == 1 { "" } else { "s" },
         outcome.elapsed.as_secs_f64(),
         window,

@@ -88,6 +88,14 @@ where
                     times,
                 });
             }
+            Rows::Table => {
+                return Ok(Ran {
+                    batches,
+                    statements,
+                    rows,
+                    times,
+                });
+            }
             Rows::SomeRecords => {
                 parts.extend(batches);
                 Answer::Records

@@ -98,9 +98,22 @@ fn gen_then_bench_agrees_everywhere() {
         "{report}"
     );
     let (searches, compiles) = report.split_once("## Compile").expect("a compile section");
-    let (compiles, fetches) = compiles
+    let (compiles, stages) = compiles
+        .split_once("## Stages (one day)")
+        .expect("a stages section");
+    let (stages, fetches) = stages
         .split_once("## Fetch by key against the join")
         .expect("a fetch section");
+    // The stage over every record and the selective one (twice: against
+    // the search as the REPL runs it and exported), each answering as the
+    // hand-written json_extract_scalar query does.
+    let stage_rows: Vec<&str> = stages.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(stage_rows.len(), 1 + 3, "{stages}");
+    assert!(
+        stage_rows.iter().skip(1).all(|r| r.ends_with("| yes |")),
+        "{stages}"
+    );
+    assert!(stage_rows[1].contains("| hand-written |"), "{stages}");
     // The 1 % needle's newest 10, and a limit of 60 that is more than it
     // has (59 records: the walk reads every hour), by key and by the join:
     // the same rows both ways.

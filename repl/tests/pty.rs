@@ -234,3 +234,68 @@ fn history_persists_across_two_sessions() {
     assert!(regex_match(FOOTER, &shown), "{shown}");
     quit(second);
 }
+
+/// `top` and `timechart` in the REPL's table view: right-aligned counts,
+/// a bar per row in Unicode blocks, the longest bar for the largest count,
+/// and every bucket of the window, the empty ones with 0.
+#[test]
+fn top_and_timechart_draw_a_bar_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path(), "1");
+    let store = store.to_str().unwrap();
+    let mut p = repl(dir.path(), &["--store", store]);
+    p.exp_string(PROMPT).unwrap();
+    let shown = enter(&mut p, "\\sql off", PROMPT);
+    assert!(shown.contains("sql: off"), "{shown}");
+
+    // The pty's bytes as UTF-8 (the session hands them over a byte a char).
+    let utf8 = |s: String| -> String {
+        String::from_utf8(s.chars().map(|c| c as u32 as u8).collect()).unwrap_or(s)
+    };
+    let shown = utf8(enter(&mut p, "* | top 3 eventName", PROMPT));
+    let lines: Vec<&str> = shown.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.contains("eventName") && l.contains("count") && l.contains("percent"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    let rule: Vec<char> = lines[header + 1].chars().collect();
+    let rows: Vec<&str> = lines[header + 2..header + 5].to_vec();
+    let bar = |l: &str| l.chars().filter(|c| ('█'..='▏').contains(c)).count();
+    assert!(rows.iter().all(|r| bar(r) > 0), "{shown}");
+    // Ordered by count: the first bar is the longest, and full.
+    assert!(
+        bar(rows[0]) >= bar(rows[1]) && bar(rows[1]) >= bar(rows[2]),
+        "{shown}"
+    );
+    assert!(rows[0].contains("██████████"), "{shown}");
+    // Counts right-aligned: each ends where the rule under `count` (the
+    // second column) ends.
+    let first_gap = rule.iter().position(|c| *c == ' ').unwrap();
+    let second = first_gap + rule[first_gap..].iter().position(|c| *c != ' ').unwrap();
+    let end = second + rule[second..].iter().position(|c| *c == ' ').unwrap();
+    for r in &rows {
+        let chars: Vec<char> = r.chars().collect();
+        assert!(
+            chars[end - 1].is_ascii_digit() && chars[end] == ' ',
+            "{shown}"
+        );
+    }
+    assert!(regex_match(r"3 rows in [0-9.]+ s", &shown), "{shown}");
+
+    let shown = utf8(enter(&mut p, "* | timechart span=1h count()", PROMPT));
+    let buckets: Vec<&str> = shown
+        .lines()
+        .filter(|l| regex_match(r"^\d{4}-\d\d-\d\dT\d\d:00:00Z +\d+", l))
+        .collect();
+    // The last 24 hours, hour by hour: 24 buckets, or 25 when the window
+    // does not start on the hour.
+    assert!(matches!(buckets.len(), 24 | 25), "{shown}");
+    assert!(buckets.iter().any(|l| bar(l) > 0), "{shown}");
+    assert!(
+        buckets
+            .iter()
+            .all(|l| !l.trim_end().ends_with(" 0") || bar(l) == 0),
+        "an empty bucket has no bar: {shown}"
+    );
+    quit(p);
+}

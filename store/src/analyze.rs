@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use glaux_compiler::layout::TEXT_FIELD;
 use glaux_compiler::tokenizer::for_each_token;
-use glaux_compiler::values::{ip_key, value_number};
+use glaux_compiler::values::{ip_key, number_of, value_number};
 
 use serde_json::Value;
 
@@ -27,7 +27,16 @@ pub struct Entry {
     pub num: Option<f64>,
 }
 
-/// The distinct tokens and field paths of one object, each held once.
+/// One distinct (field, value) pair of a record: ids in the object's
+/// [`Vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FieldValue {
+    pub field: u32,
+    pub value: u32,
+}
+
+/// The distinct tokens, field paths and values of one object, each held
+/// once.
 ///
 /// Ingest's cost is per index row (docs/performance.md): an `Entry` that
 /// owned its token cost an allocation and a free per occurrence, and every
@@ -40,6 +49,10 @@ pub struct Vocabulary {
     fields: Interner,
     /// The IP key of each token (by id), when it is an address.
     ips: Vec<Option<String>>,
+    /// Scalar values of JSON records, as written.
+    values: Interner,
+    /// The number of each value (by id), when its whole text is one.
+    numbers: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +92,28 @@ impl Vocabulary {
             self.ips.push(ip_key(token));
         }
         id
+    }
+
+    fn value_id(&mut self, value: &str) -> u32 {
+        let (id, new) = self.values.id(value);
+        if new {
+            self.numbers.push(number_of(value));
+        }
+        id
+    }
+
+    pub fn value(&self, id: u32) -> &str {
+        &self.values.texts[id as usize]
+    }
+
+    /// The value's number ([`glaux_compiler::values::number_of`]).
+    pub fn value_number(&self, id: u32) -> Option<f64> {
+        self.numbers[id as usize]
+    }
+
+    /// Each value id's rank in sorted value order.
+    pub fn value_ranks(&self) -> Vec<u32> {
+        self.values.ranks()
     }
 
     pub fn token(&self, id: u32) -> &str {
@@ -149,12 +184,31 @@ pub fn entries(
     json: Option<&Value>,
     text: &str,
 ) -> Vec<Entry> {
+    analyze(vocabulary, scratch, json, text).0
+}
+
+/// The index entries of a record ([`entries`]) and its distinct (field,
+/// value) pairs, sorted by id: every scalar of a JSON object, an array's
+/// elements under their parent's path; none for a text line.
+pub fn analyze(
+    vocabulary: &mut Vocabulary,
+    scratch: &mut String,
+    json: Option<&Value>,
+    text: &str,
+) -> (Vec<Entry>, Vec<FieldValue>) {
+    let mut values = Vec::new();
     let mut out = Vec::new();
     let mut pos: i32 = 0;
     let mut add = |field: &str, value: &str| {
         let mut num = value_number(value);
         let start = out.len();
         let field = vocabulary.fields.id(field).0;
+        if json.is_some() {
+            values.push(FieldValue {
+                field,
+                value: vocabulary.value_id(value),
+            });
+        }
         for_each_token(value, scratch, &mut |token| {
             out.push(Entry {
                 token: vocabulary.token_id(token),
@@ -179,7 +233,9 @@ pub fn entries(
         Some(v) => for_each_value(v, &mut add),
         None => add(TEXT_FIELD, text),
     }
-    out
+    values.sort_unstable();
+    values.dedup();
+    (out, values)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use glaux_compiler::layout::{
-    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, columns as c, partition_column,
+    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, columns as c, partition_column,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
@@ -50,11 +50,11 @@ use sha2::{Digest, Sha256};
 use crate::Store;
 use crate::writer::{
     Objects, borrow_hours, decode_hours, encode, encode_hours, index_properties, index_schema,
-    message_properties, message_schema,
+    message_properties, message_schema, values_properties, values_schema,
 };
 
 /// The tables compaction rewrites, in order (locally and on S3).
-pub(crate) const TABLES: [&str; 3] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE];
+pub(crate) const TABLES: [&str; 4] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE];
 
 /// Name of the staging directory under the store root.
 pub const STAGING: &str = "_staging";
@@ -243,10 +243,10 @@ pub struct Merged {
 /// sorted as a compacted file keeps its rows. Plain data in and out: the
 /// local swap and the write-then-delete on S3 both use it.
 pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
-    let schema = if table == INDEX_TABLE {
-        index_schema()
-    } else {
-        message_schema()
+    let schema = match table {
+        INDEX_TABLE => index_schema(),
+        VALUES_TABLE => values_schema(),
+        _ => message_schema(),
     };
     let mut digest = Sha256::new();
     for (name, _) in files {
@@ -293,10 +293,10 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
         }
     }
     let all = concat_batches(&schema, &batches).map_err(std::io::Error::other)?;
-    let keys: &[&str] = if table == INDEX_TABLE {
-        &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS]
-    } else {
-        &[c::OBJECT, c::SEQ]
+    let keys: &[&str] = match table {
+        INDEX_TABLE => &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS],
+        VALUES_TABLE => &[c::FIELD, c::OBJECT, c::SEQ, c::VALUE],
+        _ => &[c::OBJECT, c::SEQ],
     };
     let sort: Vec<SortColumn> = keys
         .iter()
@@ -315,10 +315,10 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
             .as_string::<i32>();
         (0..col.len()).map(|i| col.value(i).to_string()).collect()
     };
-    let props = if table == INDEX_TABLE {
-        index_properties(Objects::Many)
-    } else {
-        message_properties(Objects::Many)
+    let props = match table {
+        INDEX_TABLE => index_properties(Objects::Many),
+        VALUES_TABLE => values_properties(Objects::Many),
+        _ => message_properties(Objects::Many),
     };
     Ok(Merged {
         name,

@@ -1,7 +1,7 @@
 //! Raw log files → the store. Each input file is one *object*: it is read,
 //! decompressed, split into records, each record timed and tokenized, and
-//! the records written per hour partition as one index file and one message
-//! file named after the object. Re-ingesting an object rewrites the same
+//! the records written per hour partition as one index file, one message
+//! file and one field-values file named after the object. Re-ingesting an object rewrites the same
 //! files, so nothing is duplicated.
 //!
 //! Objects come from a [`Source`] (local files, S3 objects) and files go to
@@ -18,12 +18,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, day_of, partition_column};
+use glaux_compiler::layout::{
+    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, day_of, partition_column,
+};
 use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
-use crate::analyze::{Vocabulary, entries};
+use crate::analyze::{Vocabulary, analyze};
 use crate::catalog::CATALOG_DIR;
 use crate::decode::{decode, decompress};
 use crate::target::{Files, Source, Target};
@@ -191,6 +193,12 @@ pub struct StoredFiles {
     /// glaux; a table listing only new hours would hide the older ones, so
     /// it gets none and searches do without (`Store::has_hours_table`).
     pub token_hours: bool,
+    /// Whether ingest writes field-values files: in a new store, or one
+    /// that has them. A store with data and none was written by an older
+    /// glaux: a table holding only new records' values would make a
+    /// stage's answer silently partial, so it gets none and stages refuse
+    /// to run on it (`Store::has_values_table`).
+    pub field_values: bool,
     /// The token-hours files there are (keys), so a re-ingest finds the
     /// day files of an object's earlier version.
     hours_files: HashSet<String>,
@@ -249,6 +257,8 @@ impl StoredFiles {
             }
         }
         let token_hours = hours.is_empty() || !hours_files.is_empty();
+        let field_values =
+            hours.is_empty() || !target.list(&format!("{VALUES_TABLE}/"))?.is_empty();
         let mut catalogs: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
         for key in target.list(&format!("{CATALOG_DIR}/"))? {
             if let Some((hash, version)) = crate::catalog::parse_key(&key) {
@@ -263,6 +273,7 @@ impl StoredFiles {
             hours,
             compacted,
             token_hours,
+            field_values,
             hours_files,
             hours_merged,
             catalogs,
@@ -500,15 +511,17 @@ pub fn ingest_bytes(
             TimeSource::ObjectName => report.time_from_object_name += 1,
             TimeSource::Mtime => report.time_from_mtime += 1,
         }
+        let (entries, values) = analyze(
+            &mut vocabulary,
+            &mut scratch,
+            record.json.as_ref(),
+            &record.text,
+        );
         let row = Row {
             seq: record.seq,
             time_ms: time.timestamp_millis(),
-            entries: entries(
-                &mut vocabulary,
-                &mut scratch,
-                record.json.as_ref(),
-                &record.text,
-            ),
+            entries,
+            values,
             text: record.text,
         };
         field_counts.add_record(&row.entries);
@@ -648,6 +661,11 @@ pub fn ingest_bytes(
         target.put(&partition_key(INDEX_TABLE, &dt, &name), encoded.index)?;
         target.put(&partition_key(MESSAGE_TABLE, &dt, &name), encoded.messages)?;
         report.files_written += 2;
+        if stored.field_values {
+            report.bytes_out += encoded.values.len() as u64;
+            target.put(&partition_key(VALUES_TABLE, &dt, &name), encoded.values)?;
+            report.files_written += 1;
+        }
         report.partitions.insert(dt);
     }
     // An earlier ingest of this object may have put records in hours this
@@ -658,7 +676,7 @@ pub fn ingest_bytes(
         if hours.contains(dt) {
             continue;
         }
-        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+        for table in [INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE] {
             target.delete(&partition_key(table, dt, &name))?;
         }
     }

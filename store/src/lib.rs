@@ -17,7 +17,9 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
-use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN};
+use glaux_compiler::layout::{
+    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, VALUES_TABLE,
+};
 
 pub use ingest::{IngestOptions, IngestReport, StoredFiles, ingest, ingest_from};
 pub use target::{Fetched, Files, Source, Target};
@@ -52,6 +54,18 @@ impl Store {
         self.root.join(HOURS_TABLE)
     }
 
+    /// `<root>/field_values`
+    pub fn values_dir(&self) -> PathBuf {
+        self.root.join(VALUES_TABLE)
+    }
+
+    /// True if the store keeps the field-values table. A store created
+    /// before glaux wrote it has data without it, and stages must not read
+    /// a table that misses records (their answers would be partial).
+    pub fn has_values_table(&self) -> bool {
+        self.values_dir().is_dir()
+    }
+
     /// True if the store keeps the token-hours table. A store created
     /// before glaux wrote it has data without it, and searches must not
     /// consult a table that misses hours (they would miss records).
@@ -75,12 +89,14 @@ impl Store {
     }
 
     /// Creates the table directories (an empty store is a valid store).
-    /// The token-hours table only comes with a new store: an existing one
-    /// without it was written by an older glaux, and a table listing only
-    /// the hours ingested from now on would hide the older ones.
+    /// The token-hours and field-values tables only come with a new
+    /// store: an existing one without them was written by an older glaux,
+    /// and a table holding only what is ingested from now on would hide
+    /// the rest.
     pub fn create(&self) -> std::io::Result<()> {
         if !self.index_dir().exists() {
             std::fs::create_dir_all(self.hours_dir())?;
+            std::fs::create_dir_all(self.values_dir())?;
         }
         std::fs::create_dir_all(self.index_dir())?;
         std::fs::create_dir_all(self.message_dir())

@@ -1,6 +1,7 @@
-//! Writes one object's records of one hour as two Parquet files: its index
-//! rows (sorted by token, field, seq, pos; page statistics and small pages;
-//! zstd) and its messages (sorted by seq), and its token-hours pairs.
+//! Writes one object's records of one hour as three Parquet files: its
+//! index rows (sorted by token, field, seq, pos; page statistics and small
+//! pages; zstd), its messages (sorted by seq) and its field values (sorted
+//! by field, seq, value); and its token-hours pairs.
 //!
 //! Files are encoded in memory and handed to a [`crate::target::Target`],
 //! which writes each atomically (a temporary name renamed into place
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use glaux_compiler::layout::{
-    ColumnType, HOURS_COLUMNS, INDEX_COLUMNS, MESSAGE_COLUMNS, PARTITION_COLUMN, columns as c,
+    ColumnType, HOURS_COLUMNS, INDEX_COLUMNS, MESSAGE_COLUMNS, PARTITION_COLUMN, VALUES_COLUMNS,
+    columns as c,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -20,7 +22,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use crate::analyze::{Entry, Vocabulary};
+use crate::analyze::{Entry, FieldValue, Vocabulary};
 
 fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -50,6 +52,12 @@ pub fn message_schema() -> SchemaRef {
     schema_of(MESSAGE_COLUMNS)
 }
 
+/// Arrow schema of the field-values table's files (without the `dt`
+/// partition column).
+pub fn values_schema() -> SchemaRef {
+    schema_of(VALUES_COLUMNS)
+}
+
 /// Arrow schema of the token-hours table's files (without the `day`
 /// partition column).
 pub fn hours_schema() -> SchemaRef {
@@ -63,6 +71,8 @@ pub struct Row {
     pub time_ms: i64,
     pub text: String,
     pub entries: Vec<Entry>,
+    /// The record's distinct (field, value) pairs (none for a text line).
+    pub values: Vec<FieldValue>,
 }
 
 /// Rows in one index file: at most this many per row group, so a token
@@ -204,6 +214,35 @@ pub(crate) fn message_properties(objects: Objects) -> WriterProperties {
     .build()
 }
 
+/// Rows per data page of the field-values table. A stage reads one
+/// field's run of rows, and a selective search's records within it: pages
+/// of a few thousand rows keep both to about the pages that hold them.
+const VALUES_PAGE_ROWS: usize = 4_096;
+
+pub(crate) fn values_properties(objects: Objects) -> WriterProperties {
+    let builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("zstd level"),
+        ))
+        .set_dictionary_enabled(true)
+        .set_column_dictionary_enabled(ColumnPath::from(c::SEQ), false)
+        .set_column_dictionary_enabled(ColumnPath::from(c::TIME_MS), false)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        // A value's text may be long (a policy document): its statistics
+        // would be truncated text in every page's index, and nothing
+        // filters values by range.
+        .set_column_statistics_enabled(ColumnPath::from(c::VALUE), EnabledStatistics::None)
+        .set_data_page_row_count_limit(VALUES_PAGE_ROWS)
+        .set_max_row_group_row_count(Some(INDEX_ROW_GROUP))
+        .set_sorting_columns(Some(vec![sorted(0), sorted(3), sorted(4), sorted(1)]))
+        .set_created_by(concat!("glaux ", env!("CARGO_PKG_VERSION")).to_string());
+    match objects {
+        Objects::One => uncompressed(builder, &[c::OBJECT, c::NUM]),
+        Objects::Many => builder,
+    }
+    .build()
+}
+
 /// Rows per data page of the token-hours table. A lookup reads one page of
 /// each day's file (the page index finds it in a file sorted by token), so
 /// pages are small: 2,048 tokens are a few kB.
@@ -332,6 +371,7 @@ pub fn borrow_hours(rows: &[OwnedHourRow]) -> Vec<HourRow<'_>> {
 pub struct Encoded {
     pub index: Vec<u8>,
     pub messages: Vec<u8>,
+    pub values: Vec<u8>,
     pub index_rows: u64,
 }
 
@@ -403,9 +443,46 @@ pub fn encode_partition(
     let messages =
         RecordBatch::try_new(message_schema(), message_columns).map_err(std::io::Error::other)?;
 
+    // Sorted by (field, seq, value) through the ids' ranks.
+    let mut pairs: Vec<(u32, i64, u32, FieldValue, i64)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.values.iter().map(move |v| {
+                (
+                    ranks.fields[v.field as usize],
+                    r.seq,
+                    ranks.values[v.value as usize],
+                    *v,
+                    r.time_ms,
+                )
+            })
+        })
+        .collect();
+    pairs.sort_unstable_by_key(|k| (k.0, k.1, k.2));
+    let v = pairs.len();
+    let values_columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            pairs.iter().map(|k| vocabulary.field(k.3.field)),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            pairs.iter().map(|k| vocabulary.value(k.3.value)),
+        )),
+        Arc::new(Float64Array::from_iter(
+            pairs.iter().map(|k| vocabulary.value_number(k.3.value)),
+        )),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            object, v,
+        ))),
+        Arc::new(Int64Array::from_iter_values(pairs.iter().map(|k| k.1))),
+        Arc::new(Int64Array::from_iter_values(pairs.iter().map(|k| k.4))),
+    ];
+    let values =
+        RecordBatch::try_new(values_schema(), values_columns).map_err(std::io::Error::other)?;
+
     Ok(Encoded {
         index: encode(&index, index_properties(Objects::One))?,
         messages: encode(&messages, message_properties(Objects::One))?,
+        values: encode(&values, values_properties(Objects::One))?,
         index_rows: n as u64,
     })
 }
@@ -415,6 +492,7 @@ pub fn encode_partition(
 pub struct Ranks {
     pub tokens: Vec<u32>,
     pub fields: Vec<u32>,
+    pub values: Vec<u32>,
 }
 
 impl Ranks {
@@ -422,6 +500,7 @@ impl Ranks {
         Ranks {
             tokens: vocabulary.token_ranks(),
             fields: vocabulary.field_ranks(),
+            values: vocabulary.value_ranks(),
         }
     }
 }

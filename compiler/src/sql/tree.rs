@@ -157,15 +157,52 @@ pub enum Relation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Join {
-    pub left: bool,
+    pub kind: JoinKind,
     pub relation: Relation,
-    pub on: Expr,
+    /// `ON …`; none for a cross join.
+    pub on: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    /// Every row of the left with every row of the right (a one-row
+    /// relation, here).
+    Cross,
+}
+
+impl Join {
+    pub fn inner(relation: Relation, on: Expr) -> Join {
+        Join {
+            kind: JoinKind::Inner,
+            relation,
+            on: Some(on),
+        }
+    }
+    pub fn left(relation: Relation, on: Expr) -> Join {
+        Join {
+            kind: JoinKind::Left,
+            relation,
+            on: Some(on),
+        }
+    }
+    pub fn cross(relation: Relation) -> Join {
+        Join {
+            kind: JoinKind::Cross,
+            relation,
+            on: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub expr: Expr,
     pub descending: bool,
+    /// `DESC NULLS LAST`: Trino's default, not DataFusion's (which puts
+    /// NULLs first when descending); ascending, both put them last.
+    pub nulls_last: bool,
 }
 
 impl Order {
@@ -173,12 +210,21 @@ impl Order {
         Order {
             expr,
             descending: false,
+            nulls_last: false,
         }
     }
     pub fn desc(expr: Expr) -> Self {
         Order {
             expr,
             descending: true,
+            nulls_last: false,
+        }
+    }
+    /// Descending with NULLs last, on either engine.
+    pub fn desc_nulls_last(expr: Expr) -> Self {
+        Order {
+            nulls_last: true,
+            ..Order::desc(expr)
         }
     }
 }
@@ -193,6 +239,9 @@ pub enum Op {
     GtEq,
     Plus,
     Minus,
+    Times,
+    Divide,
+    Modulo,
 }
 
 impl Op {
@@ -206,6 +255,9 @@ impl Op {
             Op::GtEq => ">=",
             Op::Plus => "+",
             Op::Minus => "-",
+            Op::Times => "*",
+            Op::Divide => "/",
+            Op::Modulo => "%",
         }
     }
 }
@@ -243,12 +295,16 @@ pub enum Expr {
     Nested(Box<Expr>),
     /// `name(args)`.
     Call(&'static str, Vec<Expr>),
-    /// `call OVER (PARTITION BY … ORDER BY …)`.
+    /// `call OVER ([PARTITION BY …] ORDER BY …)`.
     Window {
         call: Box<Expr>,
         partition_by: Vec<Expr>,
-        order_by: Vec<Expr>,
+        order_by: Vec<Order>,
     },
+    /// `DISTINCT expr`, as an aggregate's argument: `count(DISTINCT x)`.
+    Distinct(Box<Expr>),
+    /// `CAST(expr AS type)`; the type is the emitter's, never user text.
+    Cast(Box<Expr>, &'static str),
     /// `expr LIKE 'pattern' ESCAPE '\'`; the pattern already escaped for
     /// `LIKE` ([`crate::resolve::like_escape`]).
     Like(Box<Expr>, String),
@@ -382,19 +438,8 @@ impl Query {
             }
         }
         if !self.order_by.is_empty() {
-            let items: Vec<String> = self
-                .order_by
-                .iter()
-                .map(|o| {
-                    let mut s = String::new();
-                    o.expr.print(&mut s, indent);
-                    if o.descending {
-                        s.push_str(" DESC");
-                    }
-                    s
-                })
-                .collect();
-            let _ = write!(out, "\n{at}ORDER BY {}", items.join(", "));
+            let _ = write!(out, "\n{at}ORDER BY ");
+            order_list(out, &self.order_by, indent);
         }
         if let Some(limit) = self.limit {
             let _ = write!(out, "\n{at}LIMIT {limit}");
@@ -429,11 +474,17 @@ impl Select {
         }
         self.from.print(out, indent);
         for join in &self.joins {
-            let kind = if join.left { "LEFT JOIN" } else { "JOIN" };
+            let kind = match join.kind {
+                JoinKind::Inner => "JOIN",
+                JoinKind::Left => "LEFT JOIN",
+                JoinKind::Cross => "CROSS JOIN",
+            };
             let _ = write!(out, "\n{at}{kind} ");
             join.relation.print(out, indent);
-            out.push_str(" ON ");
-            clause(out, &join.on, indent);
+            if let Some(on) = &join.on {
+                out.push_str(" ON ");
+                clause(out, on, indent);
+            }
         }
         if let Some(filter) = &self.filter {
             let _ = write!(out, "\n{at}WHERE ");
@@ -491,6 +542,23 @@ fn clause(out: &mut String, expr: &Expr, indent: usize) {
         } else {
             let _ = write!(out, "\n{}{op} ", pad(indent + 2));
             part.print(out, indent + 2);
+        }
+    }
+}
+
+/// `a DESC, b`: a `DESC` key first, nulls last either way
+/// (`NULLS LAST` where that is not both engines' default).
+fn order_list(out: &mut String, order: &[Order], indent: usize) {
+    for (i, o) in order.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        o.expr.print(out, indent);
+        if o.descending {
+            out.push_str(" DESC");
+        }
+        if o.descending && o.nulls_last {
+            out.push_str(" NULLS LAST");
         }
     }
 }
@@ -576,11 +644,24 @@ impl Expr {
                 order_by,
             } => {
                 call.print(out, line);
-                out.push_str(" OVER (PARTITION BY ");
-                list(out, partition_by, line);
-                out.push_str(" ORDER BY ");
-                list(out, order_by, line);
+                out.push_str(" OVER (");
+                if !partition_by.is_empty() {
+                    out.push_str("PARTITION BY ");
+                    list(out, partition_by, line);
+                    out.push(' ');
+                }
+                out.push_str("ORDER BY ");
+                order_list(out, order_by, line);
                 out.push(')');
+            }
+            Expr::Distinct(e) => {
+                out.push_str("DISTINCT ");
+                e.print(out, line);
+            }
+            Expr::Cast(e, ty) => {
+                out.push_str("CAST(");
+                e.print(out, line);
+                let _ = write!(out, " AS {ty})");
             }
             Expr::Like(e, pattern) => {
                 e.print(out, line);

@@ -1,0 +1,686 @@
+//! The stages of a search as one statement: the search's matches, the
+//! field values each stage reads, and a relation per stage wrapped around
+//! the one before (docs/engines.md, "Stages").
+//!
+//! - `matches`: every match's key and time, each once (the search with no
+//!   limit, [`Returns::Matches`]). A search of every record whose stage
+//!   reads only fields needs none: the field-values rows hold the records
+//!   that have the fields, with their time.
+//! - a CTE per field a stage reads: that field's rows of the
+//!   field-values table in the window (joined to `matches`), `DISTINCT`
+//!   because compaction on S3 may show a file twice.
+//! - `groups`: a row per record and combination of its `by` values.
+//! - an aggregate is a relation of its own, grouped by the `by` values,
+//!   joined to the others on them: aggregates over different fields never
+//!   multiply each other's rows.
+//! - `sort`, `where` and `head` wrap the table so far; the last `ORDER BY`
+//!   is the table's order, ties broken by the order before.
+
+use super::tree::{Cte, Expr, Item, Join, Op, Order, Query, Relation, Select};
+use super::{Hours, Returns, Tables, col, named, search_query, select_query, window_range};
+use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, StageKind};
+use crate::layout::{PARTITION_COLUMN, VALUES_TABLE, columns as c};
+use crate::pipeline::{ColumnDef, ColumnKind, Output, sql_column, sql_number_column};
+use crate::plan::{Formula, KEY_COLUMNS, Plan, Scan, Timechart};
+
+/// The statement of a search whose stages make a table.
+pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
+    let mut b = Builder {
+        plan,
+        tables,
+        with: Vec::new(),
+        fields: Vec::new(),
+        needs_matches: false,
+    };
+    let (first, rest) = plan
+        .stages
+        .split_first()
+        .expect("a table comes from a stage");
+    let mut table = b.first(&first.kind);
+    for (i, stage) in rest.iter().enumerate() {
+        table = b.wrap(table, &stage.kind, plan.input_of(i + 1));
+    }
+    let mut with = Vec::new();
+    if b.needs_matches && plan.scan == Scan::Nothing {
+        // No record can match: no window to read, none of them.
+        with.push(Cte {
+            name: "matches",
+            query: select_query(Select {
+                filter: Some(Expr::Bool(false)),
+                ..Select::new(
+                    KEY_COLUMNS.map(|n| col(Some("m"), n).into()).to_vec(),
+                    tables.messages(),
+                )
+            }),
+        });
+    } else if b.needs_matches {
+        let search = search_query(plan, tables, Hours::Window, Returns::Matches);
+        with.extend(search.with.clone());
+        with.push(Cte {
+            name: "matches",
+            query: Query {
+                with: Vec::new(),
+                ..search
+            },
+        });
+    }
+    with.extend(b.with);
+    Query {
+        with,
+        order_by: table.order,
+        ..select_query(table.select)
+    }
+}
+
+/// A table so far: the select making it, and its order.
+struct Table {
+    select: Select,
+    order: Vec<Order>,
+}
+
+struct Builder<'a> {
+    plan: &'a Plan,
+    tables: &'a Tables,
+    /// CTEs after `matches` (and the search's own before it).
+    with: Vec<Cte>,
+    /// The fields whose values have a CTE, by position (`f0`, `f1`, …).
+    fields: Vec<String>,
+    needs_matches: bool,
+}
+
+/// The CTE names a builder makes: they are `&'static str` in the tree
+/// (never user text), so the numbered ones come from this list.
+const FIELD_CTES: [&str; 16] = [
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14",
+    "f15",
+];
+const AGG_ALIASES: [&str; 16] = [
+    "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11", "a12", "a13", "a14",
+    "a15",
+];
+const KEY_NAMES: [&str; 8] = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+const KEY_NUMS: [&str; 8] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"];
+
+// pipeline::check bounds a stage by these lists' lengths.
+const _: () = assert!(FIELD_CTES.len() == crate::pipeline::MAX_FIELDS);
+const _: () = assert!(KEY_NAMES.len() == crate::pipeline::MAX_BY);
+const _: () = assert!(KEY_NUMS.len() == crate::pipeline::MAX_BY);
+const _: () = assert!(AGG_ALIASES.len() == crate::pipeline::MAX_AGGS);
+
+/// `a.dt = b.dt AND a.object = b.object AND a.seq = b.seq`.
+fn same_record(a: &'static str, b: &'static str) -> Expr {
+    Expr::And(
+        [PARTITION_COLUMN, c::OBJECT, c::SEQ]
+            .map(|n| col(Some(a), n).eq(col(Some(b), n)))
+            .to_vec(),
+    )
+}
+
+fn from(name: &str, alias: &'static str) -> Relation {
+    named(name, Some(alias))
+}
+
+impl Builder<'_> {
+    /// True if the search keeps every record of the window: the stage's
+    /// records are then all those holding its fields.
+    fn every_record(&self) -> bool {
+        self.plan.scan == Scan::Messages && self.plan.formula == Formula::Const(true)
+    }
+
+    /// The CTE of `field`'s values in the matches: `dt`, `object`, `seq`,
+    /// `time_ms`, `value`, `num`.
+    fn field(&mut self, field: &str) -> &'static str {
+        if let Some(i) = self.fields.iter().position(|f| f == field) {
+            return FIELD_CTES[i];
+        }
+        let i = self.fields.len();
+        let name = FIELD_CTES[i];
+        self.fields.push(field.to_string());
+        let field_is = col(Some("v"), c::FIELD).eq(Expr::str(field));
+        let filter = if self.plan.scan == Scan::Nothing {
+            Expr::And(vec![Expr::Bool(false), field_is])
+        } else {
+            let [dt, time] = window_range(self.plan, Some("v"));
+            Expr::And(vec![dt, time, field_is])
+        };
+        let mut select = Select {
+            distinct: true,
+            filter: Some(filter),
+            ..Select::new(
+                [
+                    PARTITION_COLUMN,
+                    c::OBJECT,
+                    c::SEQ,
+                    c::TIME_MS,
+                    c::VALUE,
+                    c::NUM,
+                ]
+                .map(|n| col(Some("v"), n).into())
+                .to_vec(),
+                self.tables.table(VALUES_TABLE, Some("v")),
+            )
+        };
+        if !self.every_record() {
+            self.needs_matches = true;
+            select.joins.push(Join::inner(
+                from("matches", "k"),
+                Expr::And(vec![same_record("v", "k")]),
+            ));
+        }
+        self.with.push(Cte {
+            name,
+            query: select_query(select),
+        });
+        name
+    }
+
+    /// The matches, as a relation aliased `alias`.
+    fn matches(&mut self, alias: &'static str) -> Relation {
+        if self.every_record() {
+            // Still `matches`: the search's own statement, every record's
+            // key once, without the message text.
+        }
+        self.needs_matches = true;
+        from("matches", alias)
+    }
+
+    /// `groups`: a row per record and combination of its values of `by`
+    /// (`k0`, `k1`, … and their numbers `n0`, …), with the record's key
+    /// and time.
+    fn groups(&mut self, by: &[String]) {
+        let ctes: Vec<&'static str> = by.iter().map(|f| self.field(f)).collect();
+        let first = ctes[0];
+        let mut items: Vec<Item> = [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TIME_MS]
+            .map(|n| col(Some("g0"), n).into())
+            .to_vec();
+        const G: [&str; 8] = ["g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7"];
+        for (i, _) in ctes.iter().enumerate() {
+            items.push(Item::named(col(Some(G[i]), c::VALUE), KEY_NAMES[i]));
+            items.push(Item::named(col(Some(G[i]), c::NUM), KEY_NUMS[i]));
+        }
+        let mut select = Select::new(items, from(first, G[0]));
+        for (i, cte) in ctes.iter().enumerate().skip(1) {
+            select.joins.push(Join::inner(
+                from(cte, G[i]),
+                Expr::And(vec![same_record("g0", G[i])]),
+            ));
+        }
+        self.with.push(Cte {
+            name: "groups",
+            query: select_query(select),
+        });
+    }
+
+    /// The table the first stage makes from the matches.
+    fn first(&mut self, stage: &StageKind) -> Table {
+        match stage {
+            StageKind::Stats { aggs, by } => {
+                let by: Vec<String> = by.iter().map(|f| f.path.clone()).collect();
+                self.stats(aggs, &by)
+            }
+            StageKind::Top {
+                rare,
+                limit,
+                fields,
+            } => {
+                let by: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
+                self.top(*rare, *limit, &by)
+            }
+            StageKind::Timechart { agg, by: None, .. } => self.timechart(agg),
+            other => unreachable!("`{}` makes no table here (plan::plan)", other.name()),
+        }
+    }
+
+    fn stats(&mut self, aggs: &[Agg], by: &[String]) -> Table {
+        let keys = &KEY_NAMES[..by.len()];
+        let nums = &KEY_NUMS[..by.len()];
+        if !by.is_empty() {
+            self.groups(by);
+        }
+        // A relation per aggregate: the by values and one column `x`;
+        // with `by`, `count()` is the groups' own count, no relation.
+        let counted = |a: &Agg| !by.is_empty() && a.func == AggFunc::Count;
+        let mut parts: Vec<Select> = Vec::new();
+        for agg in aggs.iter().filter(|a| !counted(a)) {
+            parts.push(self.aggregate(agg, by));
+        }
+        let mut items: Vec<Item> = Vec::new();
+        let mut select = if by.is_empty() {
+            let mut select = Select::new(
+                Vec::new(),
+                Relation::Query {
+                    query: Box::new(select_query(parts.remove(0))),
+                    alias: AGG_ALIASES[0],
+                },
+            );
+            for (i, part) in parts.into_iter().enumerate() {
+                select.joins.push(Join::cross(Relation::Query {
+                    query: Box::new(select_query(part)),
+                    alias: AGG_ALIASES[i + 1],
+                }));
+            }
+            select
+        } else {
+            // Every group once, its keys, their numbers (a value's number
+            // is the value's, so they group alike) and its records.
+            let mut k: Vec<Expr> = keys.iter().map(|n| col(None, n)).collect();
+            k.extend(nums.iter().map(|n| col(None, n)));
+            let mut each: Vec<Item> = k.iter().cloned().map(Item::from).collect();
+            each.push(Item::named(Expr::call("count", vec![Expr::Star]), "c"));
+            let all = Select {
+                group_by: k,
+                ..Select::new(each, named("groups", None))
+            };
+            for i in 0..by.len() {
+                items.push(Item::named(col(Some("g"), keys[i]), &sql_column(i)));
+                items.push(Item::named(col(Some("g"), nums[i]), &sql_number_column(i)));
+            }
+            let mut select = Select::new(
+                Vec::new(),
+                Relation::Query {
+                    query: Box::new(select_query(all)),
+                    alias: "g",
+                },
+            );
+            let aliases = aggs.iter().enumerate().filter(|(_, a)| !counted(a));
+            for ((i, _), part) in aliases.zip(parts) {
+                let alias = AGG_ALIASES[i];
+                select.joins.push(Join::left(
+                    Relation::Query {
+                        query: Box::new(select_query(part)),
+                        alias,
+                    },
+                    Expr::And(vec![Expr::And(
+                        keys.iter()
+                            .map(|k| col(Some("g"), k).eq(col(Some(alias), k)))
+                            .collect(),
+                    )]),
+                ));
+            }
+            select
+        };
+        for (i, agg) in aggs.iter().enumerate() {
+            let x = match counted(agg) {
+                true => col(Some("g"), "c"),
+                false => col(Some(AGG_ALIASES[i]), "x"),
+            };
+            // A group without the field has no row in the aggregate's
+            // relation: its count of values is 0, the rest NULL.
+            let x = match agg.func {
+                AggFunc::Dc if !by.is_empty() => Expr::call("coalesce", vec![x, Expr::Int(0)]),
+                _ => x,
+            };
+            let at = by.len() + i;
+            items.push(Item::named(x, &sql_column(at)));
+            if matches!(agg.func, AggFunc::Earliest | AggFunc::Latest) {
+                items.push(Item::named(
+                    col(Some(AGG_ALIASES[i]), "xn"),
+                    &sql_number_column(at),
+                ));
+            }
+        }
+        select.items = items;
+        let order = (0..by.len())
+            .map(|i| Order::asc(col(None, &sql_column(i))))
+            .collect();
+        // Without `by`, one row. `LIMIT 1` changes nothing on Trino; on
+        // DataFusion 55 it keeps a later `where` above the aggregate: its
+        // optimizer folds a contradiction (`count = 0 AND count = 1`) to
+        // `false` and pushes that below an aggregate without groups,
+        // which then counts no rows and returns a row of 0.
+        let select = match by.is_empty() {
+            true => self.wrapped_query(select, Vec::new(), Some(1)),
+            false => self.wrapped(select),
+        };
+        Table { select, order }
+    }
+
+    /// A relation of the `by` keys (`k0`, …) and `x`, the aggregate over
+    /// each group (one row when there is no `by`).
+    fn aggregate(&mut self, agg: &Agg, by: &[String]) -> Select {
+        let keys: Vec<Expr> = KEY_NAMES[..by.len()]
+            .iter()
+            .map(|k| col(Some("g"), k))
+            .collect();
+        let key_items = || keys.iter().cloned().map(Item::from).collect::<Vec<_>>();
+        // The rows aggregated: the groups' records (or the matches), and
+        // for an aggregate of a field its values in them.
+        let base = if by.is_empty() {
+            None
+        } else {
+            Some(from("groups", "g"))
+        };
+        let Some(field) = &agg.field else {
+            // count(): records per group.
+            let mut items = key_items();
+            items.push(Item::named(Expr::call("count", vec![Expr::Star]), "x"));
+            let rel = base.unwrap_or_else(|| self.matches("g"));
+            return Select {
+                group_by: keys.clone(),
+                ..Select::new(items, rel)
+            };
+        };
+        let cte = self.field(&field.path);
+        let mut select = match base {
+            Some(groups) => {
+                let mut s = Select::new(Vec::new(), groups);
+                s.joins.push(Join::inner(
+                    from(cte, "f"),
+                    Expr::And(vec![same_record("g", "f")]),
+                ));
+                s
+            }
+            None => Select::new(Vec::new(), from(cte, "f")),
+        };
+        let value = col(Some("f"), c::VALUE);
+        let num = col(Some("f"), c::NUM);
+        let x = match agg.func {
+            AggFunc::Dc => Expr::call("count", vec![Expr::Distinct(Box::new(value))]),
+            AggFunc::Min => Expr::call("min", vec![num]),
+            AggFunc::Max => Expr::call("max", vec![num]),
+            AggFunc::Sum => Expr::call("sum", vec![num]),
+            AggFunc::Avg => Expr::call("avg", vec![num]),
+            AggFunc::Earliest | AggFunc::Latest => {
+                // The value at the first row of each group in time order
+                // (the latest: newest first), the least value at a tie.
+                let dir = |e: Expr| {
+                    if agg.func == AggFunc::Earliest {
+                        Order::asc(e)
+                    } else {
+                        Order::desc(e)
+                    }
+                };
+                let ranked = Expr::Window {
+                    call: Box::new(Expr::call("row_number", Vec::new())),
+                    partition_by: keys.clone(),
+                    order_by: vec![
+                        dir(col(Some("f"), c::TIME_MS)),
+                        dir(col(Some("f"), c::OBJECT)),
+                        dir(col(Some("f"), c::SEQ)),
+                        Order::asc(value.clone()),
+                    ],
+                };
+                let mut inner_items = key_items();
+                inner_items.push(Item::named(value, "v"));
+                inner_items.push(Item::named(num, "vn"));
+                inner_items.push(Item::named(ranked, "rn"));
+                select.items = inner_items;
+                let mut outer_items: Vec<Item> = KEY_NAMES[..by.len()]
+                    .iter()
+                    .map(|k| col(Some("r"), k).into())
+                    .collect();
+                outer_items.push(Item::named(
+                    Expr::call("max", vec![col(Some("r"), "v")]),
+                    "x",
+                ));
+                outer_items.push(Item::named(
+                    Expr::call("max", vec![col(Some("r"), "vn")]),
+                    "xn",
+                ));
+                // Inside, the keys keep their names for the outer GROUP BY.
+                select.items = select
+                    .items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| match i < by.len() {
+                        true => Item::named(item.expr, KEY_NAMES[i]),
+                        false => item,
+                    })
+                    .collect();
+                return Select {
+                    filter: Some(col(Some("r"), "rn").eq(Expr::Int(1))),
+                    group_by: KEY_NAMES[..by.len()]
+                        .iter()
+                        .map(|k| col(Some("r"), k))
+                        .collect(),
+                    ..Select::new(
+                        outer_items,
+                        Relation::Query {
+                            query: Box::new(select_query(select)),
+                            alias: "r",
+                        },
+                    )
+                };
+            }
+            AggFunc::Values | AggFunc::Count => {
+                unreachable!("plan::plan refuses values() here; count() has no field")
+            }
+        };
+        let mut items = key_items();
+        items.push(Item::named(x, "x"));
+        select.items = items;
+        select.group_by = keys;
+        select
+    }
+
+    fn top(&mut self, rare: bool, limit: u64, by: &[String]) -> Table {
+        self.groups(by);
+        let keys = &KEY_NAMES[..by.len()];
+        let nums = &KEY_NUMS[..by.len()];
+        let distinct_records = Select {
+            distinct: true,
+            ..Select::new(
+                [PARTITION_COLUMN, c::OBJECT, c::SEQ]
+                    .map(|n| col(None, n).into())
+                    .to_vec(),
+                named("groups", None),
+            )
+        };
+        let total = Select::new(
+            vec![Item::named(Expr::call("count", vec![Expr::Star]), "total")],
+            Relation::Query {
+                query: Box::new(select_query(distinct_records)),
+                alias: "r",
+            },
+        );
+        let mut items: Vec<Item> = Vec::new();
+        for i in 0..by.len() {
+            items.push(Item::named(col(Some("g"), keys[i]), &sql_column(i)));
+            items.push(Item::named(col(Some("g"), nums[i]), &sql_number_column(i)));
+        }
+        let count = Expr::call("count", vec![Expr::Star]);
+        items.push(Item::named(count.clone(), &sql_column(by.len())));
+        items.push(Item::named(
+            Expr::Cast(Box::new(count), "DOUBLE")
+                .binary(Op::Times, Expr::Double(100.0))
+                .binary(Op::Divide, col(Some("t"), "total")),
+            &sql_column(by.len() + 1),
+        ));
+        let mut group_by: Vec<Expr> = keys.iter().map(|k| col(Some("g"), k)).collect();
+        group_by.extend(nums.iter().map(|k| col(Some("g"), k)));
+        group_by.push(col(Some("t"), "total"));
+        let mut select = Select {
+            group_by,
+            ..Select::new(items, named("groups", Some("g")))
+        };
+        select.joins.push(Join::cross(Relation::Query {
+            query: Box::new(select_query(total)),
+            alias: "t",
+        }));
+        let count_col = col(None, &sql_column(by.len()));
+        let mut order = vec![if rare {
+            Order::asc(count_col)
+        } else {
+            Order::desc(count_col)
+        }];
+        order.extend((0..by.len()).map(|i| Order::asc(col(None, &sql_column(i)))));
+        let inner = Query {
+            order_by: order.clone(),
+            limit: Some(limit),
+            ..select_query(select)
+        };
+        Table {
+            select: Select::new(
+                vec![Item::from(Expr::Star)],
+                Relation::Query {
+                    query: Box::new(inner),
+                    alias: "t",
+                },
+            ),
+            order,
+        }
+    }
+
+    /// `time_ms` (the bucket's start) and the aggregate per bucket with
+    /// records; the runner adds the empty buckets ([`Timechart`]).
+    fn timechart(&mut self, agg: &Agg) -> Table {
+        let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
+            unreachable!("a timechart's plan has its buckets");
+        };
+        let bucket = |t: Expr| {
+            // Floor to a multiple of the span, also before 1970.
+            let m = t.clone().binary(Op::Modulo, Expr::Int(span_ms));
+            let m = m
+                .binary(Op::Plus, Expr::Int(span_ms))
+                .nested()
+                .binary(Op::Modulo, Expr::Int(span_ms));
+            t.binary(Op::Minus, m.nested())
+        };
+        let (rel, time, x) = match &agg.field {
+            None => (
+                self.matches("m"),
+                col(Some("m"), c::TIME_MS),
+                Expr::call("count", vec![Expr::Star]),
+            ),
+            Some(field) => {
+                let cte = self.field(&field.path);
+                let value = col(Some("f"), c::VALUE);
+                let num = col(Some("f"), c::NUM);
+                let x = match agg.func {
+                    AggFunc::Dc => Expr::call("count", vec![Expr::Distinct(Box::new(value))]),
+                    AggFunc::Min => Expr::call("min", vec![num]),
+                    AggFunc::Max => Expr::call("max", vec![num]),
+                    AggFunc::Sum => Expr::call("sum", vec![num]),
+                    AggFunc::Avg => Expr::call("avg", vec![num]),
+                    _ => unreachable!("plan::plan refuses this timechart aggregate"),
+                };
+                (from(cte, "f"), col(Some("f"), c::TIME_MS), x)
+            }
+        };
+        let select = Select {
+            group_by: vec![bucket(time.clone())],
+            ..Select::new(
+                vec![
+                    Item::named(bucket(time), &sql_column(0)),
+                    Item::named(x, &sql_column(1)),
+                ],
+                rel,
+            )
+        };
+        Table {
+            select: self.wrapped(select),
+            order: vec![Order::asc(col(None, &sql_column(0)))],
+        }
+    }
+
+    /// `SELECT * FROM (select) AS "t…"`: a table other stages wrap.
+    fn wrapped(&self, select: Select) -> Select {
+        Select::new(
+            vec![Item::from(Expr::Star)],
+            Relation::Query {
+                query: Box::new(select_query(select)),
+                alias: "t",
+            },
+        )
+    }
+
+    /// `table` with a later stage around it.
+    fn wrap(&mut self, table: Table, stage: &StageKind, input: &Output) -> Table {
+        let columns = input.columns();
+        match stage {
+            StageKind::Where(cond) => {
+                let filter = condition(cond, columns);
+                // A table is `SELECT * FROM (…) AS t`: the filter goes
+                // on it, or on another such around it.
+                let select = match table.select.filter {
+                    None => table.select,
+                    Some(_) => self.wrapped_query(table.select, Vec::new(), None),
+                };
+                Table {
+                    select: Select {
+                        filter: Some(filter),
+                        ..select
+                    },
+                    order: table.order,
+                }
+            }
+            StageKind::Sort(keys) => {
+                let mut order: Vec<Order> = keys
+                    .iter()
+                    .map(|k| {
+                        let i = input.position(&k.column.name).expect("pipeline::check");
+                        let e = col(None, &sql_column(i));
+                        if k.descending {
+                            Order::desc_nulls_last(e)
+                        } else {
+                            Order::asc(e)
+                        }
+                    })
+                    .collect();
+                order.extend(table.order);
+                Table {
+                    select: table.select,
+                    order,
+                }
+            }
+            StageKind::Head(n) => Table {
+                select: self.wrapped_query(table.select, table.order.clone(), Some(*n)),
+                order: table.order,
+            },
+            other => unreachable!("`{}` reads records (pipeline::check)", other.name()),
+        }
+    }
+
+    fn wrapped_query(&self, select: Select, order_by: Vec<Order>, limit: Option<u64>) -> Select {
+        Select::new(
+            vec![Item::from(Expr::Star)],
+            Relation::Query {
+                query: Box::new(Query {
+                    order_by,
+                    limit,
+                    ..select_query(select)
+                }),
+                alias: "t",
+            },
+        )
+    }
+}
+
+/// `where`'s condition on the table's `columns`.
+fn condition(cond: &Condition, columns: &[ColumnDef]) -> Expr {
+    match cond {
+        Condition::And(cs) => {
+            Expr::And(cs.iter().map(|c| condition(c, columns).nested()).collect())
+        }
+        Condition::Or(cs) => Expr::Or(cs.iter().map(|c| condition(c, columns).nested()).collect()),
+        Condition::Compare { column, op, value } => {
+            let i = columns
+                .iter()
+                .position(|d| d.name == column.name)
+                .expect("pipeline::check found the column");
+            let kind = columns[i].kind;
+            let op = match op {
+                CompareOp::Eq => Op::Eq,
+                CompareOp::NotEq => Op::NotEq,
+                CompareOp::Lt => Op::Lt,
+                CompareOp::LtEq => Op::LtEq,
+                CompareOp::Gt => Op::Gt,
+                CompareOp::GtEq => Op::GtEq,
+            };
+            match (kind, value) {
+                (ColumnKind::Number, Literal::Number(x)) => {
+                    col(None, &sql_column(i)).binary(op, Expr::Double(*x))
+                }
+                // A text column's number: numeric text only.
+                (ColumnKind::Text, Literal::Number(x)) => {
+                    col(None, &sql_number_column(i)).binary(op, Expr::Double(*x))
+                }
+                (ColumnKind::Text, Literal::Text(t)) => {
+                    col(None, &sql_column(i)).binary(op, Expr::str(t))
+                }
+                // Text never equals a number, nor a list anything.
+                _ => Expr::Bool(false),
+            }
+        }
+    }
+}

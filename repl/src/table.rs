@@ -1,0 +1,362 @@
+//! A stage's table (`| stats …`, `| top …`, `| timechart …`): Arrow
+//! batches from either engine → rows of cells → table, JSON, NDJSON or CSV.
+//!
+//! The statement names its columns `c0`, `c1`, … (a column's name is user
+//! text, which reaches SQL only as a literal); they get their names from
+//! the compiled stages here, and the hidden ones (`c<i>_num`, what `where`
+//! compares with numbers) are dropped. A timechart's statement returns the buckets
+//! that hold records, each as its start in epoch milliseconds; this adds
+//! the empty ones (a count of 0; other aggregates empty) and writes each
+//! start in RFC 3339, UTC.
+
+use std::io::{self, Write};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use chrono::{DateTime, SecondsFormat, Utc};
+use glaux_compiler::Compiled;
+use glaux_compiler::ast::{AggFunc, StageKind};
+use glaux_compiler::pipeline::NUMBER_SUFFIX;
+
+/// A cell of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Cell {
+    /// The cell as a table prints it.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Float(x) => float_text(*x),
+            Cell::Text(t) => t.clone(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Int(i) => (*i).into(),
+            Cell::Float(x) => serde_json::Number::from_f64(*x)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Cell::Text(t) => t.clone().into(),
+        }
+    }
+
+    /// The cell's number, for bars.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Cell::Int(i) => Some(*i as f64),
+            Cell::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+}
+
+/// A float as a table prints it: shortest form that reads back, a whole
+/// number without a fraction, and at most four decimals for a percentage
+/// or an average (the JSON formats keep every digit).
+fn float_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A stage's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// The column a bar is drawn for in the table view: `top`/`rare`'s
+    /// count and a timechart's aggregate.
+    pub bar: Option<usize>,
+}
+
+/// The table of `compiled`'s stages from the rows its statement returned.
+pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Table, String> {
+    let Some(schema) = batches.first().map(|b| b.schema()) else {
+        // No batch at all: the columns are known, no rows.
+        return Ok(fill(compiled, empty(compiled)));
+    };
+    let keep: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.name().ends_with(NUMBER_SUFFIX))
+        .map(|(i, _)| i)
+        .collect();
+    let columns = empty(compiled).columns;
+    if columns.len() != keep.len() {
+        return Err(format!(
+            "the statement returned {} columns, the stages make {}",
+            keep.len(),
+            columns.len()
+        ));
+    }
+    let mut rows = Vec::new();
+    for batch in batches {
+        for r in 0..batch.num_rows() {
+            let mut row = Vec::with_capacity(keep.len());
+            for &i in &keep {
+                row.push(cell(batch.column(i).as_ref(), r)?);
+            }
+            rows.push(row);
+        }
+    }
+    let table = Table {
+        columns,
+        rows,
+        bar: None,
+    };
+    Ok(fill(compiled, table))
+}
+
+fn cell(array: &dyn Array, row: usize) -> Result<Cell, String> {
+    if array.is_null(row) {
+        return Ok(Cell::Null);
+    }
+    Ok(match array.data_type() {
+        DataType::Int64 => Cell::Int(array.as_primitive::<Int64Type>().value(row)),
+        DataType::Float64 => Cell::Float(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Utf8 => Cell::Text(array.as_string::<i32>().value(row).to_string()),
+        DataType::Utf8View => Cell::Text(array.as_string_view().value(row).to_string()),
+        DataType::LargeUtf8 => Cell::Text(array.as_string::<i64>().value(row).to_string()),
+        DataType::Null => Cell::Null,
+        other => {
+            let cast = arrow::compute::cast(&array.slice(row, 1), &DataType::Utf8)
+                .map_err(|e| format!("a table cell of type {other}: {e}"))?;
+            Cell::Text(cast.as_string::<i32>().value(0).to_string())
+        }
+    })
+}
+
+/// The table's columns with no rows, for a statement that returned none.
+fn empty(compiled: &Compiled) -> Table {
+    let columns = compiled
+        .plan
+        .outputs
+        .last()
+        .map(|o| o.columns().iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    Table {
+        columns,
+        rows: Vec::new(),
+        bar: None,
+    }
+}
+
+/// A timechart's empty buckets added and its times written out; the bar
+/// column chosen.
+fn fill(compiled: &Compiled, mut table: Table) -> Table {
+    let last = compiled.plan.stages.last().map(|s| &s.kind);
+    if let (Some(t), Some(StageKind::Timechart { agg, .. })) = (&compiled.plan.timechart, last) {
+        let zero = match agg.func {
+            AggFunc::Count | AggFunc::Dc => Cell::Int(0),
+            _ => Cell::Null,
+        };
+        let mut by_bucket: std::collections::BTreeMap<i64, Cell> = table
+            .rows
+            .into_iter()
+            .filter_map(|row| match (row.first(), row.get(1)) {
+                (Some(Cell::Int(b)), Some(x)) => Some((*b, x.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut rows = Vec::new();
+        let mut b = t.first_ms;
+        while b <= t.last_ms {
+            let time = DateTime::<Utc>::from_timestamp_millis(b)
+                .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_else(|| b.to_string());
+            let x = by_bucket.remove(&b).unwrap_or_else(|| zero.clone());
+            rows.push(vec![Cell::Text(time), x]);
+            b += t.span_ms;
+        }
+        table.rows = rows;
+        table.bar = Some(1);
+        return table;
+    }
+    if let Some(StageKind::Top { .. }) = compiled.plan.stages.first().map(|s| &s.kind) {
+        table.bar = table
+            .columns
+            .iter()
+            .position(|c| c == glaux_compiler::pipeline::COUNT_COLUMN);
+    }
+    table
+}
+
+/// True if the column holds numbers (right-aligned in the table view):
+/// every cell a number or empty, and one at least.
+fn numeric(table: &Table, col: usize) -> bool {
+    table
+        .rows
+        .iter()
+        .all(|r| matches!(r[col], Cell::Int(_) | Cell::Float(_) | Cell::Null))
+        && table.rows.iter().any(|r| r[col].number().is_some())
+}
+
+/// Writes `table` in `format` (`vertical` is the table view too). `width`
+/// is the terminal's, for bars; `color` draws them in colour.
+pub fn write(
+    out: &mut dyn Write,
+    table: &Table,
+    format: crate::output::Format,
+    width: Option<usize>,
+    color: bool,
+) -> io::Result<()> {
+    use crate::output::Format;
+    match format {
+        Format::Table | Format::Vertical => write_grid(out, table, width, color),
+        Format::Json => {
+            writeln!(out, "[")?;
+            for (i, row) in table.rows.iter().enumerate() {
+                let sep = if i + 1 < table.rows.len() { "," } else { "" };
+                writeln!(out, "  {}{sep}", row_json(table, row))?;
+            }
+            writeln!(out, "]")
+        }
+        Format::Ndjson => {
+            for row in &table.rows {
+                writeln!(out, "{}", row_json(table, row))?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(&table.columns)?;
+            for row in &table.rows {
+                w.write_record(row.iter().map(Cell::text))?;
+            }
+            w.flush()
+        }
+    }
+}
+
+/// One row as a JSON object, keys in column order.
+fn row_json(table: &Table, row: &[Cell]) -> String {
+    let mut map = serde_json::Map::new();
+    for (name, cell) in table.columns.iter().zip(row) {
+        map.insert(name.clone(), cell.json());
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Unicode eighth blocks, for bars a fraction of a cell long.
+const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+
+/// A bar of `fraction` (0..=1) of `cells` cells.
+fn bar(fraction: f64, cells: usize) -> String {
+    let eighths = (fraction.clamp(0.0, 1.0) * (cells * 8) as f64).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    s.push_str(EIGHTHS[eighths % 8]);
+    s
+}
+
+fn write_grid(
+    out: &mut dyn Write,
+    table: &Table,
+    width: Option<usize>,
+    color: bool,
+) -> io::Result<()> {
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::output::one_line(&c.text()))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let right: Vec<bool> = (0..table.columns.len())
+        .map(|i| numeric(table, i))
+        .collect();
+    let pad = |text: &str, i: usize| {
+        let n = widths[i].saturating_sub(text.chars().count());
+        if right[i] {
+            format!("{}{text}", " ".repeat(n))
+        } else {
+            format!("{text}{}", " ".repeat(n))
+        }
+    };
+    let used: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+    let bar_cells = table
+        .bar
+        .map(|_| width.unwrap_or(100).saturating_sub(used + 2).clamp(10, 60));
+    let header: Vec<String> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| pad(c, i))
+        .collect();
+    writeln!(out, "{}", header.join("  ").trim_end())?;
+    let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+    writeln!(out, "{}", rule.join("  "))?;
+    let max = table.bar.and_then(|b| {
+        table
+            .rows
+            .iter()
+            .filter_map(|r| r[b].number())
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    });
+    for (row, texts) in table.rows.iter().zip(&cells) {
+        let mut line: Vec<String> = texts.iter().enumerate().map(|(i, t)| pad(t, i)).collect();
+        if let (Some(b), Some(n), Some(max)) = (table.bar, bar_cells, max) {
+            let x = row[b].number().unwrap_or(0.0);
+            let fraction = if max > 0.0 { x / max } else { 0.0 };
+            let drawn = bar(fraction, n);
+            line.push(if color {
+                format!("\x1b[36m{drawn}\x1b[0m")
+            } else {
+                drawn
+            });
+        }
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
+    if table.rows.is_empty() {
+        writeln!(out, "(no rows)")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_eighths_of_cells() {
+        assert_eq!(bar(1.0, 4), "████");
+        assert_eq!(bar(0.5, 3), "█▌");
+        assert_eq!(bar(0.0, 10), "");
+        assert_eq!(bar(0.5, 1), "▌");
+        // Half an eighth rounds up to one: a non-zero count shows.
+        assert_eq!(bar(1.0 / 16.0, 1), "▏");
+    }
+
+    #[test]
+    fn floats_print_short() {
+        assert_eq!(float_text(3.0), "3");
+        assert_eq!(float_text(33.333333), "33.3333");
+        assert_eq!(float_text(0.5), "0.5");
+    }
+}
