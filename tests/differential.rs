@@ -958,7 +958,9 @@ fn agg(timechart: bool) -> impl Strategy<Value = String> {
     let funcs: &'static [&'static str] = if timechart {
         &["dc", "min", "max", "sum", "avg"]
     } else {
-        &["dc", "min", "max", "sum", "avg", "earliest", "latest"]
+        &[
+            "dc", "min", "max", "sum", "avg", "earliest", "latest", "values",
+        ]
     };
     prop_oneof![
         1 => Just("count()".to_string()),
@@ -973,7 +975,7 @@ fn stage_fields(most: usize) -> impl Strategy<Value = Vec<String>> {
         .prop_map(|fs| fs.into_iter().map(String::from).collect())
 }
 
-/// The first stage, and the columns it makes.
+/// The first stage, and the columns it makes that later stages may name.
 fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
     prop_oneof![
         4 => (proptest::collection::vec(agg(false), 1..4), proptest::option::of(stage_fields(3)), any::<bool>())
@@ -992,6 +994,14 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
                         cols.push(name);
                     }
                 }
+                // `where` and `sort` compare single values: a list
+                // (`values(F)`) is no column of theirs.
+                let cols: Vec<String> = cols
+                    .into_iter()
+                    .zip(by.iter().flatten().map(|_| "").chain(aggs.iter().map(String::as_str)))
+                    .filter(|(_, a)| !a.starts_with("values("))
+                    .map(|(c, _)| c)
+                    .collect();
                 let mut text = format!("stats {}", written.join(", "));
                 if let Some(by) = by {
                     text.push_str(&format!(" by {}", by.join(", ")));
@@ -1078,6 +1088,8 @@ enum Value {
     Null,
     Number(f64),
     Text(String),
+    /// `values(F)`: the values listed, and how many there were.
+    List(Vec<String>, u64),
 }
 
 impl PartialEq for Value {
@@ -1088,6 +1100,7 @@ impl PartialEq for Value {
                 a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
             }
             (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::List(a, n), Value::List(b, m)) => a == b && n == m,
             _ => false,
         }
     }
@@ -1109,6 +1122,7 @@ fn engine_table(
                     Cell::Int(i) => Value::Number(i as f64),
                     Cell::Float(x) => Value::Number(x),
                     Cell::Text(t) => Value::Text(t),
+                    Cell::List { values, total } => Value::List(values, total),
                 })
                 .collect()
         })
@@ -1169,7 +1183,7 @@ fn reference_table(
                             Cell::Null => Value::Null,
                             Cell::Number(x) => Value::Number(x),
                             Cell::Text(t) => Value::Text(t),
-                            Cell::List { .. } => unreachable!("values() does not run yet"),
+                            Cell::List { values, total } => Value::List(values, total as u64),
                         })
                         .collect()
                 })

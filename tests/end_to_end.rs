@@ -904,3 +904,88 @@ fn stages_summarize_exactly_what_the_raw_logs_hold() {
     assert!(want.iter().any(|(_, c)| *c > 0), "{want:?}");
     assert_eq!(got, want);
 }
+
+/// `values(F)`: hostile values (the list's separator and escape inside
+/// them, quotes, unicode) come back exactly, and a group past the bound
+/// lists the first 100 in code-point order and says how many it left out.
+#[test]
+fn values_lists_exactly_and_says_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let hostile = [
+        "a,b",
+        "c\\d",
+        "x\\,y",
+        "o'brien",
+        "\"quoted\"",
+        "ünïcode",
+        "",
+        ",",
+        "\\",
+        "' OR 1=1 --",
+    ];
+    let mut lines = Vec::new();
+    for (i, v) in hostile.iter().enumerate() {
+        let line =
+            serde_json::json!({"time": format!("2024-05-01T10:00:{i:02}Z"), "g": "b", "u": v});
+        lines.push(line.to_string());
+    }
+    // 150 distinct values, each twice, in group `a`.
+    for i in 0..300 {
+        let line = serde_json::json!({
+            "time": format!("2024-05-01T11:{:02}:{:02}Z", i / 60, i % 60),
+            "g": "a",
+            "u": format!("v{:03}", i % 150),
+        });
+        lines.push(line.to_string());
+    }
+    std::fs::write(raw.join("app.ndjson"), lines.join("\n") + "\n").unwrap();
+    let store = dir.path().join("store");
+    let run = glaux([
+        "ingest",
+        "--store",
+        store.to_str().unwrap(),
+        raw.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let q = "* | stats values(u) as us, dc(u) by g";
+    let out = query_table(&store, q, "ndjson", from, to);
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(rows[0]["g"], "a");
+    let want_a: Vec<String> = (0..100).map(|i| format!("v{i:03}")).collect();
+    assert_eq!(rows[0]["us"], serde_json::json!(want_a));
+    assert_eq!(rows[0]["dc(u)"], 150);
+    let mut want_b: Vec<&str> = hostile.to_vec();
+    want_b.sort();
+    assert_eq!(rows[1]["g"], "b");
+    assert_eq!(rows[1]["us"], serde_json::json!(want_b));
+    assert_eq!(rows[1]["dc(u)"], hostile.len());
+
+    // The table view and the footer say where the list stopped.
+    let run = glaux([
+        "query",
+        "--store",
+        store.to_str().unwrap(),
+        "--from",
+        from,
+        "--to",
+        to,
+        q,
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("v099 … (+50 more)"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "values() lists the first 100 distinct values in code-point order; 1 row had more"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -116,6 +116,10 @@ const ALLOWED_WORDS: &[&str] = &[
     "sum",
     "avg",
     "row_number",
+    "array_agg",
+    "array_join",
+    "replace",
+    "FILTER",
     // aliases, CTEs, tables, columns
     "m",
     "h",
@@ -157,6 +161,9 @@ const ALLOWED_WORDS: &[&str] = &[
     "vn",
     "rn",
     "total",
+    "xt",
+    "e",
+    "d",
 ];
 
 /// Checks that `sql` tokenizes, and that every word outside a literal is an
@@ -175,9 +182,11 @@ pub fn check_words(sql: &str) {
             };
             // A table's columns and their number companions (`c0`,
             // `c0_num`), field CTEs `f0`, keys `k0`/`n0`, aggregates `a0`.
-            let column = w.value.strip_suffix("_num").is_some_and(|c| {
-                c.strip_prefix('c')
-                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            let column = ["_num", "_total"].iter().any(|s| {
+                w.value.strip_suffix(s).is_some_and(|c| {
+                    c.strip_prefix('c')
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                })
             });
             let ok = allowed.contains(w.value.as_str())
                 || column

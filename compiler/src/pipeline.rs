@@ -88,6 +88,36 @@ pub fn sql_number_column(i: usize) -> String {
 /// The suffix of [`sql_number_column`]s, which the runner drops.
 pub const NUMBER_SUFFIX: &str = "_num";
 
+/// The hidden companion of a `values(F)` column: `c<i>_total`, how many
+/// distinct values the group has (the column lists at most
+/// [`crate::ast::MAX_VALUES`]), which the runner reports.
+pub fn sql_total_column(i: usize) -> String {
+    format!("c{i}{TOTAL_SUFFIX}")
+}
+
+/// The suffix of [`sql_total_column`]s.
+pub const TOTAL_SUFFIX: &str = "_total";
+
+/// What separates the values of a list column (`values(F)`) in its one
+/// text cell; a `\` or a separator inside a value is escaped with `\`.
+pub const LIST_SEPARATOR: &str = ",";
+
+/// The values of a list cell as [`LIST_SEPARATOR`] and `\` escaping
+/// wrote them.
+pub fn split_list(text: &str) -> Vec<String> {
+    let sep = LIST_SEPARATOR.chars().next().expect("one character");
+    let mut values = vec![String::new()];
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => values.last_mut().expect("never empty").extend(chars.next()),
+            c if c == sep => values.push(String::new()),
+            c => values.last_mut().expect("never empty").push(c),
+        }
+    }
+    values
+}
+
 /// Most `by` fields (and `top`/`rare` fields) a stage groups by.
 pub const MAX_BY: usize = 8;
 /// Most aggregates one `stats` computes.
@@ -119,15 +149,11 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
             format!("{what} is not supported yet"),
         )
         .at(span, "not yet")
-        .help("`stats`, `top`, `rare` and `timechart` without `by`, then `where`, `sort` and `head`, run today; docs/language.md lists what is planned"))
+        .help("`stats` (every aggregate), `top`, `rare` and `timechart` without `by`, then `where`, `sort` and `head`, run today; docs/language.md lists what is planned"))
     };
     for (i, stage) in stages.iter().enumerate() {
         match &stage.kind {
-            StageKind::Stats { aggs, .. } => {
-                if let Some(a) = aggs.iter().find(|a| a.func == AggFunc::Values) {
-                    return refuse(a.span, "`values()`");
-                }
-            }
+            StageKind::Stats { .. } => {}
             StageKind::Timechart { agg, by, .. } => {
                 if by.is_some() {
                     return refuse(stage.span, "`timechart … by`");
@@ -299,7 +325,7 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
         StageKind::Sort(keys) => {
             let cols = table(input, stage)?;
             for k in keys {
-                known(cols, &k.column, "sort")?;
+                single(known(cols, &k.column, "sort")?, &k.column, "sort")?;
             }
             Ok(input.clone())
         }
@@ -316,7 +342,9 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
                     }
                 }
             }
-            each(cond, &mut |c| known(cols, c, "where").map(|_| ()))?;
+            each(cond, &mut |c| {
+                single(known(cols, c, "where")?, c, "where").map(|_| ())
+            })?;
             Ok(input.clone())
         }
     }
@@ -350,6 +378,27 @@ fn table<'a>(input: &'a Output, stage: &Stage) -> Result<&'a [ColumnDef], Compil
             _ => "records come newest first; to order something else, make columns first: `| stats count() by eventName | sort -count`",
         })),
     }
+}
+
+/// `found` itself if it holds one value per row: `sort` and `where`
+/// compare single values, and a list (`values(F)`) is several.
+fn single<'a>(
+    found: &'a ColumnDef,
+    c: &Column,
+    stage: &str,
+) -> Result<&'a ColumnDef, CompileError> {
+    if found.kind != ColumnKind::List {
+        return Ok(found);
+    }
+    Err(CompileError::new(
+        ErrorKind::BadStage,
+        format!(
+            "`{stage}` compares single values, and `{}` is a list",
+            c.name
+        ),
+    )
+    .at(c.span, "a list of values")
+    .help("compare its count instead: `dc(F)` is how many distinct values `values(F)` lists"))
 }
 
 /// The column of `cols` that `c` names.

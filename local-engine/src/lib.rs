@@ -323,6 +323,16 @@ mod tests {
             })
             .collect();
         assert_eq!(values, [Some("2".into()), Some("x".into()), None]);
+        let joined = engine
+            .run("SELECT array_join(array_agg(x ORDER BY x), ',') AS j FROM (VALUES ('b'), ('a'), (NULL), ('c')) AS t(x)")
+            .await
+            .unwrap();
+        let j = arrow::compute::cast(joined[0].column(0), &DataType::Utf8).unwrap();
+        let j = j
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(j.value(0), "a,b,c");
         let bad = engine
             .run("SELECT json_extract_scalar('{}', 'a.b')")
             .await

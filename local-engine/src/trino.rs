@@ -10,11 +10,16 @@
 //!   object, an array, `null`, a missing member, or text that is not JSON.
 //!   Paths: `$`, then `.name`, `["name"]` or `[index]` segments. A path
 //!   outside that subset is an error, as an invalid path is on Trino.
+//! - `array_join(array, delimiter)`: the array's elements joined by the
+//!   delimiter, NULL elements left out; NULL for a NULL array. The compiler
+//!   uses it for `values(F)` (`array_join(array_agg(…), ',')`), since
+//!   DataFusion has it only with its nested-types feature, which glaux does
+//!   not build.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
@@ -24,7 +29,10 @@ use serde_json::value::RawValue;
 
 /// Every UDF of this module, for registration on a session.
 pub fn functions() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::from(JsonExtractScalar::new())]
+    vec![
+        ScalarUDF::from(JsonExtractScalar::new()),
+        ScalarUDF::from(ArrayJoin::new()),
+    ]
 }
 
 /// One step of a JSONPath.
@@ -153,6 +161,68 @@ impl ScalarUDFImpl for JsonExtractScalar {
                 Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
             }
         }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ArrayJoin {
+    signature: Signature,
+}
+
+impl ArrayJoin {
+    fn new() -> Self {
+        ArrayJoin {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ArrayJoin {
+    fn name(&self) -> &str {
+        "array_join"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [array, delimiter] = args.args.as_slice() else {
+            return exec_err!("array_join takes two arguments");
+        };
+        let Some(Some(delimiter)) = (match delimiter {
+            ColumnarValue::Scalar(d) => d.try_as_str(),
+            ColumnarValue::Array(_) => None,
+        }) else {
+            return exec_err!("array_join: the delimiter must be a string literal");
+        };
+        let lists = array.to_array(args.number_rows)?;
+        let DataType::List(_) = lists.data_type() else {
+            return exec_err!("array_join: expected an array, got {}", lists.data_type());
+        };
+        let lists = lists.as_list::<i32>();
+        let mut out = arrow::array::StringBuilder::new();
+        for row in 0..lists.len() {
+            if lists.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let items = arrow::compute::cast(&lists.value(row), &DataType::Utf8)?;
+            let items = items.as_string::<i32>();
+            let joined: Vec<&str> = items.iter().flatten().collect();
+            out.append_value(joined.join(delimiter));
+        }
+        let out: ArrayRef = Arc::new(out.finish());
+        Ok(match array {
+            ColumnarValue::Scalar(_) => {
+                ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+            }
+            ColumnarValue::Array(_) => ColumnarValue::Array(out),
+        })
     }
 }
 

@@ -398,15 +398,17 @@ pub fn run(paths: &BenchPaths, options: &Options, out: &mut dyn Write) -> Result
     let (index_files, index) = files_under(&store.index_dir());
     let (message_files, messages) = files_under(&store.message_dir());
     let (hours_files, hours) = files_under(&store.hours_dir());
-    let files = index_files + message_files + hours_files;
-    let total = index + messages + hours;
+    let (values_files, values) = files_under(&store.values_dir());
+    let files = index_files + message_files + hours_files + values_files;
+    let total = index + messages + hours + values;
     writeln!(out, "\nParquet files in the store: {files}.").map_err(io)?;
     writeln!(
         out,
-        "\nStore: index {:.1} MB + messages {:.1} MB + token-hours {:.1} MB = {:.1} MB; log text {:.1} MB, as written {:.1} MB (store / text = {:.2}, store / written = {:.2}).",
+        "\nStore: index {:.1} MB + messages {:.1} MB + token-hours {:.1} MB + field-values {:.1} MB = {:.1} MB; log text {:.1} MB, as written {:.1} MB (store / text = {:.2}, store / written = {:.2}).",
         mb(index),
         mb(messages),
         mb(hours),
+        mb(values),
         mb(total),
         mb(manifest.raw_bytes),
         mb(manifest.written_bytes),

@@ -459,6 +459,21 @@ pub fn footer(outcome: &Outcome) -> String {
         }
         _ => String::new(),
     };
+    // `values(F)` is bounded: say where it stopped.
+    let cut = outcome.table.as_ref().map_or(0, |t| {
+        t.rows
+            .iter()
+            .filter(|r| r.iter().any(|c| c.left_out() > 0))
+            .count()
+    });
+    let limit_note = match cut {
+        0 => limit_note,
+        n => format!(
+            "{limit_note} (values() lists the first {} distinct values in code-point order; {n} row{} had more)",
+            glaux_compiler::ast::MAX_VALUES,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     let plan = &outcome.compiled.plan;
     let (Some(window), Some(partitions)) = (&plan.window, &plan.partitions) else {
         return "0 records · nothing ran: no record can match (a contradiction or an empty time range; see --explain or \\explain)".to_string();

@@ -15,8 +15,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
 use glaux_compiler::Compiled;
+use glaux_compiler::ast::MAX_VALUES;
 use glaux_compiler::ast::{AggFunc, StageKind};
-use glaux_compiler::pipeline::NUMBER_SUFFIX;
+use glaux_compiler::pipeline::{ColumnKind, NUMBER_SUFFIX, TOTAL_SUFFIX, split_list};
 
 /// A cell of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,12 @@ pub enum Cell {
     Int(i64),
     Float(f64),
     Text(String),
+    /// `values(F)`: distinct values in code-point order, and how many
+    /// there were (more than listed past [`MAX_VALUES`]).
+    List {
+        values: Vec<String>,
+        total: u64,
+    },
 }
 
 impl Cell {
@@ -35,6 +42,21 @@ impl Cell {
             Cell::Int(i) => i.to_string(),
             Cell::Float(x) => float_text(*x),
             Cell::Text(t) => t.clone(),
+            Cell::List { values, total } => {
+                let mut text = values.join(", ");
+                if let Some(more) = total.checked_sub(values.len() as u64).filter(|&m| m > 0) {
+                    text.push_str(&format!(" … (+{more} more)"));
+                }
+                text
+            }
+        }
+    }
+
+    /// How many values a list cell left out.
+    pub fn left_out(&self) -> u64 {
+        match self {
+            Cell::List { values, total } => total.saturating_sub(values.len() as u64),
+            _ => 0,
         }
     }
 
@@ -45,6 +67,7 @@ impl Cell {
             Cell::Float(x) => serde_json::Number::from_f64(*x)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Cell::Text(t) => t.clone().into(),
+            Cell::List { values, .. } => values.clone().into(),
         }
     }
 
@@ -86,11 +109,12 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
         // No batch at all: the columns are known, no rows.
         return Ok(fill(compiled, empty(compiled)));
     };
+    let hidden = |name: &str| name.ends_with(NUMBER_SUFFIX) || name.ends_with(TOTAL_SUFFIX);
     let keep: Vec<usize> = schema
         .fields()
         .iter()
         .enumerate()
-        .filter(|(_, f)| !f.name().ends_with(NUMBER_SUFFIX))
+        .filter(|(_, f)| !hidden(f.name()))
         .map(|(i, _)| i)
         .collect();
     let columns = empty(compiled).columns;
@@ -101,12 +125,27 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
             columns.len()
         ));
     }
+    // A list column's one text cell, and the column of its total.
+    let kinds = compiled.plan.outputs.last().map(|o| o.columns());
+    let lists: Vec<Option<usize>> = keep
+        .iter()
+        .enumerate()
+        .map(|(at, &i)| {
+            let list = kinds.and_then(|k| k.get(at)).map(|c| c.kind) == Some(ColumnKind::List);
+            let total = format!("{}{TOTAL_SUFFIX}", schema.field(i).name());
+            list.then(|| schema.index_of(&total).ok()).flatten()
+        })
+        .collect();
     let mut rows = Vec::new();
     for batch in batches {
         for r in 0..batch.num_rows() {
             let mut row = Vec::with_capacity(keep.len());
-            for &i in &keep {
-                row.push(cell(batch.column(i).as_ref(), r)?);
+            for (&i, list) in keep.iter().zip(&lists) {
+                let cell = cell(batch.column(i).as_ref(), r)?;
+                row.push(match list {
+                    Some(t) => list_cell(cell, &self::cell(batch.column(*t).as_ref(), r)?)?,
+                    None => cell,
+                });
             }
             rows.push(row);
         }
@@ -117,6 +156,28 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
         bar: None,
     };
     Ok(fill(compiled, table))
+}
+
+/// A `values(F)` cell from its text (NULL: a group without the field)
+/// and its total.
+fn list_cell(text: Cell, total: &Cell) -> Result<Cell, String> {
+    let values = match text {
+        Cell::Null => Vec::new(),
+        Cell::Text(t) => split_list(&t),
+        other => return Err(format!("a list cell that is not text: {other:?}")),
+    };
+    let total = match total {
+        Cell::Int(n) => (*n).max(0) as u64,
+        Cell::Null => 0,
+        other => return Err(format!("a list's total that is not a count: {other:?}")),
+    };
+    if values.len() > MAX_VALUES || (values.len() as u64) > total {
+        return Err(format!(
+            "a list of {} values of {total}, more than the statement keeps",
+            values.len()
+        ));
+    }
+    Ok(Cell::List { values, total })
 }
 
 fn cell(array: &dyn Array, row: usize) -> Result<Cell, String> {

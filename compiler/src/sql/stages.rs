@@ -18,9 +18,11 @@
 
 use super::tree::{Cte, Expr, Item, Join, Op, Order, Query, Relation, Select};
 use super::{Hours, Returns, Tables, col, named, search_query, select_query, window_range};
-use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, StageKind};
+use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, MAX_VALUES, StageKind};
 use crate::layout::{PARTITION_COLUMN, VALUES_TABLE, columns as c};
-use crate::pipeline::{ColumnDef, ColumnKind, Output, sql_column, sql_number_column};
+use crate::pipeline::{
+    ColumnDef, ColumnKind, LIST_SEPARATOR, Output, sql_column, sql_number_column, sql_total_column,
+};
 use crate::plan::{Formula, KEY_COLUMNS, Plan, Scan, Timechart};
 
 /// The statement of a search whose stages make a table.
@@ -69,6 +71,79 @@ pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
         with,
         order_by: table.order,
         ..select_query(table.select)
+    }
+}
+
+/// `values(F)`'s relation over `select` (the groups' records joined to
+/// F's values as `f`, or F's values alone): per group `x`, its first
+/// [`MAX_VALUES`] distinct values in code-point order, each with `\` and
+/// the separator escaped, joined by [`LIST_SEPARATOR`] (one text column:
+/// Athena returns an array as text that cannot be split back); `xt`, how
+/// many distinct values the group has.
+fn values_of(mut select: Select, by: usize) -> Select {
+    let keys = &KEY_NAMES[..by];
+    // Each group's distinct values.
+    let mut items: Vec<Item> = keys
+        .iter()
+        .map(|k| Item::named(col(Some("g"), k), k))
+        .collect();
+    items.push(Item::named(col(Some("f"), c::VALUE), "v"));
+    select.items = items;
+    select.distinct = true;
+    // Ranked in code-point order, and escaped.
+    let v = col(Some("d"), "v");
+    let escaped = Expr::call(
+        "replace",
+        vec![
+            Expr::call(
+                "replace",
+                vec![v.clone(), Expr::str("\\"), Expr::str("\\\\")],
+            ),
+            Expr::str(LIST_SEPARATOR),
+            Expr::str(&format!("\\{LIST_SEPARATOR}")),
+        ],
+    );
+    let mut items: Vec<Item> = keys.iter().map(|k| col(Some("d"), k).into()).collect();
+    items.push(v.clone().into());
+    items.push(Item::named(escaped, "e"));
+    items.push(Item::named(
+        Expr::Window {
+            call: Box::new(Expr::call("row_number", Vec::new())),
+            partition_by: keys.iter().map(|k| col(Some("d"), k)).collect(),
+            order_by: vec![Order::asc(v)],
+        },
+        "rn",
+    ));
+    let ranked = Select::new(
+        items,
+        Relation::Query {
+            query: Box::new(select_query(select)),
+            alias: "d",
+        },
+    );
+    let mut items: Vec<Item> = keys.iter().map(|k| col(Some("r"), k).into()).collect();
+    let listed = Expr::Aggregate {
+        name: "array_agg",
+        args: vec![col(Some("r"), "e")],
+        order_by: vec![Order::asc(col(Some("r"), "v"))],
+        filter: Some(Box::new(
+            col(Some("r"), "rn").binary(Op::LtEq, Expr::Int(MAX_VALUES as i64)),
+        )),
+    };
+    items.push(Item::named(
+        Expr::call("array_join", vec![listed, Expr::str(LIST_SEPARATOR)]),
+        "x",
+    ));
+    items.push(Item::named(Expr::call("count", vec![Expr::Star]), "xt"));
+    Select {
+        group_by: keys.iter().map(|k| col(Some("r"), k)).collect(),
+        ..Select::new(
+            items,
+            Relation::Query {
+                query: Box::new(select_query(ranked)),
+                alias: "r",
+            },
+        )
     }
 }
 
@@ -318,6 +393,12 @@ impl Builder<'_> {
                     &sql_number_column(at),
                 ));
             }
+            if agg.func == AggFunc::Values {
+                items.push(Item::named(
+                    col(Some(AGG_ALIASES[i]), "xt"),
+                    &sql_total_column(at),
+                ));
+            }
         }
         select.items = items;
         let order = (0..by.len())
@@ -442,9 +523,8 @@ impl Builder<'_> {
                     )
                 };
             }
-            AggFunc::Values | AggFunc::Count => {
-                unreachable!("plan::plan refuses values() here; count() has no field")
-            }
+            AggFunc::Values => return values_of(select, by.len()),
+            AggFunc::Count => unreachable!("count() has no field"),
         };
         let mut items = key_items();
         items.push(Item::named(x, "x"));

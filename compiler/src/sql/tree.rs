@@ -303,6 +303,14 @@ pub enum Expr {
     },
     /// `DISTINCT expr`, as an aggregate's argument: `count(DISTINCT x)`.
     Distinct(Box<Expr>),
+    /// An aggregate with an order and a filter:
+    /// `array_agg(x ORDER BY y) FILTER (WHERE …)`.
+    Aggregate {
+        name: &'static str,
+        args: Vec<Expr>,
+        order_by: Vec<Order>,
+        filter: Option<Box<Expr>>,
+    },
     /// `CAST(expr AS type)`; the type is the emitter's, never user text.
     Cast(Box<Expr>, &'static str),
     /// `expr LIKE 'pattern' ESCAPE '\'`; the pattern already escaped for
@@ -648,11 +656,34 @@ impl Expr {
                 if !partition_by.is_empty() {
                     out.push_str("PARTITION BY ");
                     list(out, partition_by, line);
-                    out.push(' ');
+                    if !order_by.is_empty() {
+                        out.push(' ');
+                    }
                 }
-                out.push_str("ORDER BY ");
-                order_list(out, order_by, line);
+                if !order_by.is_empty() {
+                    out.push_str("ORDER BY ");
+                    order_list(out, order_by, line);
+                }
                 out.push(')');
+            }
+            Expr::Aggregate {
+                name,
+                args,
+                order_by,
+                filter,
+            } => {
+                let _ = write!(out, "{name}(");
+                list(out, args, line);
+                if !order_by.is_empty() {
+                    out.push_str(" ORDER BY ");
+                    order_list(out, order_by, line);
+                }
+                out.push(')');
+                if let Some(filter) = filter {
+                    out.push_str(" FILTER (WHERE ");
+                    filter.print(out, line);
+                    out.push(')');
+                }
             }
             Expr::Distinct(e) => {
                 out.push_str("DISTINCT ");
