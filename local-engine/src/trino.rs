@@ -101,6 +101,15 @@ fn extract_scalar(json: &str, steps: &[Step]) -> Option<String> {
     }
 }
 
+/// The text of an argument written as a string literal (a JSON path, a
+/// delimiter): `None` for a column or a NULL.
+fn literal_text(arg: &ColumnarValue) -> Option<&str> {
+    match arg {
+        ColumnarValue::Scalar(v) => v.try_as_str().flatten(),
+        ColumnarValue::Array(_) => None,
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct JsonExtractScalar {
     signature: Signature,
@@ -131,10 +140,7 @@ impl ScalarUDFImpl for JsonExtractScalar {
         let [json, path] = args.args.as_slice() else {
             return exec_err!("json_extract_scalar takes two arguments");
         };
-        let Some(Some(path)) = (match path {
-            ColumnarValue::Scalar(path) => path.try_as_str(),
-            ColumnarValue::Array(_) => None,
-        }) else {
+        let Some(path) = literal_text(path) else {
             return exec_err!("json_extract_scalar: the path must be a string literal");
         };
         let steps = match parse_path(path) {
@@ -194,10 +200,7 @@ impl ScalarUDFImpl for ArrayJoin {
         let [array, delimiter] = args.args.as_slice() else {
             return exec_err!("array_join takes two arguments");
         };
-        let Some(Some(delimiter)) = (match delimiter {
-            ColumnarValue::Scalar(d) => d.try_as_str(),
-            ColumnarValue::Array(_) => None,
-        }) else {
+        let Some(delimiter) = literal_text(delimiter) else {
             return exec_err!("array_join: the delimiter must be a string literal");
         };
         let lists = array.to_array(args.number_rows)?;
