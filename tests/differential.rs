@@ -1020,6 +1020,14 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
             let col = if a == "count()" { "count".to_string() } else { a.clone() };
             (format!("timechart {span}{a}"), vec!["time".to_string(), col])
         }),
+        // Records as rows: only `head` may follow.
+        1 => stage_fields(3).prop_map(|fs| (format!("fields {}", fs.join(", ")), Vec::new())),
+        // A column per value of the `by` field: only `time` is known.
+        2 => (pick(SPANS), agg(true), pick(STAGE_FIELDS), proptest::option::of(1..5u64))
+            .prop_map(|(span, a, by, limit)| {
+                let limit = limit.map_or(String::new(), |n| format!(" limit={n}"));
+                (format!("timechart {span}{a} by {by}{limit}"), vec!["time".to_string()])
+            }),
     ]
 }
 
@@ -1054,13 +1062,21 @@ fn later_stage(cols: Vec<String>) -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// A stage on records: `dedup` of 1 to 3 fields (mostly), or `head`.
+fn records_stage() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => stage_fields(3).prop_map(|fs| format!("dedup {}", fs.join(", "))),
+        1 => (1..40u64).prop_map(|n| format!("head {n}")),
+    ]
+    .boxed()
+}
+
 /// A search, then stages: a table and up to three stages on it, or
 /// `head` on the records.
 fn staged_query() -> impl Strategy<Value = String> {
     let search = prop_oneof![1 => Just("*".to_string()), 3 => query()];
     let table = first_stage().prop_flat_map(|(first, cols)| {
-        let timechart = first.starts_with("timechart");
-        let most = if timechart { 0 } else { 3 };
+        let most = if first.starts_with("timechart") { 0 } else { 3 };
         (
             Just(first),
             proptest::collection::vec(later_stage(cols), 0..=most),
@@ -1074,7 +1090,15 @@ fn staged_query() -> impl Strategy<Value = String> {
             }
             q
         }),
-        1 => (search, 1..6u64).prop_map(|(s, n)| format!("{s} | head {n}")),
+        1 => (search.clone(), 1..6u64).prop_map(|(s, n)| format!("{s} | head {n}")),
+        // Records through `dedup` and `head`, in any order.
+        2 => (search, proptest::collection::vec(records_stage(), 1..4)).prop_map(|(s, stages)| {
+            let mut q = s;
+            for st in stages {
+                q.push_str(&format!(" | {st}"));
+            }
+            q
+        }),
     ]
 }
 

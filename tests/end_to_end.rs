@@ -772,6 +772,26 @@ fn json_in(fx: &Fixture, from: &str, to: &str) -> Vec<(DateTime<Utc>, serde_json
         .collect()
 }
 
+/// A JSON record's `eventName`, when it is a string.
+fn event_name(v: &serde_json::Value) -> Option<String> {
+    v.get("eventName")
+        .and_then(|n| n.as_str())
+        .map(String::from)
+}
+
+/// How many of `records` hold each `eventName`.
+fn event_name_counts(
+    records: &[(DateTime<Utc>, serde_json::Value)],
+) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (_, v) in records {
+        if let Some(n) = event_name(v) {
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    counts
+}
+
 /// Stages through the CLI: counts by a field, top values with percent, a
 /// timeline, each answer computed here from the raw JSON (not by the
 /// reference evaluator), in NDJSON with numbers as JSON numbers, and the
@@ -783,19 +803,10 @@ fn stages_summarize_exactly_what_the_raw_logs_hold() {
     ingest(&fx);
     let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
     let records = json_in(&fx, from, to);
-    let name = |v: &serde_json::Value| {
-        v.get("eventName")
-            .and_then(|n| n.as_str())
-            .map(String::from)
-    };
+    let name = event_name;
 
     // stats count() by eventName: a row per name, ordered by name.
-    let mut want: BTreeMap<String, u64> = BTreeMap::new();
-    for (_, v) in &records {
-        if let Some(n) = name(v) {
-            *want.entry(n).or_default() += 1;
-        }
-    }
+    let want = event_name_counts(&records);
     assert!(want.len() >= 3, "{want:?}");
     let out = query_table(
         &fx.store,
@@ -988,4 +999,51 @@ fn values_lists_exactly_and_says_where_it_stopped() {
         "{}",
         run.stderr
     );
+}
+
+/// `timechart … by F limit=N`: a column per value of F among the N with
+/// the most records over the window (ties by value), `other` for the
+/// records with a value past them, each bucket of the window a row, all
+/// computed here from the raw JSON.
+#[test]
+fn timechart_by_draws_a_column_per_top_value_and_other() {
+    let fx = fixture();
+    ingest(&fx);
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let records = json_in(&fx, from, to);
+    let mut ranked: Vec<(String, u64)> = event_name_counts(&records).into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    assert!(
+        ranked.len() > 2,
+        "the sample needs values past the limit: {ranked:?}"
+    );
+    let top: Vec<String> = ranked.iter().take(2).map(|(n, _)| n.clone()).collect();
+    // [hour][column]: the two top values, then other.
+    let mut want = vec![[0u64; 3]; 24];
+    for (time, v) in &records {
+        if let Some(n) = event_name(v) {
+            let at = top.iter().position(|t| *t == n).unwrap_or(2);
+            want[chrono::Timelike::hour(time) as usize][at] += 1;
+        }
+    }
+    let q = "* | timechart span=1h count() by eventName limit=2";
+    let out = query_table(&fx.store, q, "csv", from, to);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("time,{},{},other", top[0], top[1])
+    );
+    let got: Vec<String> = lines.map(String::from).collect();
+    let want: Vec<String> = want
+        .iter()
+        .enumerate()
+        .map(|(h, c)| format!("2024-05-01T{h:02}:00:00Z,{},{},{}", c[0], c[1], c[2]))
+        .collect();
+    assert_eq!(got, want);
+
+    // NDJSON: the same columns as keys, counts as JSON numbers.
+    let out = query_table(&fx.store, q, "ndjson", from, to);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(first["other"].is_u64(), "{first}");
+    assert!(first[top[0].as_str()].is_u64(), "{first}");
 }

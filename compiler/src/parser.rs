@@ -90,6 +90,13 @@ fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
 /// end. In the search, finds an unclosed quote or an unbalanced
 /// parenthesis and points at it, and refuses nesting deeper than
 /// [`MAX_DEPTH`].
+/// Where the stages start: the byte offset of the `|` that ends the search,
+/// if `text`'s search part is balanced and one follows it (what completion
+/// asks while a line is being typed).
+pub fn stages_start(text: &str) -> Option<usize> {
+    check_balance(text).ok().filter(|&end| end < text.len())
+}
+
 fn check_balance(text: &str) -> Result<usize, CompileError> {
     let mut end = text.len();
     let mut opens: Vec<usize> = Vec::new();

@@ -128,7 +128,36 @@ pub const MAX_FIELDS: usize = 16;
 /// Checks `stages` in order, and gives what each returns.
 pub fn outputs(stages: &[Stage]) -> Result<Vec<Output>, CompileError> {
     let mut out: Vec<Output> = Vec::new();
+    // The fields the whole query reads (each a relation of the statement).
+    let mut read: Vec<&str> = Vec::new();
     for stage in stages {
+        for (path, span) in stage_fields(&stage.kind) {
+            if !read.contains(&path) {
+                if read.len() == MAX_FIELDS {
+                    return Err(CompileError::new(
+                        ErrorKind::BadStage,
+                        format!("one query's stages read at most {MAX_FIELDS} fields"),
+                    )
+                    .at(span, "one too many")
+                    .help("split the question in several queries"));
+                }
+                read.push(path);
+            }
+        }
+        // `fields` shows records as rows, newest first: `head` may take
+        // fewer, and nothing else goes on from them.
+        let after_fields = stages
+            .iter()
+            .take(out.len())
+            .any(|s| matches!(s.kind, StageKind::Fields(_)));
+        if after_fields && !matches!(stage.kind, StageKind::Head(_)) {
+            return Err(CompileError::new(
+                ErrorKind::BadStage,
+                format!("`{}` cannot follow `fields`", stage.kind.name()),
+            )
+            .at(stage.span, "after `fields`")
+            .help("`fields` shows the records newest first, and `head` may take fewer; filter them in the search (`user:alice | fields …`), or summarize them instead: `| stats count() by F | sort -count`"));
+        }
         let input = out.last().unwrap_or(&Output::Records);
         let next = step(input, stage)?;
         out.push(next);
@@ -141,6 +170,35 @@ pub fn check(stages: &[Stage]) -> Result<Output, CompileError> {
     Ok(outputs(stages)?.pop().unwrap_or(Output::Records))
 }
 
+/// The fields a stage reads, each with where it is named.
+fn stage_fields(kind: &StageKind) -> Vec<(&str, Span)> {
+    fn refs(fs: &[crate::ast::FieldRef]) -> Vec<(&str, Span)> {
+        fs.iter().map(|f| (f.path.as_str(), f.span)).collect()
+    }
+    fn aggs(aggs: &[crate::ast::Agg]) -> Vec<(&str, Span)> {
+        aggs.iter()
+            .filter_map(|a| a.field.as_ref().map(|f| (f.path.as_str(), f.span)))
+            .collect()
+    }
+    match kind {
+        StageKind::Stats { aggs: a, by } => {
+            let mut all = refs(by);
+            all.extend(aggs(a));
+            all
+        }
+        StageKind::Top { fields, .. }
+        | StageKind::Fields(fields)
+        | StageKind::Dedup(fields)
+        | StageKind::Summary(fields) => refs(fields),
+        StageKind::Timechart { agg, by, .. } => {
+            let mut all: Vec<(&str, Span)> = by.iter().map(|f| (f.path.as_str(), f.span)).collect();
+            all.extend(aggs(std::slice::from_ref(agg)));
+            all
+        }
+        StageKind::Sort(_) | StageKind::Where(_) | StageKind::Head(_) => Vec::new(),
+    }
+}
+
 /// Refuses what the SQL does not do yet, with the stage it is about.
 pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
     let refuse = |span: Span, what: &str| {
@@ -149,15 +207,12 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
             format!("{what} is not supported yet"),
         )
         .at(span, "not yet")
-        .help("`stats` (every aggregate), `top`, `rare` and `timechart` without `by`, then `where`, `sort` and `head`, run today; docs/language.md lists what is planned"))
+        .help("`stats` (every aggregate), `top`, `rare` and `timechart` (with `by` too), then `where`, `sort` and `head`; `fields`, `dedup` and `head` on records, run today; docs/language.md lists what is planned"))
     };
     for (i, stage) in stages.iter().enumerate() {
         match &stage.kind {
             StageKind::Stats { .. } => {}
-            StageKind::Timechart { agg, by, .. } => {
-                if by.is_some() {
-                    return refuse(stage.span, "`timechart … by`");
-                }
+            StageKind::Timechart { agg, .. } => {
                 if matches!(
                     agg.func,
                     AggFunc::Earliest | AggFunc::Latest | AggFunc::Values
@@ -168,10 +223,10 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
                     return refuse(stages[i + 1].span, "a stage after `timechart`");
                 }
             }
-            StageKind::Fields(_) => return refuse(stage.span, "`fields`"),
-            StageKind::Dedup(_) => return refuse(stage.span, "`dedup`"),
             StageKind::Summary(_) => return refuse(stage.span, "`summary`"),
-            StageKind::Top { .. }
+            StageKind::Fields(_)
+            | StageKind::Dedup(_)
+            | StageKind::Top { .. }
             | StageKind::Sort(_)
             | StageKind::Where(_)
             | StageKind::Head(_) => {}
@@ -283,6 +338,7 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
         }
         StageKind::Fields(fields) => {
             on_records(&stage.kind)?;
+            bounded(stage, fields, &[])?;
             let mut cols = vec![
                 col(TIME_COLUMN, ColumnKind::Text),
                 col(TAG_COLUMN, ColumnKind::Text),
@@ -317,8 +373,9 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
                     .collect(),
             ))
         }
-        StageKind::Dedup(_) => {
+        StageKind::Dedup(fields) => {
             on_records(&stage.kind)?;
+            bounded(stage, fields, &[])?;
             Ok(Output::Records)
         }
         StageKind::Head(_) => Ok(input.clone()),

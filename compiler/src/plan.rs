@@ -388,7 +388,10 @@ impl Plan {
     /// that. The join reads every message of the window on the local
     /// engine, so only searches with too many matches to name pay for it.
     pub fn may_join(&self) -> bool {
-        self.fetches_by_keys() && self.keys_wanted() > self.max_keys && !self.makes_table()
+        self.fetches_by_keys()
+            && self.keys_wanted() > self.max_keys
+            && !self.makes_table()
+            && !self.dedups()
     }
 
     /// True if the token-hours table can narrow the hours this search
@@ -450,6 +453,14 @@ impl Plan {
         matches!(self.outputs.last(), Some(Output::Table(_)))
     }
 
+    /// True if a stage is a `dedup` (on records: a table's stages are
+    /// [`Plan::makes_table`]).
+    pub fn dedups(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| matches!(s.kind, StageKind::Dedup(_)))
+    }
+
     /// What the stage `i` reads: the search's records, or the table of the
     /// one before.
     pub fn input_of(&self, i: usize) -> &Output {
@@ -468,6 +479,11 @@ impl Plan {
         }
         if self.scan == Scan::Nothing {
             return Shape::Nothing;
+        }
+        if self.dedups() {
+            // One statement: the dedup over every match, then the
+            // messages of those it keeps ([`crate::sql::stages::records`]).
+            return Shape::One;
         }
         let hours = self.partitions.as_ref().map_or(0, |p| p.count);
         match (self.fetches_by_keys(), self.reads_hours) {
@@ -543,8 +559,10 @@ pub fn plan(
         outputs,
         timechart: None,
     };
-    if plan.makes_table() {
-        // A table reads every match of the window: no limit.
+    let fields = matches!(stages.first().map(|s| &s.kind), Some(StageKind::Fields(_)));
+    if plan.makes_table() && !fields {
+        // A table reads every match of the window: no limit. (`fields`
+        // shows records, the newest `limit` of them.)
         plan.limit = None;
         plan.timechart = stages.iter().find_map(|s| match &s.kind {
             StageKind::Timechart { span, .. } => {

@@ -461,6 +461,7 @@ pub fn render(plan: &Plan, tables: &Tables, header: &Header) -> String {
                 Returns::Keys(plan.keys_wanted()),
             ))
         }
+        Shape::One if plan.dedups() && !plan.makes_table() => Some(stages::records(plan, tables)),
         Shape::One => Some(search_query(plan, tables, Hours::Window, Returns::Records)),
         Shape::Table => Some(stages::query(plan, tables)),
     };
@@ -1012,13 +1013,54 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
     if plan.scans_all_tokens() {
         lines.push("cost: a leading wildcard or a regex reads every token of the window's index (no row-group pruning)".to_string());
     }
-    if plan.makes_table() {
+    let fields = matches!(
+        plan.stages.first().map(|s| &s.kind),
+        Some(crate::ast::StageKind::Fields(_))
+    );
+    if fields {
+        let stages: Vec<String> = plan.stages.iter().map(ToString::to_string).collect();
+        lines.push(format!(
+            "stages: the newest matches of the window, a row each: {}",
+            stages.join(" | ")
+        ));
+        if let Some(Output::Table(columns)) = plan.outputs.last() {
+            let named: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match i {
+                    0 => format!("c0 = {} (epoch ms)", c.name),
+                    1 => format!("c1 = {}", c.name),
+                    _ => format!("{} = {}", crate::pipeline::sql_column(i), c.name),
+                })
+                .collect();
+            lines.push(format!(
+                "columns: {}; a field's values in code-point order, joined by ',' (a ',' or '\\' in a value escaped by '\\'), with their count in c<i>_total",
+                named.join(", ")
+            ));
+        }
+    } else if plan.makes_table() {
         let stages: Vec<String> = plan.stages.iter().map(ToString::to_string).collect();
         lines.push(format!(
             "stages: over every match of the window, no limit: {}",
             stages.join(" | ")
         ));
-        if let Some(Output::Table(columns)) = plan.outputs.last() {
+        let by = plan.stages.last().and_then(|s| match &s.kind {
+            crate::ast::StageKind::Timechart {
+                agg,
+                by: Some(by),
+                limit,
+                ..
+            } => Some((agg, by, limit)),
+            _ => None,
+        });
+        if let Some((agg, by, limit)) = by {
+            lines.push(format!(
+                "columns: c0 = time (bucket start, epoch ms), c1 = a value of {} (NULL: other, the records with a value past the first {}), c2 = the value's rank by records over the window, c3 = {}; glaux makes a column per value",
+                by.path,
+                limit,
+                agg.column()
+            ));
+        } else if let Some(Output::Table(columns)) = plan.outputs.last() {
             let named: Vec<String> = columns
                 .iter()
                 .enumerate()
@@ -1041,6 +1083,14 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
                 t.first_ms
             ));
         }
+    }
+    if plan.dedups() && !plan.makes_table() {
+        let stages: Vec<String> = plan.stages.iter().map(ToString::to_string).collect();
+        lines.push(format!(
+            "stages: over every match of the window, in order, then the messages of the records kept: {}",
+            stages.join(" | ")
+        ));
+        lines.push("dedup: each combination of the fields' values keeps its newest record; a record without one of the fields is dropped".to_string());
     }
     lines.push(format!(
         "limit: {}",

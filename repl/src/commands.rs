@@ -56,7 +56,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "show the window (also in the prompt); reset: the last 24 hours",
     ),
     ("\\limit N", "show at most N records (0: no limit)"),
-    ("\\format FORMAT", "table, vertical, json, ndjson or csv"),
+    (
+        "\\format FORMAT",
+        "table, raw, vertical, json, ndjson or csv",
+    ),
     (
         "\\sql [on|off]",
         "print the SQL above each result (on by default)",
@@ -132,7 +135,7 @@ impl std::str::FromStr for Command {
                 _ => return Err("\\window takes nothing, or `reset`".into()),
             },
             "\\limit" => Command::Limit(need("a number")?),
-            "\\format" => Command::Format(need("table, vertical, json, ndjson or csv")?),
+            "\\format" => Command::Format(need("table, raw, vertical, json, ndjson or csv")?),
             "\\sql" => Command::Sql(on_off("\\sql")?),
             "\\timing" => Command::Timing(on_off("\\timing")?),
             "\\engine" => Command::Engine(optional()),

@@ -8,6 +8,8 @@
 //! - In a query: field names as `field:` (with how many records have them),
 //!   `AND`/`OR`/`NOT`, `_exists_:`, `@time`, `tag:`; after `field:`, that
 //!   field's example values, quoted when they need it.
+//! - After the search's `|`: stage names, aggregate names and `by` in
+//!   `stats`/`timechart`, field names where a stage takes a field.
 
 use glaux_store::catalog::FieldCatalog;
 
@@ -83,7 +85,87 @@ pub fn complete(line: &str, pos: usize, vocab: Vocabulary<'_>) -> (usize, Vec<Ca
         let offset = before.len() - trimmed.len();
         return complete_command(trimmed, offset, vocab);
     }
-    complete_query(before, 0, vocab)
+    match glaux_compiler::parser::stages_start(before) {
+        Some(pipe) => complete_stage(before, pipe, vocab),
+        None => complete_query(before, 0, vocab),
+    }
+}
+
+/// After the search's `|`: stage names at the start of a stage, then what
+/// the stage takes: aggregate names (and `by`) in `stats` and `timechart`,
+/// fields after `by`, inside an aggregate's parentheses and in `top`,
+/// `rare`, `fields` and `dedup`.
+fn complete_stage(text: &str, pipe: usize, vocab: Vocabulary<'_>) -> (usize, Vec<Candidate>) {
+    use glaux_compiler::ast::{AggFunc, STAGE_NAMES};
+    // The stage being typed: after the last `|` outside quotes.
+    let mut at = pipe + 1;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in text[pipe + 1..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '|' if !quoted => at = pipe + 1 + i + 1,
+            _ => {}
+        }
+    }
+    let stage = &text[at..];
+    let start = stage
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace() || matches!(c, '(' | ',' | '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let (head, word) = stage.split_at(start);
+    let offset = at + start;
+    let words: Vec<&str> = head
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let starts = |name: &str| name.starts_with(&word.to_lowercase()) && name != word;
+    let Some(name) = words.first().map(|w| w.to_lowercase()) else {
+        let found = STAGE_NAMES
+            .iter()
+            .filter(|n| starts(n))
+            .map(|n| Candidate {
+                display: n.to_string(),
+                replacement: format!("{n} "),
+            })
+            .collect();
+        return (offset, found);
+    };
+    let in_call = head.ends_with('(');
+    let after_by = words.iter().any(|w| w.eq_ignore_ascii_case("by"));
+    let fields = match name.as_str() {
+        "stats" | "timechart" => in_call || after_by,
+        "top" | "rare" | "fields" | "dedup" => true,
+        _ => false,
+    };
+    if fields {
+        return (offset, field_candidates(word, vocab.catalog, false));
+    }
+    let mut found = Vec::new();
+    if matches!(name.as_str(), "stats" | "timechart") {
+        for f in AggFunc::ALL {
+            let call = match f {
+                AggFunc::Count => "count()".to_string(),
+                _ => format!("{}(", f.name()),
+            };
+            if starts(f.name()) {
+                found.push(Candidate {
+                    display: call.clone(),
+                    replacement: call,
+                });
+            }
+        }
+        if !word.is_empty() && starts("by") && words.len() > 1 {
+            found.push(Candidate {
+                display: "by".into(),
+                replacement: "by ".into(),
+            });
+        }
+    }
+    (offset, found)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -307,6 +389,32 @@ mod tests {
         assert!(run("nofield:").1.is_empty());
     }
 
+    /// After the search's `|`: stage names, aggregates, `by`, and fields
+    /// where a stage takes one; a `|` inside a phrase or a regex of the
+    /// search is not a stage.
+    #[test]
+    fn stages_aggregates_and_their_fields() {
+        assert_eq!(run("* | st"), (4, vec!["stats ".into()]));
+        assert_eq!(
+            run("a | stats count() | s").1,
+            ["stats ", "sort ", "summary "]
+        );
+        assert_eq!(run("* | stats d"), (10, vec!["dc(".into()]));
+        assert_eq!(run("* | stats dc(ev").1, ["eventName", "eventSource"]);
+        assert_eq!(run("* | stats count() b").1, ["by "]);
+        assert_eq!(run("* | stats count() by user").1, ["userIdentity.arn"]);
+        assert_eq!(
+            run("* | stats count() by a,ev").1,
+            ["eventName", "eventSource"]
+        );
+        assert_eq!(run("* | top 5 eventS").1, ["eventSource"]);
+        assert_eq!(run("* | timechart span=1h c").1, ["count()"]);
+        assert_eq!(run("* | dedup user").1, ["userIdentity.arn"]);
+        // Still the search: no `|` outside a phrase or regex yet.
+        assert_eq!(run("\"a | b\" AND ev").1, ["eventName:", "eventSource:"]);
+        assert_eq!(run("/a|b/ AND ev").1, ["eventName:", "eventSource:"]);
+    }
+
     #[test]
     fn commands_and_arguments() {
         assert_eq!(run("\\fo"), (0, vec!["\\format ".into()]));
@@ -321,7 +429,12 @@ mod tests {
 
     #[test]
     fn no_catalog_no_panic_any_cursor() {
-        let line = "évent:Ωx AND (b";
+        for line in ["évent:Ωx AND (b", "é | stats dc(Ω), \"é|\" by ü | wh"] {
+            any_cursor(line);
+        }
+    }
+
+    fn any_cursor(line: &str) {
         for pos in 0..=line.len() + 2 {
             let _ = complete(line, pos, Vocabulary::default());
             let c = catalog();

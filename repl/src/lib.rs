@@ -422,6 +422,7 @@ pub fn run_with(
                         width: term.width,
                         color: term.color_out,
                         marks: output::Marks::of(&outcome.compiled.plan),
+                        fields: session.line_fields(),
                     };
                     let written = match &outcome.table {
                         Some(t) => table::write(out, t, args.format, term.width, term.color_out),

@@ -34,8 +34,13 @@ impl Hit {
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// time, tag and the message on one line each, fitted to the width.
+    /// time, tag and a line of the record's fields each (CloudTrail's
+    /// event, who, from where, error; another JSON record's most frequent
+    /// fields), fitted to the width.
     Table,
+    /// time, tag and the whole message on one line each, fitted to the
+    /// width.
+    Raw,
     /// Each record as indented JSON with sorted keys (like psql's `\x`).
     Vertical,
     Json,
@@ -46,8 +51,9 @@ pub enum Format {
 impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        <Format as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown format `{s}`; use table, vertical, json, ndjson or csv"))
+        <Format as clap::ValueEnum>::from_str(s, true).map_err(|_| {
+            format!("unknown format `{s}`; use table, raw, vertical, json, ndjson or csv")
+        })
     }
 }
 
@@ -58,7 +64,7 @@ impl Format {
             "json" => Some(Format::Json),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
             "csv" => Some(Format::Csv),
-            "txt" | "log" => Some(Format::Table),
+            "txt" | "log" => Some(Format::Raw),
             _ => None,
         }
     }
@@ -73,6 +79,80 @@ pub struct Look {
     pub color: bool,
     /// The words to highlight in messages (what the query looks for).
     pub marks: Marks,
+    /// The table view's line of a JSON record that is not CloudTrail:
+    /// these fields' values ([`record_line`]); none: its message.
+    pub fields: Vec<String>,
+}
+
+/// The fields the table view shows of a CloudTrail record, in order
+/// (`userIdentity.type` when there is no ARN: a service or the root
+/// account's anonymous calls have none).
+pub const CLOUDTRAIL_LINE: [&str; 4] = [
+    "eventName",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "errorCode",
+];
+
+/// What the table view shows of a record after its time and tag: for a
+/// CloudTrail record (an object with `eventName` and `eventSource`), the
+/// values of [`CLOUDTRAIL_LINE`], two spaces apart; for another JSON
+/// object, `field=value` for each of `fields` it has; else (text, or
+/// none of the fields) the message. `\format raw` shows every message
+/// whole.
+pub fn record_line(message: &str, fields: &[String]) -> String {
+    let Ok(serde_json::Value::Object(record)) = serde_json::from_str::<serde_json::Value>(message)
+    else {
+        return message.to_string();
+    };
+    let record = serde_json::Value::Object(record);
+    if record.get("eventName").is_some() && record.get("eventSource").is_some() {
+        let mut parts = Vec::new();
+        for f in CLOUDTRAIL_LINE {
+            let v = match (value_at(&record, f), f) {
+                (None, "userIdentity.arn") => value_at(&record, "userIdentity.type"),
+                (v, _) => v,
+            };
+            if let Some(v) = v {
+                parts.push(v);
+            }
+        }
+        return parts.join("  ");
+    }
+    let parts: Vec<String> = fields
+        .iter()
+        .filter_map(|f| Some(format!("{f}={}", value_at(&record, f)?)))
+        .collect();
+    match parts.is_empty() {
+        true => message.to_string(),
+        false => parts.join(" "),
+    }
+}
+
+/// The value at the dotted `path` of `record` as the record wrote it (a
+/// string's text, a number's JSON text); an array's scalars joined by
+/// `,`; `None` when absent, `null`, or not a scalar.
+fn value_at(record: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    let mut at = record;
+    for part in path.split('.') {
+        at = at.get(part)?;
+    }
+    match at {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().filter_map(scalar).collect();
+            (!items.is_empty()).then(|| items.join(","))
+        }
+        v => scalar(v),
+    }
 }
 
 /// What to highlight in results: the tokens a query's positive lookups
@@ -306,7 +386,8 @@ pub fn write_hits(
     look: &Look,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(out, hits, look),
+        Format::Table => write_table(out, hits, look, true),
+        Format::Raw => write_table(out, hits, look, false),
         Format::Vertical => write_vertical(out, hits, look),
         Format::Json => {
             writeln!(out, "[")?;
@@ -372,7 +453,7 @@ pub(crate) fn one_line(s: &str) -> String {
     out
 }
 
-fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()> {
+fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look, lines: bool) -> io::Result<()> {
     let width = look.width;
     let times: Vec<String> = hits.iter().map(Hit::time).collect();
     let tw = times
@@ -396,7 +477,10 @@ fn write_table(out: &mut dyn Write, hits: &[Hit], look: &Look) -> io::Result<()>
         "─".repeat(7)
     )?;
     for (h, t) in hits.iter().zip(&times) {
-        let line = one_line(&h.message);
+        let line = match lines {
+            true => one_line(&record_line(&h.message, &look.fields)),
+            false => one_line(&h.message),
+        };
         let room = width.map(|w| w.saturating_sub(tw + gw + 4).max(20));
         let msg = match room {
             Some(room) if line.chars().count() > room => {
@@ -574,7 +658,7 @@ mod tests {
                 tag: "cloudtrail".into(),
                 object: "s3://raw/AWSLogs/123/CloudTrail/us-east-1/2024/05/01/a.json.gz".into(),
                 seq: 3,
-                message: r#"{"eventName":"ConsoleLogin","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","userName":"alice","arn":"arn:aws:iam::123:user/alice"},"resources":[{"ARN":"x"},{"ARN":"y"}],"errorCode":null,"readOnly":false,"bytes":1024}"#.into(),
+                message: r#"{"eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","sourceIPAddress":"10.0.0.1","userIdentity":{"type":"IAMUser","userName":"alice","arn":"arn:aws:iam::123:user/alice"},"resources":[{"ARN":"x"},{"ARN":"y"}],"errorCode":null,"readOnly":false,"bytes":1024}"#.into(),
             },
             Hit {
                 time_ms: 1_714_557_601_000,
@@ -582,6 +666,20 @@ mod tests {
                 object: "/var/log/auth.log".into(),
                 seq: 41,
                 message: "sshd[311]: Failed password for root from 110.0.0.119 and 10.0.0.1\u{1b}[31m — Größe".into(),
+            },
+            Hit {
+                time_ms: 1_714_557_602_000,
+                tag: "app".into(),
+                object: "/var/log/app.ndjson".into(),
+                seq: 7,
+                message: r#"{"time":"2024-05-01T10:00:02Z","level":"warn","msg":"slow login","user":"alice","tags":["a","b"]}"#.into(),
+            },
+            Hit {
+                time_ms: 1_714_557_603_000,
+                tag: "cloudtrail".into(),
+                object: "s3://raw/AWSLogs/123/CloudTrail/us-east-1/2024/05/01/b.json.gz".into(),
+                seq: 0,
+                message: r#"{"eventName":"GetObject","eventSource":"s3.amazonaws.com","sourceIPAddress":"s3.amazonaws.com","userIdentity":{"type":"AWSService"},"errorCode":"AccessDenied"}"#.into(),
             },
         ]
     }
@@ -591,6 +689,7 @@ mod tests {
             width,
             color,
             marks: Marks::tokens(["10.0.0.1", "alice"]),
+            fields: vec!["level".into(), "user".into()],
         };
         let mut buf = Vec::new();
         write_hits(&mut buf, &sample(), format, &look).unwrap();
@@ -603,6 +702,7 @@ mod tests {
         insta::assert_snapshot!("table_80_plain", view(Format::Table, false, Some(80)));
         insta::assert_snapshot!("table_140_color", view(Format::Table, true, Some(140)));
         insta::assert_snapshot!("table_unbounded", view(Format::Table, false, None));
+        insta::assert_snapshot!("raw_80_plain", view(Format::Raw, false, Some(80)));
     }
 
     #[test]

@@ -394,9 +394,11 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
                 let _ = writeln!(text, "{}\n", crate::ran_statements(&outcome));
             }
             let look = Look {
-                width: (view.format == Format::Table).then(|| terminal_width(&view.term)),
+                width: matches!(view.format, Format::Table | Format::Raw)
+                    .then(|| terminal_width(&view.term)),
                 color: view.term.color_out,
                 marks: output::Marks::of(&outcome.compiled.plan),
+                fields: session.line_fields(),
             };
             let _ = match &outcome.table {
                 Some(t) => crate::table::write(

@@ -126,6 +126,9 @@ pub struct Outcome {
     /// Time spent compiling (text to SQL), part of `elapsed`.
     pub compile_time: Duration,
 }
+/// How many fields the table view shows of a JSON record that is not
+/// CloudTrail.
+pub const LINE_FIELDS: usize = 4;
 
 /// Session state.
 pub struct Session {
@@ -393,6 +396,30 @@ impl Session {
         self.catalog()
             .map(|c| c.names())
             .filter(|names| !names.is_empty())
+    }
+
+    /// The fields the table view shows of a JSON record that is not
+    /// CloudTrail ([`crate::output::record_line`]): the catalog's
+    /// [`LINE_FIELDS`] most frequent, but for the time field the time
+    /// column shows already. None without a catalog (the message is
+    /// shown).
+    pub fn line_fields(&self) -> Vec<String> {
+        let Some(catalog) = self.catalog() else {
+            return Vec::new();
+        };
+        let mut ranked: Vec<(&String, &u64)> = catalog
+            .fields
+            .iter()
+            .filter(|(f, _)| {
+                !f.is_empty() && !glaux_store::timestamp::AUTO_FIELDS.contains(&f.as_str())
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        ranked
+            .into_iter()
+            .take(LINE_FIELDS)
+            .map(|(f, _)| f.clone())
+            .collect()
     }
 
     /// The store's field catalog (names, counts, examples); `None` when

@@ -12,12 +12,14 @@
 use std::io::{self, Write};
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
 use chrono::{DateTime, SecondsFormat, Utc};
 use glaux_compiler::Compiled;
 use glaux_compiler::ast::MAX_VALUES;
 use glaux_compiler::ast::{AggFunc, StageKind};
-use glaux_compiler::pipeline::{ColumnKind, NUMBER_SUFFIX, TOTAL_SUFFIX, split_list};
+use glaux_compiler::pipeline::{
+    ColumnKind, NUMBER_SUFFIX, OTHER_COLUMN, TIME_COLUMN, TOTAL_SUFFIX, split_list,
+};
 
 /// A cell of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,7 +119,17 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
         .filter(|(_, f)| !hidden(f.name()))
         .map(|(i, _)| i)
         .collect();
-    let columns = empty(compiled).columns;
+    // `timechart … by`: a row per bucket and series, made columns in
+    // `fill`.
+    let columns = match by_series(compiled) {
+        true => vec![
+            "time".into(),
+            "series".into(),
+            "rank".into(),
+            "value".into(),
+        ],
+        false => empty(compiled).columns,
+    };
     if columns.len() != keep.len() {
         return Err(format!(
             "the statement returned {} columns, the stages make {}",
@@ -136,6 +148,11 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
             list.then(|| schema.index_of(&total).ok()).flatten()
         })
         .collect();
+    // `fields`: a record's time, and a field's one value as text.
+    let fields = matches!(
+        compiled.plan.stages.first().map(|s| &s.kind),
+        Some(StageKind::Fields(_))
+    );
     let mut rows = Vec::new();
     for batch in batches {
         for r in 0..batch.num_rows() {
@@ -143,9 +160,19 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
             for (&i, list) in keep.iter().zip(&lists) {
                 let cell = cell(batch.column(i).as_ref(), r)?;
                 row.push(match list {
-                    Some(t) => list_cell(cell, &self::cell(batch.column(*t).as_ref(), r)?)?,
+                    Some(t) => {
+                        let total = self::cell(batch.column(*t).as_ref(), r)?;
+                        list_cell(cell, &total, !fields)?
+                    }
                     None => cell,
                 });
+            }
+            if fields {
+                row = row
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| record_cell(i, c))
+                    .collect();
             }
             rows.push(row);
         }
@@ -158,9 +185,24 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
     Ok(fill(compiled, table))
 }
 
-/// A `values(F)` cell from its text (NULL: a group without the field)
-/// and its total.
-fn list_cell(text: Cell, total: &Cell) -> Result<Cell, String> {
+/// A cell of a `fields` row: the record time (epoch ms) in RFC 3339 with
+/// milliseconds, a field's values as a list only when it has several.
+fn record_cell(i: usize, cell: Cell) -> Cell {
+    match (i, cell) {
+        (0, Cell::Int(ms)) => DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|d| Cell::Text(d.to_rfc3339_opts(SecondsFormat::Millis, true)))
+            .unwrap_or(Cell::Int(ms)),
+        (_, Cell::List { values, .. }) if values.is_empty() => Cell::Null,
+        (_, Cell::List { mut values, .. }) if values.len() == 1 => {
+            Cell::Text(values.pop().expect("one"))
+        }
+        (_, cell) => cell,
+    }
+}
+
+/// A list cell from its text (NULL: a group without the field) and its
+/// total; `bounded`: a `values(F)` list, at most [`MAX_VALUES`] of them.
+fn list_cell(text: Cell, total: &Cell, bounded: bool) -> Result<Cell, String> {
     let values = match text {
         Cell::Null => Vec::new(),
         Cell::Text(t) => split_list(&t),
@@ -171,7 +213,7 @@ fn list_cell(text: Cell, total: &Cell) -> Result<Cell, String> {
         Cell::Null => 0,
         other => return Err(format!("a list's total that is not a count: {other:?}")),
     };
-    if values.len() > MAX_VALUES || (values.len() as u64) > total {
+    if (bounded && values.len() > MAX_VALUES) || (values.len() as u64) > total {
         return Err(format!(
             "a list of {} values of {total}, more than the statement keeps",
             values.len()
@@ -186,6 +228,11 @@ fn cell(array: &dyn Array, row: usize) -> Result<Cell, String> {
     }
     Ok(match array.data_type() {
         DataType::Int64 => Cell::Int(array.as_primitive::<Int64Type>().value(row)),
+        // `row_number()` on DataFusion (a timechart's series rank).
+        DataType::UInt64 => {
+            let n = array.as_primitive::<UInt64Type>().value(row);
+            Cell::Int(i64::try_from(n).map_err(|_| format!("a count past i64: {n}"))?)
+        }
         DataType::Float64 => Cell::Float(array.as_primitive::<Float64Type>().value(row)),
         DataType::Utf8 => Cell::Text(array.as_string::<i32>().value(row).to_string()),
         DataType::Utf8View => Cell::Text(array.as_string_view().value(row).to_string()),
@@ -199,8 +246,30 @@ fn cell(array: &dyn Array, row: usize) -> Result<Cell, String> {
     })
 }
 
+/// True if the stages end in `timechart … by`: the statement's rows are
+/// long (bucket, series, rank, value) and become a column per series.
+fn by_series(compiled: &Compiled) -> bool {
+    compiled.plan.outputs.last().is_some_and(|o| {
+        o.columns()
+            .iter()
+            .any(|c| c.kind == ColumnKind::ValueColumns)
+    })
+}
+
 /// The table's columns with no rows, for a statement that returned none.
 fn empty(compiled: &Compiled) -> Table {
+    if by_series(compiled) {
+        return Table {
+            columns: vec![
+                "time".into(),
+                "series".into(),
+                "rank".into(),
+                "value".into(),
+            ],
+            rows: Vec::new(),
+            bar: None,
+        };
+    }
     let columns = compiled
         .plan
         .outputs
@@ -223,26 +292,71 @@ fn fill(compiled: &Compiled, mut table: Table) -> Table {
             AggFunc::Count | AggFunc::Dc => Cell::Int(0),
             _ => Cell::Null,
         };
-        let mut by_bucket: std::collections::BTreeMap<i64, Cell> = table
-            .rows
-            .into_iter()
-            .filter_map(|row| match (row.first(), row.get(1)) {
-                (Some(Cell::Int(b)), Some(x)) => Some((*b, x.clone())),
-                _ => None,
-            })
-            .collect();
+        // Each series' column: the by values in rank order, then `other`
+        // (a NULL series) if any record is in it; one column without `by`.
+        let long = by_series(compiled);
+        let mut series: Vec<(i64, String)> = Vec::new();
+        let mut other = false;
+        let mut cells: std::collections::BTreeMap<(i64, usize), Cell> = Default::default();
+        if long {
+            for row in &table.rows {
+                match (&row[1], &row[2]) {
+                    // The rank orders the columns; one that is not a count
+                    // (it always is) sorts last rather than losing the
+                    // series.
+                    (Cell::Text(v), r) if !series.iter().any(|(_, s)| s == v) => {
+                        let r = match r {
+                            Cell::Int(r) => *r,
+                            _ => i64::MAX,
+                        };
+                        series.push((r, v.clone()))
+                    }
+                    (Cell::Null, _) => other = true,
+                    _ => {}
+                }
+            }
+            series.sort();
+        }
+        let columns = series.len() + usize::from(other);
+        for row in table.rows {
+            let Some(Cell::Int(b)) = row.first() else {
+                continue;
+            };
+            let at = match (long, row.get(1)) {
+                (false, _) => 0,
+                (true, Some(Cell::Text(v))) => series.iter().position(|(_, s)| s == v).unwrap_or(0),
+                (true, _) => series.len(),
+            };
+            let x = row
+                .get(if long { 3 } else { 1 })
+                .cloned()
+                .unwrap_or(Cell::Null);
+            cells.insert((*b, at), x);
+        }
         let mut rows = Vec::new();
         let mut b = t.first_ms;
         while b <= t.last_ms {
             let time = DateTime::<Utc>::from_timestamp_millis(b)
                 .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
                 .unwrap_or_else(|| b.to_string());
-            let x = by_bucket.remove(&b).unwrap_or_else(|| zero.clone());
-            rows.push(vec![Cell::Text(time), x]);
+            let mut row = vec![Cell::Text(time)];
+            for at in 0..if long { columns } else { 1 } {
+                row.push(cells.remove(&(b, at)).unwrap_or_else(|| zero.clone()));
+            }
+            rows.push(row);
             b += t.span_ms;
         }
+        if long {
+            let field = match last {
+                Some(StageKind::Timechart { by: Some(by), .. }) => by.path.as_str(),
+                _ => "",
+            };
+            table.columns = series_columns(field, series.into_iter().map(|(_, v)| v), other);
+        }
+        // A bar for the one aggregate; the columns of a `by` are read
+        // side by side.
+        table.bar = (!long).then_some(1);
         table.rows = rows;
-        table.bar = Some(1);
         return table;
     }
     if let Some(StageKind::Top { .. }) = compiled.plan.stages.first().map(|s| &s.kind) {
@@ -252,6 +366,34 @@ fn fill(compiled: &Compiled, mut table: Table) -> Table {
             .position(|c| c == glaux_compiler::pipeline::COUNT_COLUMN);
     }
     table
+}
+
+/// A `timechart … by field` table's column names: `time`, a column per
+/// series value, then `other` if `other`. A value that would repeat a name
+/// (a series whose value is `time` or `other`) is named `field=value`
+/// instead, then numbered, so JSON and NDJSON keys stay distinct.
+fn series_columns(field: &str, values: impl Iterator<Item = String>, other: bool) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> =
+        [TIME_COLUMN, OTHER_COLUMN].map(String::from).into();
+    let mut columns = vec![TIME_COLUMN.to_string()];
+    for v in values {
+        let mut name = v.clone();
+        if taken.contains(&name) {
+            name = format!("{field}={v}");
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        taken.insert(name.clone());
+        columns.push(name);
+    }
+    if other {
+        columns.push(OTHER_COLUMN.to_string());
+    }
+    columns
 }
 
 /// True if the column holds numbers (right-aligned in the table view):
@@ -275,7 +417,7 @@ pub fn write(
 ) -> io::Result<()> {
     use crate::output::Format;
     match format {
-        Format::Table | Format::Vertical => write_grid(out, table, width, color),
+        Format::Table | Format::Raw | Format::Vertical => write_grid(out, table, width, color),
         Format::Json => {
             writeln!(out, "[")?;
             for (i, row) in table.rows.iter().enumerate() {
@@ -412,6 +554,29 @@ mod tests {
         assert_eq!(bar(0.5, 1), "▌");
         // Half an eighth rounds up to one: a non-zero count shows.
         assert_eq!(bar(1.0 / 16.0, 1), "▏");
+    }
+
+    /// Series named like the fixed columns, or like the renamed ones, get
+    /// distinct names; the others keep their value.
+    #[test]
+    fn series_columns_never_repeat_a_name() {
+        let values = ["time", "a", "other", "user=time", "user=other"].map(String::from);
+        assert_eq!(
+            series_columns("user", values.into_iter(), true),
+            [
+                "time",
+                "user=time",
+                "a",
+                "user=other",
+                "user=user=time",
+                "user=user=other",
+                "other"
+            ]
+        );
+        assert_eq!(
+            series_columns("user", ["b".to_string()].into_iter(), false),
+            ["time", "b"]
+        );
     }
 
     #[test]

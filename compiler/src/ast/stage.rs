@@ -35,8 +35,8 @@ pub enum StageKind {
         span: Option<Duration>,
         agg: Agg,
         by: Option<FieldRef>,
-        /// The most `by` values given a column of their own; the rest are
-        /// summed in `other`.
+        /// The most `by` values given a column of their own; the records
+        /// with other values are aggregated together as `other`.
         limit: u64,
     },
     /// `fields eventName, sourceIPAddress`
@@ -91,6 +91,9 @@ pub const STAGE_NAMES: &[&str] = &[
 pub const DEFAULT_TOP: u64 = 10;
 /// Columns `timechart … by` gives values when no `limit=` is given.
 pub const DEFAULT_TIMECHART_LIMIT: u64 = 10;
+/// Most series (columns besides `time` and `other`) `timechart … by F
+/// limit=N` draws.
+pub const MAX_SERIES: u64 = 100;
 /// Most distinct values `values(F)` lists.
 pub const MAX_VALUES: usize = 100;
 

@@ -9,7 +9,7 @@
 
 use crate::ast::{
     Agg, AggFunc, Column, CompareOp, Condition, DEFAULT_TIMECHART_LIMIT, DEFAULT_TOP, Duration,
-    FieldRef, Literal, STAGE_NAMES, SortKey, Span, Stage, StageKind,
+    FieldRef, Literal, MAX_SERIES, STAGE_NAMES, SortKey, Span, Stage, StageKind,
 };
 use crate::error::{CompileError, ErrorKind};
 
@@ -591,6 +591,21 @@ impl Parser {
         let agg = self.agg("timechart")?;
         let (by, limit) = if self.eat_word("by") {
             let by = self.field("a field after `by`", "timechart")?;
+            if let Some(Token {
+                tok: Tok::Punct(","),
+                span,
+            }) = self.peek().cloned()
+            {
+                return Err(bad(
+                    span,
+                    "`timechart` splits by one field",
+                    "a second field",
+                    format!(
+                        "draw one series per value of `{}`; for combinations of fields, `stats count() by F1, F2` counts each",
+                        by.path
+                    ),
+                ));
+            }
             let limit = if self.eat_word("limit") {
                 if !self.eat(&Tok::Punct("=")) {
                     return Err(self.expected("`=` after `limit`", "write `limit=5`"));
@@ -598,7 +613,20 @@ impl Parser {
                 let at = self.here();
                 match self.peek().map(|t| &t.tok) {
                     Some(Tok::Number(_)) | Some(Tok::Punct("-")) => {
-                        self.count("`limit=`", DEFAULT_TIMECHART_LIMIT)?
+                        let limit = self.count("`limit=`", DEFAULT_TIMECHART_LIMIT)?;
+                        if limit > MAX_SERIES {
+                            return Err(bad(
+                                at.to(self.tokens[self.at - 1].span),
+                                format!(
+                                    "`timechart` draws at most {MAX_SERIES} series, and `limit={limit}` asks for more"
+                                ),
+                                "too many columns",
+                                format!(
+                                    "write `limit={MAX_SERIES}` or fewer: the records with other values make the `other` column; `stats count() by F` lists every value"
+                                ),
+                            ));
+                        }
+                        limit
                     }
                     _ => {
                         return Err(bad(

@@ -27,13 +27,22 @@ use crate::plan::{Formula, KEY_COLUMNS, Plan, Scan, Timechart};
 
 /// The statement of a search whose stages make a table.
 pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
-    let mut b = Builder {
-        plan,
-        tables,
-        with: Vec::new(),
-        fields: Vec::new(),
-        needs_matches: false,
-    };
+    let mut b = Builder::new(plan, tables);
+    if let Some(StageKind::Fields(fields)) = plan.stages.first().map(|s| &s.kind) {
+        // Only `head` follows `fields` (pipeline::outputs): the newest
+        // records, at most the least of the limit and the heads.
+        let heads = plan.stages[1..].iter().filter_map(|s| match s.kind {
+            StageKind::Head(n) => Some(n),
+            _ => None,
+        });
+        let limit = heads.chain(plan.limit).min();
+        let paths: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
+        let query = b.fields(&paths, limit);
+        return Query {
+            with: b.ctes(),
+            ..query
+        };
+    }
     let (first, rest) = plan
         .stages
         .split_first()
@@ -42,35 +51,129 @@ pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
     for (i, stage) in rest.iter().enumerate() {
         table = b.wrap(table, &stage.kind, plan.input_of(i + 1));
     }
-    let mut with = Vec::new();
-    if b.needs_matches && plan.scan == Scan::Nothing {
-        // No record can match: no window to read, none of them.
-        with.push(Cte {
-            name: "matches",
-            query: select_query(Select {
-                filter: Some(Expr::Bool(false)),
-                ..Select::new(
-                    KEY_COLUMNS.map(|n| col(Some("m"), n).into()).to_vec(),
-                    tables.messages(),
-                )
-            }),
-        });
-    } else if b.needs_matches {
-        let search = search_query(plan, tables, Hours::Window, Returns::Matches);
-        with.extend(search.with.clone());
-        with.push(Cte {
-            name: "matches",
-            query: Query {
-                with: Vec::new(),
-                ..search
-            },
-        });
-    }
-    with.extend(b.with);
+    let with = b.ctes();
     Query {
         with,
         order_by: table.order,
         ..select_query(table.select)
+    }
+}
+
+/// The statement of a search whose stages keep records (`head` and
+/// `dedup`, one of them a `dedup`): each stage a relation of the keys of
+/// the one before (`dedup`: each value combination's newest record), and
+/// the messages of the last, newest first.
+pub(crate) fn records(plan: &Plan, tables: &Tables) -> Query {
+    let mut b = Builder::new(plan, tables);
+    let mut rel = b.matches("p");
+    let newest = || {
+        vec![
+            Order::desc(col(Some("p"), c::TIME_MS)),
+            Order::asc(col(Some("p"), c::OBJECT)),
+            Order::asc(col(Some("p"), c::SEQ)),
+        ]
+    };
+    let keys = || KEY_COLUMNS.map(|n| Item::from(col(Some("p"), n))).to_vec();
+    for stage in &plan.stages {
+        let query = match &stage.kind {
+            StageKind::Head(n) => Query {
+                order_by: newest(),
+                limit: Some(*n),
+                ..select_query(Select::new(keys(), rel))
+            },
+            StageKind::Dedup(fields) => {
+                let mut ranked = Select::new(keys(), rel);
+                let mut partition = Vec::new();
+                for (i, f) in fields.iter().enumerate() {
+                    let cte = b.key_of(&f.path);
+                    let alias = KEY_ALIASES[i];
+                    ranked.joins.push(Join::inner(
+                        from(cte, alias),
+                        Expr::And(vec![same_record("p", alias)]),
+                    ));
+                    partition.push(col(Some(alias), "k"));
+                }
+                ranked.items.push(Item::named(
+                    Expr::Window {
+                        call: Box::new(Expr::call("row_number", Vec::new())),
+                        partition_by: partition,
+                        order_by: newest(),
+                    },
+                    "rn",
+                ));
+                select_query(Select {
+                    filter: Some(col(Some("p"), "rn").eq(Expr::Int(1))),
+                    ..Select::new(
+                        keys(),
+                        Relation::Query {
+                            query: Box::new(select_query(ranked)),
+                            alias: "p",
+                        },
+                    )
+                })
+            }
+            other => unreachable!("`{}` keeps no records (pipeline::check)", other.name()),
+        };
+        rel = Relation::Query {
+            query: Box::new(query),
+            alias: "p",
+        };
+    }
+    let [dt, time] = window_range(plan, Some("m"));
+    let mut inner = Select {
+        distinct: plan.limit.is_none(),
+        filter: Some(Expr::And(vec![dt, time])),
+        ..Select::new(super::record_columns("m"), tables.messages())
+    };
+    inner
+        .joins
+        .push(Join::inner(rel, Expr::And(vec![same_record("m", "p")])));
+    let with = b.ctes();
+    super::once_each(with, inner, plan.limit)
+}
+
+impl<'a> Builder<'a> {
+    fn new(plan: &'a Plan, tables: &'a Tables) -> Self {
+        Builder {
+            plan,
+            tables,
+            with: Vec::new(),
+            fields: Vec::new(),
+            keyed: Vec::new(),
+            needs_matches: false,
+        }
+    }
+
+    /// The statement's CTEs: the search's and `matches` if a relation
+    /// reads them, then the builder's.
+    fn ctes(self) -> Vec<Cte> {
+        let (plan, tables) = (self.plan, self.tables);
+        let mut with = Vec::new();
+        if self.needs_matches && plan.scan == Scan::Nothing {
+            // No record can match: no window to read, none of them.
+            with.push(Cte {
+                name: "matches",
+                query: select_query(Select {
+                    filter: Some(Expr::Bool(false)),
+                    ..Select::new(
+                        KEY_COLUMNS.map(|n| col(Some("m"), n).into()).to_vec(),
+                        tables.messages(),
+                    )
+                }),
+            });
+        } else if self.needs_matches {
+            let search = search_query(plan, tables, Hours::Window, Returns::Matches);
+            with.extend(search.with.clone());
+            with.push(Cte {
+                name: "matches",
+                query: Query {
+                    with: Vec::new(),
+                    ..search
+                },
+            });
+        }
+        with.extend(self.with);
+        with
     }
 }
 
@@ -92,17 +195,7 @@ fn values_of(mut select: Select, by: usize) -> Select {
     select.distinct = true;
     // Ranked in code-point order, and escaped.
     let v = col(Some("d"), "v");
-    let escaped = Expr::call(
-        "replace",
-        vec![
-            Expr::call(
-                "replace",
-                vec![v.clone(), Expr::str("\\"), Expr::str("\\\\")],
-            ),
-            Expr::str(LIST_SEPARATOR),
-            Expr::str(&format!("\\{LIST_SEPARATOR}")),
-        ],
-    );
+    let escaped = escaped(v.clone());
     let mut items: Vec<Item> = keys.iter().map(|k| col(Some("d"), k).into()).collect();
     items.push(v.clone().into());
     items.push(Item::named(escaped, "e"));
@@ -147,6 +240,19 @@ fn values_of(mut select: Select, by: usize) -> Select {
     }
 }
 
+/// `value` with `\` and [`LIST_SEPARATOR`] escaped by `\`, so values
+/// joined by the separator split back.
+fn escaped(value: Expr) -> Expr {
+    Expr::call(
+        "replace",
+        vec![
+            Expr::call("replace", vec![value, Expr::str("\\"), Expr::str("\\\\")]),
+            Expr::str(LIST_SEPARATOR),
+            Expr::str(&format!("\\{LIST_SEPARATOR}")),
+        ],
+    )
+}
+
 /// A table so far: the select making it, and its order.
 struct Table {
     select: Select,
@@ -160,6 +266,9 @@ struct Builder<'a> {
     with: Vec<Cte>,
     /// The fields whose values have a CTE, by position (`f0`, `f1`, …).
     fields: Vec<String>,
+    /// The fields (positions in `fields`) whose per-record key has a CTE
+    /// (`d0`, …: [`Builder::key_of`]).
+    keyed: Vec<usize>,
     needs_matches: bool,
 }
 
@@ -173,12 +282,19 @@ const AGG_ALIASES: [&str; 16] = [
     "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11", "a12", "a13", "a14",
     "a15",
 ];
+const KEY_CTES: [&str; 16] = [
+    "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14",
+    "d15",
+];
+const KEY_ALIASES: [&str; 8] = ["q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7"];
 const KEY_NAMES: [&str; 8] = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
 const KEY_NUMS: [&str; 8] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"];
 
 // pipeline::check bounds a stage by these lists' lengths.
 const _: () = assert!(FIELD_CTES.len() == crate::pipeline::MAX_FIELDS);
 const _: () = assert!(KEY_NAMES.len() == crate::pipeline::MAX_BY);
+const _: () = assert!(KEY_ALIASES.len() == crate::pipeline::MAX_BY);
+const _: () = assert!(KEY_CTES.len() == crate::pipeline::MAX_FIELDS);
 const _: () = assert!(KEY_NUMS.len() == crate::pipeline::MAX_BY);
 const _: () = assert!(AGG_ALIASES.len() == crate::pipeline::MAX_AGGS);
 
@@ -249,6 +365,113 @@ impl Builder<'_> {
         name
     }
 
+    /// The CTE of each record's key of `field` for `dedup`: `dt`,
+    /// `object`, `seq` and `k`, the record's distinct values of the field
+    /// in code-point order, escaped and joined as a `values(F)` list is
+    /// (two records have the same `k` exactly when they hold the same
+    /// values), and `n`, how many there are. A record without the field
+    /// has no row.
+    fn key_of(&mut self, field: &str) -> &'static str {
+        let values = self.field(field);
+        let at = FIELD_CTES
+            .iter()
+            .position(|n| *n == values)
+            .expect("a field CTE's name");
+        if !self.keyed.contains(&at) {
+            self.keyed.push(at);
+            let keys: Vec<Expr> = [PARTITION_COLUMN, c::OBJECT, c::SEQ]
+                .map(|n| col(Some("f"), n))
+                .to_vec();
+            let mut items: Vec<Item> = keys.iter().cloned().map(Item::from).collect();
+            let listed = Expr::Aggregate {
+                name: "array_agg",
+                args: vec![escaped(col(Some("f"), c::VALUE))],
+                order_by: vec![Order::asc(col(Some("f"), c::VALUE))],
+                filter: None,
+            };
+            items.push(Item::named(
+                Expr::call("array_join", vec![listed, Expr::str(LIST_SEPARATOR)]),
+                "k",
+            ));
+            items.push(Item::named(Expr::call("count", vec![Expr::Star]), "n"));
+            self.with.push(Cte {
+                name: KEY_CTES[at],
+                query: select_query(Select {
+                    group_by: keys,
+                    ..Select::new(items, from(values, "f"))
+                }),
+            });
+        }
+        KEY_CTES[at]
+    }
+
+    /// `fields`: the newest `limit` matches, each a row of its time
+    /// (`c0`, epoch ms), tag (`c1`) and per field its values as a
+    /// `values(F)` list is (`c2`, … with their counts `c2_total`, …; NULL
+    /// when the record has none), newest first.
+    fn fields(&mut self, fields: &[String], limit: Option<u64>) -> Query {
+        let newest = vec![
+            Order::desc(col(Some("p"), c::TIME_MS)),
+            Order::asc(col(Some("p"), c::OBJECT)),
+            Order::asc(col(Some("p"), c::SEQ)),
+        ];
+        let keys = KEY_COLUMNS.map(|n| Item::from(col(Some("p"), n))).to_vec();
+        let matches = self.matches("p");
+        let base = Query {
+            order_by: newest.clone(),
+            limit,
+            ..select_query(Select::new(keys, matches))
+        };
+        // Each record's tag, once (a file shown twice during compaction).
+        let filter = match self.plan.scan {
+            Scan::Nothing => Expr::Bool(false),
+            _ => Expr::And(window_range(self.plan, Some("m")).to_vec()),
+        };
+        let tags = Select {
+            distinct: true,
+            filter: Some(filter),
+            ..Select::new(
+                [PARTITION_COLUMN, c::OBJECT, c::SEQ, c::TAG]
+                    .map(|n| col(Some("m"), n).into())
+                    .to_vec(),
+                self.tables.messages(),
+            )
+        };
+        let mut items = vec![
+            Item::named(col(Some("p"), c::TIME_MS), &sql_column(0)),
+            Item::named(col(Some("m"), c::TAG), &sql_column(1)),
+        ];
+        let mut select = Select::new(
+            Vec::new(),
+            Relation::Query {
+                query: Box::new(base),
+                alias: "p",
+            },
+        );
+        select.joins.push(Join::inner(
+            Relation::Query {
+                query: Box::new(select_query(tags)),
+                alias: "m",
+            },
+            Expr::And(vec![same_record("p", "m")]),
+        ));
+        for (i, field) in fields.iter().enumerate() {
+            let cte = self.key_of(field);
+            let alias = KEY_ALIASES[i];
+            select.joins.push(Join::left(
+                from(cte, alias),
+                Expr::And(vec![same_record("p", alias)]),
+            ));
+            items.push(Item::named(col(Some(alias), "k"), &sql_column(2 + i)));
+            items.push(Item::named(col(Some(alias), "n"), &sql_total_column(2 + i)));
+        }
+        select.items = items;
+        Query {
+            order_by: newest,
+            ..select_query(select)
+        }
+    }
+
     /// The matches, as a relation aliased `alias`.
     fn matches(&mut self, alias: &'static str) -> Relation {
         if self.every_record() {
@@ -301,7 +524,10 @@ impl Builder<'_> {
                 let by: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
                 self.top(*rare, *limit, &by)
             }
-            StageKind::Timechart { agg, by: None, .. } => self.timechart(agg),
+            StageKind::Timechart { agg, by, limit, .. } => match by {
+                None => self.timechart(agg),
+                Some(by) => self.timechart_by(agg, &by.path, *limit),
+            },
             other => unreachable!("`{}` makes no table here (plan::plan)", other.name()),
         }
     }
@@ -607,15 +833,7 @@ impl Builder<'_> {
         let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
             unreachable!("a timechart's plan has its buckets");
         };
-        let bucket = |t: Expr| {
-            // Floor to a multiple of the span, also before 1970.
-            let m = t.clone().binary(Op::Modulo, Expr::Int(span_ms));
-            let m = m
-                .binary(Op::Plus, Expr::Int(span_ms))
-                .nested()
-                .binary(Op::Modulo, Expr::Int(span_ms));
-            t.binary(Op::Minus, m.nested())
-        };
+        let bucket = |t: Expr| bucket_of(t, span_ms);
         let (rel, time, x) = match &agg.field {
             None => (
                 self.matches("m"),
@@ -624,16 +842,7 @@ impl Builder<'_> {
             ),
             Some(field) => {
                 let cte = self.field(&field.path);
-                let value = col(Some("f"), c::VALUE);
-                let num = col(Some("f"), c::NUM);
-                let x = match agg.func {
-                    AggFunc::Dc => Expr::call("count", vec![Expr::Distinct(Box::new(value))]),
-                    AggFunc::Min => Expr::call("min", vec![num]),
-                    AggFunc::Max => Expr::call("max", vec![num]),
-                    AggFunc::Sum => Expr::call("sum", vec![num]),
-                    AggFunc::Avg => Expr::call("avg", vec![num]),
-                    _ => unreachable!("plan::plan refuses this timechart aggregate"),
-                };
+                let x = field_aggregate(agg.func);
                 (from(cte, "f"), col(Some("f"), c::TIME_MS), x)
             }
         };
@@ -650,6 +859,109 @@ impl Builder<'_> {
         Table {
             select: self.wrapped(select),
             order: vec![Order::asc(col(None, &sql_column(0)))],
+        }
+    }
+
+    /// `timechart … by F limit=N`, long: a row per bucket and series
+    /// with records, `c0` the bucket's start (`time_ms`), `c1` the series
+    /// (one of the N values of F with the most records over the window,
+    /// or NULL for `other`: the records with a value past them), `c2` its
+    /// rank (NULL for `other`), `c3` the aggregate over the bucket's
+    /// records in the series. The runner makes a column per series and
+    /// adds the empty buckets ([`Timechart`]).
+    fn timechart_by(&mut self, agg: &Agg, by: &str, limit: u64) -> Table {
+        let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
+            unreachable!("a timechart's plan has its buckets");
+        };
+        let values = self.field(by);
+        // The N values with the most records, ties by value, and rank.
+        let ranked = Select {
+            group_by: vec![col(None, c::VALUE)],
+            ..Select::new(
+                vec![
+                    Item::named(col(None, c::VALUE), "v"),
+                    Item::named(
+                        Expr::Window {
+                            call: Box::new(Expr::call("row_number", Vec::new())),
+                            partition_by: Vec::new(),
+                            order_by: vec![
+                                Order::desc(Expr::call("count", vec![Expr::Star])),
+                                Order::asc(col(None, c::VALUE)),
+                            ],
+                        },
+                        "r",
+                    ),
+                ],
+                named(values, None),
+            )
+        };
+        let series = Select {
+            filter: Some(col(Some("s"), "r").binary(Op::LtEq, Expr::Int(limit as i64))),
+            ..Select::new(
+                vec![col(Some("s"), "v").into(), col(Some("s"), "r").into()],
+                Relation::Query {
+                    query: Box::new(select_query(ranked)),
+                    alias: "s",
+                },
+            )
+        };
+        self.with.push(Cte {
+            name: "series",
+            query: select_query(series),
+        });
+        // Each record once per series it is in: a record with two values
+        // past the N is in `other` once.
+        let mut labeled = Select {
+            distinct: true,
+            ..Select::new(
+                vec![
+                    col(Some("f"), PARTITION_COLUMN).into(),
+                    col(Some("f"), c::OBJECT).into(),
+                    col(Some("f"), c::SEQ).into(),
+                    col(Some("f"), c::TIME_MS).into(),
+                    Item::named(col(Some("s"), "v"), "s"),
+                    Item::named(col(Some("s"), "r"), "r"),
+                ],
+                from(values, "f"),
+            )
+        };
+        labeled.joins.push(Join::left(
+            from("series", "s"),
+            Expr::And(vec![col(Some("f"), c::VALUE).eq(col(Some("s"), "v"))]),
+        ));
+        self.with.push(Cte {
+            name: "labeled",
+            query: select_query(labeled),
+        });
+        let mut select = Select::new(Vec::new(), from("labeled", "l"));
+        let x = match &agg.field {
+            None => Expr::call("count", vec![Expr::Star]),
+            Some(field) => {
+                let cte = self.field(&field.path);
+                // A series' records without the field still make its row
+                // (a count of 0 values, the rest NULL).
+                select.joins.push(Join::left(
+                    from(cte, "f"),
+                    Expr::And(vec![same_record("l", "f")]),
+                ));
+                field_aggregate(agg.func)
+            }
+        };
+        let bucket = bucket_of(col(Some("l"), c::TIME_MS), span_ms);
+        let (s, r) = (col(Some("l"), "s"), col(Some("l"), "r"));
+        select.items = vec![
+            Item::named(bucket.clone(), &sql_column(0)),
+            Item::named(s.clone(), &sql_column(1)),
+            Item::named(r.clone(), &sql_column(2)),
+            Item::named(x, &sql_column(3)),
+        ];
+        select.group_by = vec![bucket, s, r];
+        Table {
+            select: self.wrapped(select),
+            order: vec![
+                Order::asc(col(None, &sql_column(0))),
+                Order::asc(col(None, &sql_column(2))),
+            ],
         }
     }
 
@@ -723,6 +1035,31 @@ impl Builder<'_> {
                 alias: "t",
             },
         )
+    }
+}
+
+/// The start of `t`'s bucket of `span_ms`: `t` floored to a multiple of
+/// the span, also before 1970.
+fn bucket_of(t: Expr, span_ms: i64) -> Expr {
+    let m = t.clone().binary(Op::Modulo, Expr::Int(span_ms));
+    let m = m
+        .binary(Op::Plus, Expr::Int(span_ms))
+        .nested()
+        .binary(Op::Modulo, Expr::Int(span_ms));
+    t.binary(Op::Minus, m.nested())
+}
+
+/// A timechart's aggregate of a field over its values `f`.
+fn field_aggregate(func: AggFunc) -> Expr {
+    let value = col(Some("f"), c::VALUE);
+    let num = col(Some("f"), c::NUM);
+    match func {
+        AggFunc::Dc => Expr::call("count", vec![Expr::Distinct(Box::new(value))]),
+        AggFunc::Min => Expr::call("min", vec![num]),
+        AggFunc::Max => Expr::call("max", vec![num]),
+        AggFunc::Sum => Expr::call("sum", vec![num]),
+        AggFunc::Avg => Expr::call("avg", vec![num]),
+        _ => unreachable!("pipeline::not_yet refuses this timechart aggregate"),
     }
 }
 
