@@ -150,6 +150,15 @@ pub struct Timechart {
 }
 
 impl Timechart {
+    /// No buckets: a timechart of a search nothing can match.
+    pub fn none(span_ms: i64) -> Timechart {
+        Timechart {
+            span_ms,
+            first_ms: 0,
+            last_ms: -span_ms,
+        }
+    }
+
     /// How many buckets there are.
     pub fn count(&self) -> i64 {
         (self.last_ms - self.first_ms) / self.span_ms + 1
@@ -565,18 +574,22 @@ pub fn plan(
         // shows records, the newest `limit` of them.)
         plan.limit = None;
         plan.timechart = stages.iter().find_map(|s| match &s.kind {
-            StageKind::Timechart { span, .. } => {
-                let w = plan.window.as_ref()?;
-                let span = span
-                    .map_or_else(|| default_span(w.end_ms() - w.start_ms()), |d| d.seconds)
-                    as i64
-                    * 1_000;
-                Some(Timechart {
-                    span_ms: span,
-                    first_ms: w.start_ms().div_euclid(span) * span,
-                    last_ms: (w.end_ms() - 1).div_euclid(span) * span,
-                })
-            }
+            StageKind::Timechart { span, .. } => Some(match plan.window.as_ref() {
+                Some(w) => {
+                    let span = span
+                        .map_or_else(|| default_span(w.end_ms() - w.start_ms()), |d| d.seconds)
+                        as i64
+                        * 1_000;
+                    Timechart {
+                        span_ms: span,
+                        first_ms: w.start_ms().div_euclid(span) * span,
+                        last_ms: (w.end_ms() - 1).div_euclid(span) * span,
+                    }
+                }
+                // Nothing can match, so there is no window to cut into
+                // buckets: none (the statement returns no rows).
+                None => Timechart::none(span.map_or(60, |d| d.seconds) as i64 * 1_000),
+            }),
             _ => None,
         });
     } else {
