@@ -1020,6 +1020,15 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
             let col = if a == "count()" { "count".to_string() } else { a.clone() };
             (format!("timechart {span}{a}"), vec!["time".to_string(), col])
         }),
+        // Every field, or those named: a row per top value.
+        1 => proptest::option::of(stage_fields(3)).prop_map(|fs| {
+            let text = match fs {
+                None => "summary".to_string(),
+                Some(fs) => format!("summary {}", fs.join(", ")),
+            };
+            let cols = ["field", "records", "distinct", "value", "count", "percent"];
+            (text, cols.map(String::from).to_vec())
+        }),
         // Records as rows: only `head` may follow.
         1 => stage_fields(3).prop_map(|fs| (format!("fields {}", fs.join(", ")), Vec::new())),
         // A column per value of the `by` field: only `time` is known.
@@ -1042,7 +1051,11 @@ fn later_stage(cols: Vec<String>) -> BoxedStrategy<String> {
     let column = proptest::sample::select(cols);
     let ops = &["=", "!=", "<", "<=", ">", ">="];
     let compare = (column.clone(), pick(ops), pick(WHERE_VALUES))
-        .prop_map(|(c, o, v)| format!("{c} {o} {v}"))
+        .prop_map(|(c, o, v)| match c.as_str() {
+            // `summary`'s field names compare with text only.
+            "field" if !v.starts_with('"') => format!("{c} {o} \"{v}\""),
+            _ => format!("{c} {o} {v}"),
+        })
         .boxed();
     prop_oneof![
         2 => (compare.clone(), proptest::option::of((any::<bool>(), compare)))

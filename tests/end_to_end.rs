@@ -1047,3 +1047,69 @@ fn timechart_by_draws_a_column_per_top_value_and_other() {
     assert!(first["other"].is_u64(), "{first}");
     assert!(first[top[0].as_str()].is_u64(), "{first}");
 }
+
+/// `summary` through the CLI: per field named, the records having it,
+/// its distinct values and its top five with counts and percent, each
+/// computed here from the raw JSON; the table view names each field once.
+#[test]
+fn summary_gives_each_fields_top_values_exactly() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let fx = fixture();
+    ingest(&fx);
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let records = json_in(&fx, from, to);
+    let fields = ["eventName", "userIdentity.type", "sourceIPAddress"];
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut want: Vec<serde_json::Value> = Vec::new();
+    for f in fields {
+        let pointer = format!("/{}", f.replace('.', "/"));
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut having = 0u64;
+        for (_, v) in &records {
+            let values: BTreeSet<String> = match v.pointer(&pointer) {
+                Some(serde_json::Value::Array(xs)) => xs.iter().filter_map(scalar).collect(),
+                Some(x) => scalar(x).into_iter().collect(),
+                None => BTreeSet::new(),
+            };
+            having += u64::from(!values.is_empty());
+            for x in values {
+                *counts.entry(x).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(String, u64)> = counts.into_iter().collect();
+        assert!(ranked.len() >= 2, "{f}: {ranked:?}");
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (value, n) in ranked.iter().take(5) {
+            want.push(serde_json::json!({
+                "field": f,
+                "records": having,
+                "distinct": ranked.len(),
+                "value": value,
+                "count": n,
+                "percent": *n as f64 * 100.0 / having as f64,
+            }));
+        }
+    }
+    let q = format!("* | summary {}", fields.join(", "));
+    let out = query_table(&fx.store, &q, "ndjson", from, to);
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got, want, "{out}");
+
+    // The table view: each field's name once, on its first row.
+    let out = query_table(&fx.store, &q, "table", from, to);
+    let starts: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| fields.contains(w))
+        .collect();
+    assert_eq!(starts, fields, "{out}");
+}

@@ -99,6 +99,10 @@ const ALLOWED_WORDS: &[&str] = &[
     "PARTITION",
     "NULLS",
     "LAST",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "END",
     "false",
     "true",
     // functions
@@ -164,6 +168,10 @@ const ALLOWED_WORDS: &[&str] = &[
     "xt",
     "e",
     "d",
+    // summary: the matches' (field, value) pairs, per field its records
+    "summarized",
+    "records",
+    "dc",
     // timechart by: the top series and each record's label
     "series",
     "labeled",

@@ -9,7 +9,7 @@
 //! ([`Output`]), which the SQL, the reference evaluator and the output
 //! formats all read.
 
-use crate::ast::{AggFunc, Column, Condition, Span, Stage, StageKind};
+use crate::ast::{AggFunc, Column, Condition, Literal, Span, Stage, StageKind};
 use crate::error::{CompileError, ErrorKind};
 
 /// What a chain of stages returns.
@@ -36,6 +36,9 @@ pub enum ColumnKind {
     Text,
     /// A number (`count`, `dc`, `sum`, `avg`, `min`, `max`, `percent`).
     Number,
+    /// A field's name (`summary`'s `field`): text that `where` compares
+    /// with text only.
+    Name,
     /// Several values of a field (`values(F)`; a `fields` column of a
     /// record with several).
     List,
@@ -207,7 +210,7 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
             format!("{what} is not supported yet"),
         )
         .at(span, "not yet")
-        .help("`stats` (every aggregate), `top`, `rare` and `timechart` (with `by` too), then `where`, `sort` and `head`; `fields`, `dedup` and `head` on records, run today; docs/language.md lists what is planned"))
+        .help("`stats` (every aggregate), `top`, `rare`, `summary` and `timechart` (with `by` too), then `where`, `sort` and `head`; `fields`, `dedup` and `head` on records, run today; docs/language.md lists what is planned"))
     };
     for (i, stage) in stages.iter().enumerate() {
         match &stage.kind {
@@ -223,8 +226,8 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
                     return refuse(stages[i + 1].span, "a stage after `timechart`");
                 }
             }
-            StageKind::Summary(_) => return refuse(stage.span, "`summary`"),
-            StageKind::Fields(_)
+            StageKind::Summary(_)
+            | StageKind::Fields(_)
             | StageKind::Dedup(_)
             | StageKind::Top { .. }
             | StageKind::Sort(_)
@@ -358,14 +361,25 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
             }
             Ok(Output::Table(cols))
         }
-        StageKind::Summary(_) => {
+        StageKind::Summary(fields) => {
             on_records(&stage.kind)?;
+            for (i, f) in fields.iter().enumerate() {
+                if fields[..i].iter().any(|g| g.path == f.path) {
+                    return Err(CompileError::new(
+                        ErrorKind::BadStage,
+                        format!("`summary` names `{}` twice", f.path),
+                    )
+                    .at(f.span, "named again")
+                    .help("name each field once; `summary` alone summarizes every field"));
+                }
+            }
             Ok(Output::Table(
                 SUMMARY_COLUMNS
                     .iter()
                     .map(|n| {
                         let kind = match *n {
-                            "field" | "value" => ColumnKind::Text,
+                            "field" => ColumnKind::Name,
+                            "value" => ColumnKind::Text,
                             _ => ColumnKind::Number,
                         };
                         col(n, kind)
@@ -388,19 +402,31 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
         }
         StageKind::Where(cond) => {
             let cols = table(input, stage)?;
-            fn each(
+            fn each_compare(
                 c: &Condition,
-                f: &mut dyn FnMut(&Column) -> Result<(), CompileError>,
+                f: &mut dyn FnMut(&Column, &Literal) -> Result<(), CompileError>,
             ) -> Result<(), CompileError> {
                 match c {
-                    Condition::Compare { column, .. } => f(column),
+                    Condition::Compare { column, value, .. } => f(column, value),
                     Condition::And(cs) | Condition::Or(cs) => {
-                        cs.iter().try_for_each(|c| each(c, f))
+                        cs.iter().try_for_each(|c| each_compare(c, f))
                     }
                 }
             }
-            each(cond, &mut |c| {
-                single(known(cols, c, "where")?, c, "where").map(|_| ())
+            each_compare(cond, &mut |c, value| {
+                let found = single(known(cols, c, "where")?, c, "where")?;
+                match (found.kind, value) {
+                    (ColumnKind::Name, Literal::Number(_)) => Err(CompileError::new(
+                        ErrorKind::BadStage,
+                        format!("`{}` holds field names, and a name is not a number", c.name),
+                    )
+                    .at(c.span, "field names")
+                    .help(format!(
+                        "compare it with text: `where {} = \"eventName\"`",
+                        c.name
+                    ))),
+                    _ => Ok(()),
+                }
             })?;
             Ok(input.clone())
         }

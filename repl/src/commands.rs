@@ -21,6 +21,8 @@ pub enum Command {
     Timing(Option<bool>),
     Engine(Option<String>),
     Fields(Option<String>),
+    /// `\summary [FIELD…]`: the fields named, or every field.
+    Summary(Vec<String>),
     Save(String),
     Run(String),
     Saved,
@@ -75,6 +77,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "\\fields [PREFIX]",
         "fields the store knows, with how many records have each, and examples",
+    ),
+    (
+        "\\summary [FIELD...]",
+        "the top values of FIELDs (or of every field) in the last search's records: its search then `| summary`",
     ),
     (
         "\\save NAME",
@@ -140,6 +146,12 @@ impl std::str::FromStr for Command {
             "\\timing" => Command::Timing(on_off("\\timing")?),
             "\\engine" => Command::Engine(optional()),
             "\\fields" => Command::Fields(optional()),
+            "\\summary" => Command::Summary(
+                arg.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|f| !f.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
             "\\save" => Command::Save(need("a name")?),
             "\\run" => Command::Run(need("a saved query's name (\\saved lists them)")?),
             "\\saved" => Command::Saved,
@@ -222,6 +234,16 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
              \x20 eventName:Describe*   Get?bject   *admin (leading wildcards scan more)\n\
              A quoted \"*\" is a literal star."
         }
+        "stages" => {
+            "After the search, stages summarize what it found (docs/language.md):\n\
+             \x20 | stats count(), dc(F), min/max/sum/avg(F), earliest/latest(F), values(F) [by F, …]\n\
+             \x20 | top [N] F, …   | rare [N] F, …   the most / least frequent values, with percent\n\
+             \x20 | timechart [span=15m] AGG [by F [limit=N]]   a row per time bucket\n\
+             \x20 | summary [F, …]   per field: records, distinct values, the top 5 (\\summary)\n\
+             \x20 | fields F, …   | dedup F, …   | head N   records\n\
+             \x20 | where count > 5 AND user != \"bob\"   | sort -count, user   on a table\n\
+             Exact over the whole window: no sampling. Records without a `by` field are in no group."
+        }
         "examples" => {
             "  eventName:ConsoleLogin AND errorMessage:\"Failed authentication\"\n\
              \x20 userIdentity.arn:*root* AND NOT sourceIPAddress:10.0.0.0/8\n\
@@ -243,6 +265,24 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
         }
     };
     Ok(format!("{text}\n"))
+}
+
+/// The query `\summary FIELDS` runs: the last query's search (its stages
+/// dropped: a table has no records to summarize), or every record when
+/// there is none yet, then `| summary FIELDS`.
+pub fn summary_query(last: Option<&str>, fields: &[String]) -> String {
+    let search = match last {
+        Some(q) => match glaux_compiler::parser::stages_start(q) {
+            Some(at) => q[..at].trim_end(),
+            None => q.trim_end(),
+        },
+        None => "*",
+    };
+    let search = if search.is_empty() { "*" } else { search };
+    match fields {
+        [] => format!("{search} | summary"),
+        fs => format!("{search} | summary {}", fs.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +313,18 @@ mod tests {
             "\\jq .a | .b".parse::<Command>(),
             Ok(Command::Jq(".a | .b".into()))
         );
+        assert_eq!(
+            "\\summary eventName, userIdentity.arn sourceIPAddress".parse::<Command>(),
+            Ok(Command::Summary(
+                ["eventName", "userIdentity.arn", "sourceIPAddress"]
+                    .map(String::from)
+                    .to_vec()
+            ))
+        );
+        assert_eq!(
+            "\\summary".parse::<Command>(),
+            Ok(Command::Summary(Vec::new()))
+        );
         assert!("\\since".parse::<Command>().is_err());
         assert!("\\window x".parse::<Command>().is_err());
         assert!("\\nope".parse::<Command>().is_err());
@@ -292,6 +344,22 @@ mod tests {
             assert!(format!("{name}{arg}").parse::<Command>().is_ok(), "{name}");
             assert!(crate::complete::COMMAND_NAMES.contains(&name), "{name}");
         }
+    }
+
+    #[test]
+    fn summary_runs_the_last_search() {
+        let f = |fs: &[&str]| fs.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        assert_eq!(summary_query(None, &[]), "* | summary");
+        assert_eq!(
+            summary_query(Some("user:alice"), &f(&["eventName", "a.b"])),
+            "user:alice | summary eventName, a.b"
+        );
+        // The stages go; a `|` inside a phrase or a regex is the search's.
+        assert_eq!(
+            summary_query(Some("\"a|b\" /x|y/ | stats count() by user"), &[]),
+            "\"a|b\" /x|y/ | summary"
+        );
+        assert_eq!(summary_query(Some("  "), &[]), "* | summary");
     }
 
     #[test]

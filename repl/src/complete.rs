@@ -42,6 +42,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "\\sql",
     "\\engine",
     "\\fields",
+    "\\summary",
     "\\timing",
     "\\save",
     "\\run",
@@ -60,6 +61,7 @@ pub const HELP_TOPICS: &[&str] = &[
     "time",
     "regex",
     "wildcards",
+    "stages",
     "examples",
 ];
 
@@ -196,6 +198,14 @@ fn complete_command(text: &str, offset: usize, vocab: Vocabulary<'_>) -> (usize,
         // The argument of \explain is a query.
         "\\explain" => complete_query(rest, start, vocab),
         "\\fields" => (start, field_candidates(rest, vocab.catalog, false)),
+        // Fields, separated by spaces or commas: the last one.
+        "\\summary" => {
+            let at = rest.rfind([' ', ',']).map_or(0, |i| i + 1);
+            (
+                start + at,
+                field_candidates(&rest[at..], vocab.catalog, false),
+            )
+        }
         "\\run" | "\\save" => (
             start,
             vocab
@@ -418,10 +428,17 @@ mod tests {
     #[test]
     fn commands_and_arguments() {
         assert_eq!(run("\\fo"), (0, vec!["\\format ".into()]));
-        assert_eq!(run("\\s").1, ["\\since ", "\\sql ", "\\save ", "\\saved "]);
+        assert_eq!(
+            run("\\s").1,
+            ["\\since ", "\\sql ", "\\summary ", "\\save ", "\\saved "]
+        );
         assert_eq!(run("\\format v"), (8, vec!["vertical".into()]));
         assert_eq!(run("\\engine "), (8, vec!["local".into(), "athena".into()]));
         assert_eq!(run("\\fields user"), (8, vec!["userIdentity.arn".into()]));
+        assert_eq!(
+            run("\\summary eventName, user"),
+            (20, vec!["userIdentity.arn".into()])
+        );
         assert_eq!(run("\\run h"), (5, vec!["hunt-1".into(), "hunt-2".into()]));
         assert_eq!(run("\\explain a AND ev").1, ["eventName:", "eventSource:"]);
         assert_eq!(run("\\help ra"), (6, vec!["ranges".into()]));

@@ -591,6 +591,14 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
             }
             Err(e) => eprintln!("error: {e}"),
         },
+        Command::Summary(fields) => {
+            let q = crate::commands::summary_query(
+                view.last.as_ref().map(|l| l.query.as_str()),
+                &fields,
+            );
+            let _ = writeln!(out, "{q}");
+            search(&q, session, view, out);
+        }
         Command::Run(name) => {
             match saved_dir(view).and_then(|d| saved::load(&d, &name).map_err(|e| e.to_string())) {
                 Ok(q) => {

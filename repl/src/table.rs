@@ -101,8 +101,14 @@ pub struct Table {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
     /// The column a bar is drawn for in the table view: `top`/`rare`'s
-    /// count and a timechart's aggregate.
+    /// count, a timechart's aggregate, `summary`'s percent.
     pub bar: Option<usize>,
+    /// What a whole bar stands for: `None`, the column's largest value
+    /// (`summary`: 100, a percent).
+    pub bar_full: Option<f64>,
+    /// The table view prints these leading columns once per run of rows
+    /// that repeat them (`summary`'s field, records and distinct).
+    pub grouped: usize,
 }
 
 /// The table of `compiled`'s stages from the rows its statement returned.
@@ -181,6 +187,8 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
         columns,
         rows,
         bar: None,
+        bar_full: None,
+        grouped: 0,
     };
     Ok(fill(compiled, table))
 }
@@ -268,6 +276,8 @@ fn empty(compiled: &Compiled) -> Table {
             ],
             rows: Vec::new(),
             bar: None,
+            bar_full: None,
+            grouped: 0,
         };
     }
     let columns = compiled
@@ -280,6 +290,8 @@ fn empty(compiled: &Compiled) -> Table {
         columns,
         rows: Vec::new(),
         bar: None,
+        bar_full: None,
+        grouped: 0,
     }
 }
 
@@ -359,11 +371,25 @@ fn fill(compiled: &Compiled, mut table: Table) -> Table {
         table.rows = rows;
         return table;
     }
-    if let Some(StageKind::Top { .. }) = compiled.plan.stages.first().map(|s| &s.kind) {
-        table.bar = table
-            .columns
-            .iter()
-            .position(|c| c == glaux_compiler::pipeline::COUNT_COLUMN);
+    match compiled.plan.stages.first().map(|s| &s.kind) {
+        Some(StageKind::Top { .. }) => {
+            table.bar = table
+                .columns
+                .iter()
+                .position(|c| c == glaux_compiler::pipeline::COUNT_COLUMN);
+        }
+        Some(StageKind::Summary(_)) => {
+            table.bar = table
+                .columns
+                .iter()
+                .position(|c| c == glaux_compiler::pipeline::PERCENT_COLUMN);
+            table.bar_full = Some(100.0);
+            // A field's rows follow each other (unless a `sort` mixed
+            // them: then a row repeats the cells of the one above only
+            // when it is the same field's).
+            table.grouped = 3;
+        }
+        _ => {}
     }
     table
 }
@@ -515,15 +541,27 @@ fn write_grid(
     writeln!(out, "{}", header.join("  ").trim_end())?;
     let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
     writeln!(out, "{}", rule.join("  "))?;
-    let max = table.bar.and_then(|b| {
-        table
-            .rows
-            .iter()
-            .filter_map(|r| r[b].number())
-            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    let max = table.bar_full.or_else(|| {
+        table.bar.and_then(|b| {
+            table
+                .rows
+                .iter()
+                .filter_map(|r| r[b].number())
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+        })
     });
-    for (row, texts) in table.rows.iter().zip(&cells) {
-        let mut line: Vec<String> = texts.iter().enumerate().map(|(i, t)| pad(t, i)).collect();
+    for (i, (row, texts)) in table.rows.iter().zip(&cells).enumerate() {
+        let repeats = table.grouped > 0
+            && i > 0
+            && table.rows[i - 1][..table.grouped] == row[..table.grouped];
+        let mut line: Vec<String> = texts
+            .iter()
+            .enumerate()
+            .map(|(j, t)| match repeats && j < table.grouped {
+                true => pad("", j),
+                false => pad(t, j),
+            })
+            .collect();
         if let (Some(b), Some(n), Some(max)) = (table.bar, bar_cells, max) {
             let x = row[b].number().unwrap_or(0.0);
             let fraction = if max > 0.0 { x / max } else { 0.0 };
@@ -577,6 +615,49 @@ mod tests {
             series_columns("user", ["b".to_string()].into_iter(), false),
             ["time", "b"]
         );
+    }
+
+    /// `summary`'s table view: a field's name, records and distinct
+    /// values once, then its values; bars of the percent, whole at 100.
+    #[test]
+    fn summary_prints_each_field_once_with_percent_bars() {
+        let row = |f: &str, v: &str, n: i64, p: f64| {
+            vec![
+                Cell::Text(f.into()),
+                Cell::Int(4),
+                Cell::Int(2),
+                Cell::Text(v.into()),
+                Cell::Int(n),
+                Cell::Float(p),
+            ]
+        };
+        let table = Table {
+            columns: ["field", "records", "distinct", "value", "count", "percent"]
+                .map(String::from)
+                .to_vec(),
+            rows: vec![
+                row("user", "alice", 3, 75.0),
+                row("user", "bob", 1, 25.0),
+                row("ip", "10.0.0.1", 2, 50.0),
+            ],
+            bar: Some(5),
+            bar_full: Some(100.0),
+            grouped: 3,
+        };
+        let mut out = Vec::new();
+        write_grid(&mut out, &table, Some(70), false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[2].starts_with("user  "), "{text}");
+        assert!(lines[3].starts_with("      "), "{text}");
+        assert!(lines[3].contains("bob"), "{text}");
+        assert!(lines[4].starts_with("ip  "), "{text}");
+        // 75 % is three quarters of a whole bar, 50 % two thirds of it.
+        let cells = |l: &str| l.chars().filter(|&c| c == '█').count();
+        let whole = (70usize - (lines[0].chars().count() + 2)).clamp(10, 60);
+        assert_eq!(cells(lines[2]), whole * 3 / 4, "{text}");
+        assert_eq!(cells(lines[4]), whole / 2, "{text}");
     }
 
     #[test]

@@ -297,5 +297,27 @@ fn top_and_timechart_draw_a_bar_per_row() {
             .all(|l| !l.trim_end().ends_with(" 0") || bar(l) == 0),
         "an empty bucket has no bar: {shown}"
     );
+
+    // `\summary F`: the last search (its stages dropped) with `| summary`,
+    // echoed, then the field's name once over its top values.
+    enter(&mut p, "tag:cloudtrail | head 1", PROMPT);
+    let shown = utf8(enter(&mut p, "\\summary eventName", PROMPT));
+    assert!(
+        shown.contains("tag:cloudtrail | summary eventName"),
+        "{shown}"
+    );
+    let rows: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| !(l.contains("field") && l.contains("percent")))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty() && !regex_match(r"rows? in", l))
+        .collect();
+    assert_eq!(rows.len(), 5, "{shown}");
+    assert!(rows[0].starts_with("eventName "), "{shown}");
+    assert!(
+        rows[1..].iter().all(|r| r.starts_with("          ")),
+        "{shown}"
+    );
+    assert!(rows.iter().all(|r| bar(r) > 0), "{shown}");
     quit(p);
 }

@@ -21,7 +21,8 @@ use super::{Hours, Returns, Tables, col, named, search_query, select_query, wind
 use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, MAX_VALUES, StageKind};
 use crate::layout::{PARTITION_COLUMN, VALUES_TABLE, columns as c};
 use crate::pipeline::{
-    ColumnDef, ColumnKind, LIST_SEPARATOR, Output, sql_column, sql_number_column, sql_total_column,
+    ColumnDef, ColumnKind, LIST_SEPARATOR, Output, SUMMARY_TOP, sql_column, sql_number_column,
+    sql_total_column,
 };
 use crate::plan::{Formula, KEY_COLUMNS, Plan, Scan, Timechart};
 
@@ -528,7 +529,170 @@ impl Builder<'_> {
                 None => self.timechart(agg),
                 Some(by) => self.timechart_by(agg, &by.path, *limit),
             },
+            StageKind::Summary(fields) => {
+                let fields: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
+                self.summary(&fields)
+            }
             other => unreachable!("`{}` makes no table here (plan::plan)", other.name()),
+        }
+    }
+
+    /// `summary`: per field (those named, or every field the matches
+    /// have), a row per top value: `c0` the field, `c1` how many records
+    /// have it, `c2` its distinct values, `c3` the value, `c4` the records
+    /// holding it and `c5` their percent of `c1`. The top
+    /// [`SUMMARY_TOP`] values by records, ties by value; the fields in
+    /// the order named, or by records (most first), ties by name.
+    ///
+    /// One read of the field-values table for every field: the matches'
+    /// (field, value) pairs, each record's once.
+    fn summary(&mut self, fields: &[String]) -> Table {
+        let window = if self.plan.scan == Scan::Nothing {
+            vec![Expr::Bool(false)]
+        } else {
+            window_range(self.plan, Some("v")).to_vec()
+        };
+        let mut filter = window;
+        filter.push(match fields {
+            // A text line has no field values, so every row is a field's.
+            [] => col(Some("v"), c::FIELD).binary(Op::NotEq, Expr::str("")),
+            named => col(Some("v"), c::FIELD).in_list(named.iter().map(|f| Expr::str(f)).collect()),
+        });
+        let mut pairs = Select {
+            distinct: true,
+            filter: Some(Expr::And(filter)),
+            ..Select::new(
+                [
+                    PARTITION_COLUMN,
+                    c::OBJECT,
+                    c::SEQ,
+                    c::FIELD,
+                    c::VALUE,
+                    c::NUM,
+                ]
+                .map(|n| col(Some("v"), n).into())
+                .to_vec(),
+                self.tables.table(VALUES_TABLE, Some("v")),
+            )
+        };
+        if !self.every_record() {
+            self.needs_matches = true;
+            pairs.joins.push(Join::inner(
+                from("matches", "k"),
+                Expr::And(vec![same_record("v", "k")]),
+            ));
+        }
+        self.with.push(Cte {
+            name: "summarized",
+            query: select_query(pairs),
+        });
+        let p = |n: &str| col(Some("p"), n);
+        let count = || Expr::call("count", vec![Expr::Star]);
+        let by_field = |call: Expr| Expr::Window {
+            call: Box::new(call),
+            partition_by: vec![p(c::FIELD)],
+            order_by: Vec::new(),
+        };
+        // Each pair, and `rn` = 1 on one pair per record and field: the
+        // records that have a field are its pairs with `rn` = 1.
+        let marked = Select::new(
+            vec![
+                col(None, c::FIELD).into(),
+                col(None, c::VALUE).into(),
+                col(None, c::NUM).into(),
+                Item::named(
+                    Expr::Window {
+                        call: Box::new(Expr::call("row_number", Vec::new())),
+                        partition_by: [c::FIELD, PARTITION_COLUMN, c::OBJECT, c::SEQ]
+                            .map(|n| col(None, n))
+                            .to_vec(),
+                        order_by: vec![Order::asc(col(None, c::VALUE))],
+                    },
+                    "rn",
+                ),
+            ],
+            named("summarized", None),
+        );
+        // Per (field, value): its records `n`, its rank in the field, the
+        // field's distinct values (its groups) and records. One read of
+        // the pairs: Athena reads a CTE once per reference.
+        let ranked = Select {
+            // `num` is the value's: grouping by it too splits nothing.
+            group_by: vec![p(c::FIELD), p(c::VALUE), p(c::NUM)],
+            ..Select::new(
+                vec![
+                    p(c::FIELD).into(),
+                    p(c::VALUE).into(),
+                    p(c::NUM).into(),
+                    Item::named(count(), "n"),
+                    Item::named(
+                        Expr::Window {
+                            call: Box::new(Expr::call("row_number", Vec::new())),
+                            partition_by: vec![p(c::FIELD)],
+                            order_by: vec![Order::desc(count()), Order::asc(p(c::VALUE))],
+                        },
+                        "r",
+                    ),
+                    Item::named(by_field(count()), "dc"),
+                    Item::named(
+                        by_field(Expr::call(
+                            "sum",
+                            vec![Expr::Aggregate {
+                                name: "count",
+                                args: vec![Expr::Star],
+                                order_by: Vec::new(),
+                                filter: Some(Box::new(p("rn").eq(Expr::Int(1)))),
+                            }],
+                        )),
+                        "records",
+                    ),
+                ],
+                Relation::Query {
+                    query: Box::new(select_query(marked)),
+                    alias: "p",
+                },
+            )
+        };
+        let t = |n: &str| col(Some("t"), n);
+        let select = Select {
+            filter: Some(t("r").binary(Op::LtEq, Expr::Int(SUMMARY_TOP as i64))),
+            ..Select::new(
+                vec![
+                    Item::named(t(c::FIELD), &sql_column(0)),
+                    Item::named(t("records"), &sql_column(1)),
+                    Item::named(t("dc"), &sql_column(2)),
+                    Item::named(t(c::VALUE), &sql_column(3)),
+                    Item::named(t(c::NUM), &sql_number_column(3)),
+                    Item::named(t("n"), &sql_column(4)),
+                    Item::named(
+                        Expr::Cast(Box::new(t("n")), "DOUBLE")
+                            .binary(Op::Times, Expr::Double(100.0))
+                            .binary(Op::Divide, t("records")),
+                        &sql_column(5),
+                    ),
+                ],
+                Relation::Query {
+                    query: Box::new(select_query(ranked)),
+                    alias: "t",
+                },
+            )
+        };
+        let out = |i: usize| col(None, &sql_column(i));
+        let mut order = match fields {
+            [] => vec![Order::desc(out(1)), Order::asc(out(0))],
+            named => vec![Order::asc(Expr::Case(
+                Box::new(out(0)),
+                named
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (Expr::str(f), Expr::Int(i as i64)))
+                    .collect(),
+            ))],
+        };
+        order.extend([Order::desc(out(4)), Order::asc(out(3))]);
+        Table {
+            select: self.wrapped(select),
+            order,
         }
     }
 
@@ -831,7 +995,7 @@ impl Builder<'_> {
     /// records; the runner adds the empty buckets ([`Timechart`]).
     fn timechart(&mut self, agg: &Agg) -> Table {
         let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
-            unreachable!("a timechart's plan has its buckets");
+            unreachable!("a timechart's plan has its buckets (plan::plan)");
         };
         let bucket = |t: Expr| bucket_of(t, span_ms);
         let (rel, time, x) = match &agg.field {
@@ -871,7 +1035,7 @@ impl Builder<'_> {
     /// adds the empty buckets ([`Timechart`]).
     fn timechart_by(&mut self, agg: &Agg, by: &str, limit: u64) -> Table {
         let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
-            unreachable!("a timechart's plan has its buckets");
+            unreachable!("a timechart's plan has its buckets (plan::plan)");
         };
         let values = self.field(by);
         // The N values with the most records, ties by value, and rank.
@@ -1092,10 +1256,11 @@ fn condition(cond: &Condition, columns: &[ColumnDef]) -> Expr {
                 (ColumnKind::Text, Literal::Number(x)) => {
                     col(None, &sql_number_column(i)).binary(op, Expr::Double(*x))
                 }
-                (ColumnKind::Text, Literal::Text(t)) => {
+                (ColumnKind::Text | ColumnKind::Name, Literal::Text(t)) => {
                     col(None, &sql_column(i)).binary(op, Expr::str(t))
                 }
-                // Text never equals a number, nor a list anything.
+                // Text never equals a number, nor a list anything (and
+                // pipeline::check refuses a name compared with a number).
                 _ => Expr::Bool(false),
             }
         }

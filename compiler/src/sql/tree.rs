@@ -321,6 +321,8 @@ pub enum Expr {
     /// `expr IN (query)`, the query a block of its own.
     InQuery(Box<Expr>, Box<Query>),
     IsNotNull(Box<Expr>),
+    /// `CASE expr WHEN a THEN x … END` (NULL past the last).
+    Case(Box<Expr>, Vec<(Expr, Expr)>),
 }
 
 impl Expr {
@@ -709,6 +711,17 @@ impl Expr {
                 let _ = write!(out, " IN (\n{}", pad(line + 2));
                 query.print(out, line + 2);
                 let _ = write!(out, "\n{})", pad(line));
+            }
+            Expr::Case(e, whens) => {
+                out.push_str("CASE ");
+                e.print(out, line);
+                for (when, then) in whens {
+                    out.push_str(" WHEN ");
+                    when.print(out, line);
+                    out.push_str(" THEN ");
+                    then.print(out, line);
+                }
+                out.push_str(" END");
             }
             Expr::IsNotNull(e) => {
                 e.print(out, line);
