@@ -1095,9 +1095,19 @@ fn staged_query() -> impl Strategy<Value = String> {
             proptest::collection::vec(later_stage(cols), 0..=most),
         )
     });
+    // Mostly none, else records stages the table reads instead of every
+    // match (`… | dedup F | stats …`).
+    let before = prop_oneof![
+        3 => Just(Vec::new()),
+        1 => proptest::collection::vec(records_stage(), 1..3),
+    ];
     prop_oneof![
-        6 => (search.clone(), table).prop_map(|(s, (first, rest))| {
-            let mut q = format!("{s} | {first}");
+        6 => (search.clone(), before, table).prop_map(|(s, before, (first, rest))| {
+            let mut q = s;
+            for b in before {
+                q.push_str(&format!(" | {b}"));
+            }
+            let mut q = format!("{q} | {first}");
             for r in rest {
                 q.push_str(&format!(" | {r}"));
             }

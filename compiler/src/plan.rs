@@ -462,6 +462,19 @@ impl Plan {
         matches!(self.outputs.last(), Some(Output::Table(_)))
     }
 
+    /// The stage that makes the table: the first after the records
+    /// stages (`head`, `dedup`) that may come before it; `None` when the
+    /// stages keep records.
+    pub fn table_stage(&self) -> Option<&StageKind> {
+        if !self.makes_table() {
+            return None;
+        }
+        self.stages
+            .iter()
+            .map(|s| &s.kind)
+            .find(|k| !matches!(k, StageKind::Head(_) | StageKind::Dedup(_)))
+    }
+
     /// True if a stage is a `dedup` (on records: a table's stages are
     /// [`Plan::makes_table`]).
     pub fn dedups(&self) -> bool {
@@ -568,7 +581,11 @@ pub fn plan(
         outputs,
         timechart: None,
     };
-    let fields = matches!(stages.first().map(|s| &s.kind), Some(StageKind::Fields(_)));
+    // `fields` is the table stage wherever it is (after records stages:
+    // only `head` may follow it).
+    let fields = stages
+        .iter()
+        .any(|s| matches!(s.kind, StageKind::Fields(_)));
     if plan.makes_table() && !fields {
         // A table reads every match of the window: no limit. (`fields`
         // shows records, the newest `limit` of them.)

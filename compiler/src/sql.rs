@@ -1013,10 +1013,7 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
     if plan.scans_all_tokens() {
         lines.push("cost: a leading wildcard or a regex reads every token of the window's index (no row-group pruning)".to_string());
     }
-    let fields = matches!(
-        plan.stages.first().map(|s| &s.kind),
-        Some(crate::ast::StageKind::Fields(_))
-    );
+    let fields = matches!(plan.table_stage(), Some(crate::ast::StageKind::Fields(_)));
     if fields {
         let stages: Vec<String> = plan.stages.iter().map(ToString::to_string).collect();
         lines.push(format!(

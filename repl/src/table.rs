@@ -155,10 +155,7 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
         })
         .collect();
     // `fields`: a record's time, and a field's one value as text.
-    let fields = matches!(
-        compiled.plan.stages.first().map(|s| &s.kind),
-        Some(StageKind::Fields(_))
-    );
+    let fields = matches!(compiled.plan.table_stage(), Some(StageKind::Fields(_)));
     let mut rows = Vec::new();
     for batch in batches {
         for r in 0..batch.num_rows() {
@@ -371,7 +368,7 @@ fn fill(compiled: &Compiled, mut table: Table) -> Table {
         table.rows = rows;
         return table;
     }
-    match compiled.plan.stages.first().map(|s| &s.kind) {
+    match compiled.plan.table_stage() {
         Some(StageKind::Top { .. }) => {
             table.bar = table
                 .columns

@@ -18,7 +18,7 @@
 
 use super::tree::{Cte, Expr, Item, Join, Op, Order, Query, Relation, Select};
 use super::{Hours, Returns, Tables, col, named, search_query, select_query, window_range};
-use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, MAX_VALUES, StageKind};
+use crate::ast::{Agg, AggFunc, CompareOp, Condition, Literal, MAX_VALUES, Stage, StageKind};
 use crate::layout::{PARTITION_COLUMN, VALUES_TABLE, columns as c};
 use crate::pipeline::{
     ColumnDef, ColumnKind, LIST_SEPARATOR, Output, SUMMARY_TOP, sql_column, sql_number_column,
@@ -29,10 +29,26 @@ use crate::plan::{Formula, KEY_COLUMNS, Plan, Scan, Timechart};
 /// The statement of a search whose stages make a table.
 pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
     let mut b = Builder::new(plan, tables);
-    if let Some(StageKind::Fields(fields)) = plan.stages.first().map(|s| &s.kind) {
+    // Records stages before the table's (`… | dedup F | stats …`): the
+    // table reads the records they keep instead of every match.
+    let kept = plan
+        .stages
+        .iter()
+        .take_while(|s| matches!(s.kind, StageKind::Head(_) | StageKind::Dedup(_)))
+        .count();
+    if kept > 0 {
+        let rel = b.kept(&plan.stages[..kept]);
+        let keys = KEY_COLUMNS.map(|n| Item::from(col(Some("p"), n))).to_vec();
+        b.with.push(Cte {
+            name: "kept",
+            query: select_query(Select::new(keys, rel)),
+        });
+        b.source = "kept";
+    }
+    if let Some(StageKind::Fields(fields)) = plan.table_stage() {
         // Only `head` follows `fields` (pipeline::outputs): the newest
         // records, at most the least of the limit and the heads.
-        let heads = plan.stages[1..].iter().filter_map(|s| match s.kind {
+        let heads = plan.stages[kept + 1..].iter().filter_map(|s| match s.kind {
             StageKind::Head(n) => Some(n),
             _ => None,
         });
@@ -44,13 +60,12 @@ pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
             ..query
         };
     }
-    let (first, rest) = plan
-        .stages
+    let (first, rest) = plan.stages[kept..]
         .split_first()
         .expect("a table comes from a stage");
     let mut table = b.first(&first.kind);
     for (i, stage) in rest.iter().enumerate() {
-        table = b.wrap(table, &stage.kind, plan.input_of(i + 1));
+        table = b.wrap(table, &stage.kind, plan.input_of(kept + i + 1));
     }
     let with = b.ctes();
     Query {
@@ -66,60 +81,7 @@ pub(crate) fn query(plan: &Plan, tables: &Tables) -> Query {
 /// the messages of the last, newest first.
 pub(crate) fn records(plan: &Plan, tables: &Tables) -> Query {
     let mut b = Builder::new(plan, tables);
-    let mut rel = b.matches("p");
-    let newest = || {
-        vec![
-            Order::desc(col(Some("p"), c::TIME_MS)),
-            Order::asc(col(Some("p"), c::OBJECT)),
-            Order::asc(col(Some("p"), c::SEQ)),
-        ]
-    };
-    let keys = || KEY_COLUMNS.map(|n| Item::from(col(Some("p"), n))).to_vec();
-    for stage in &plan.stages {
-        let query = match &stage.kind {
-            StageKind::Head(n) => Query {
-                order_by: newest(),
-                limit: Some(*n),
-                ..select_query(Select::new(keys(), rel))
-            },
-            StageKind::Dedup(fields) => {
-                let mut ranked = Select::new(keys(), rel);
-                let mut partition = Vec::new();
-                for (i, f) in fields.iter().enumerate() {
-                    let cte = b.key_of(&f.path);
-                    let alias = KEY_ALIASES[i];
-                    ranked.joins.push(Join::inner(
-                        from(cte, alias),
-                        Expr::And(vec![same_record("p", alias)]),
-                    ));
-                    partition.push(col(Some(alias), "k"));
-                }
-                ranked.items.push(Item::named(
-                    Expr::Window {
-                        call: Box::new(Expr::call("row_number", Vec::new())),
-                        partition_by: partition,
-                        order_by: newest(),
-                    },
-                    "rn",
-                ));
-                select_query(Select {
-                    filter: Some(col(Some("p"), "rn").eq(Expr::Int(1))),
-                    ..Select::new(
-                        keys(),
-                        Relation::Query {
-                            query: Box::new(select_query(ranked)),
-                            alias: "p",
-                        },
-                    )
-                })
-            }
-            other => unreachable!("`{}` keeps no records (pipeline::check)", other.name()),
-        };
-        rel = Relation::Query {
-            query: Box::new(query),
-            alias: "p",
-        };
-    }
+    let rel = b.kept(&plan.stages);
     let [dt, time] = window_range(plan, Some("m"));
     let mut inner = Select {
         distinct: plan.limit.is_none(),
@@ -142,7 +104,68 @@ impl<'a> Builder<'a> {
             fields: Vec::new(),
             keyed: Vec::new(),
             needs_matches: false,
+            source: "matches",
         }
+    }
+
+    /// The records `stages` (`head`s and `dedup`s, in order) keep of the
+    /// matches: keys and time ([`KEY_COLUMNS`]), as a relation `p`.
+    fn kept(&mut self, stages: &[Stage]) -> Relation {
+        let mut rel = self.matches("p");
+        let newest = || {
+            vec![
+                Order::desc(col(Some("p"), c::TIME_MS)),
+                Order::asc(col(Some("p"), c::OBJECT)),
+                Order::asc(col(Some("p"), c::SEQ)),
+            ]
+        };
+        let keys = || KEY_COLUMNS.map(|n| Item::from(col(Some("p"), n))).to_vec();
+        for stage in stages {
+            let query = match &stage.kind {
+                StageKind::Head(n) => Query {
+                    order_by: newest(),
+                    limit: Some(*n),
+                    ..select_query(Select::new(keys(), rel))
+                },
+                StageKind::Dedup(fields) => {
+                    let mut ranked = Select::new(keys(), rel);
+                    let mut partition = Vec::new();
+                    for (i, f) in fields.iter().enumerate() {
+                        let cte = self.key_of(&f.path);
+                        let alias = KEY_ALIASES[i];
+                        ranked.joins.push(Join::inner(
+                            from(cte, alias),
+                            Expr::And(vec![same_record("p", alias)]),
+                        ));
+                        partition.push(col(Some(alias), "k"));
+                    }
+                    ranked.items.push(Item::named(
+                        Expr::Window {
+                            call: Box::new(Expr::call("row_number", Vec::new())),
+                            partition_by: partition,
+                            order_by: newest(),
+                        },
+                        "rn",
+                    ));
+                    select_query(Select {
+                        filter: Some(col(Some("p"), "rn").eq(Expr::Int(1))),
+                        ..Select::new(
+                            keys(),
+                            Relation::Query {
+                                query: Box::new(select_query(ranked)),
+                                alias: "p",
+                            },
+                        )
+                    })
+                }
+                other => unreachable!("`{}` keeps no records (pipeline::check)", other.name()),
+            };
+            rel = Relation::Query {
+                query: Box::new(query),
+                alias: "p",
+            };
+        }
+        rel
     }
 
     /// The statement's CTEs: the search's and `matches` if a relation
@@ -265,19 +288,26 @@ struct Builder<'a> {
     tables: &'a Tables,
     /// CTEs after `matches` (and the search's own before it).
     with: Vec<Cte>,
-    /// The fields whose values have a CTE, by position (`f0`, `f1`, …).
-    fields: Vec<String>,
+    /// The fields whose values have a CTE, by position (`f0`, `f1`, …),
+    /// with the records they are read over ([`Builder::source`]).
+    fields: Vec<(String, &'static str)>,
     /// The fields (positions in `fields`) whose per-record key has a CTE
     /// (`d0`, …: [`Builder::key_of`]).
     keyed: Vec<usize>,
     needs_matches: bool,
+    /// The records the table stages read: `matches`, or `kept` (what the
+    /// records stages before them keep).
+    source: &'static str,
 }
 
 /// The CTE names a builder makes: they are `&'static str` in the tree
 /// (never user text), so the numbered ones come from this list.
-const FIELD_CTES: [&str; 16] = [
+/// A field may have two: read by a `dedup` over every match, and by a
+/// table stage after it over the records it kept.
+const FIELD_CTES: [&str; 32] = [
     "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14",
-    "f15",
+    "f15", "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27",
+    "f28", "f29", "f30", "f31",
 ];
 const AGG_ALIASES: [&str; 16] = [
     "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11", "a12", "a13", "a14",
@@ -292,7 +322,7 @@ const KEY_NAMES: [&str; 8] = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
 const KEY_NUMS: [&str; 8] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"];
 
 // pipeline::check bounds a stage by these lists' lengths.
-const _: () = assert!(FIELD_CTES.len() == crate::pipeline::MAX_FIELDS);
+const _: () = assert!(FIELD_CTES.len() == 2 * crate::pipeline::MAX_FIELDS);
 const _: () = assert!(KEY_NAMES.len() == crate::pipeline::MAX_BY);
 const _: () = assert!(KEY_ALIASES.len() == crate::pipeline::MAX_BY);
 const _: () = assert!(KEY_CTES.len() == crate::pipeline::MAX_FIELDS);
@@ -316,18 +346,27 @@ impl Builder<'_> {
     /// True if the search keeps every record of the window: the stage's
     /// records are then all those holding its fields.
     fn every_record(&self) -> bool {
-        self.plan.scan == Scan::Messages && self.plan.formula == Formula::Const(true)
+        self.source == "matches"
+            && self.plan.scan == Scan::Messages
+            && self.plan.formula == Formula::Const(true)
     }
 
     /// The CTE of `field`'s values in the matches: `dt`, `object`, `seq`,
     /// `time_ms`, `value`, `num`.
     fn field(&mut self, field: &str) -> &'static str {
-        if let Some(i) = self.fields.iter().position(|f| f == field) {
+        // A field's CTE reads the records of one source: a `dedup`'s
+        // over every match, a later table's over those it kept.
+        let source = self.source;
+        if let Some(i) = self
+            .fields
+            .iter()
+            .position(|(f, s)| f == field && *s == source)
+        {
             return FIELD_CTES[i];
         }
         let i = self.fields.len();
         let name = FIELD_CTES[i];
-        self.fields.push(field.to_string());
+        self.fields.push((field.to_string(), source));
         let field_is = col(Some("v"), c::FIELD).eq(Expr::str(field));
         let filter = if self.plan.scan == Scan::Nothing {
             Expr::And(vec![Expr::Bool(false), field_is])
@@ -355,7 +394,7 @@ impl Builder<'_> {
         if !self.every_record() {
             self.needs_matches = true;
             select.joins.push(Join::inner(
-                from("matches", "k"),
+                from(self.source, "k"),
                 Expr::And(vec![same_record("v", "k")]),
             ));
         }
@@ -480,7 +519,7 @@ impl Builder<'_> {
             // key once, without the message text.
         }
         self.needs_matches = true;
-        from("matches", alias)
+        from(self.source, alias)
     }
 
     /// `groups`: a row per record and combination of its values of `by`
@@ -554,7 +593,7 @@ impl Builder<'_> {
         };
         let mut filter = window;
         filter.push(match fields {
-            // A text line has no field values, so every row is a field's.
+            // Every field a stage can name: not the empty path of a JSON key `""`.
             [] => col(Some("v"), c::FIELD).binary(Op::NotEq, Expr::str("")),
             named => col(Some("v"), c::FIELD).in_list(named.iter().map(|f| Expr::str(f)).collect()),
         });
@@ -578,7 +617,7 @@ impl Builder<'_> {
         if !self.every_record() {
             self.needs_matches = true;
             pairs.joins.push(Join::inner(
-                from("matches", "k"),
+                from(self.source, "k"),
                 Expr::And(vec![same_record("v", "k")]),
             ));
         }
