@@ -200,7 +200,11 @@ fn complete_command(text: &str, offset: usize, vocab: Vocabulary<'_>) -> (usize,
         "\\fields" => (start, field_candidates(rest, vocab.catalog, false)),
         // Fields, separated by spaces or commas: the last one.
         "\\summary" => {
-            let at = rest.rfind([' ', ',']).map_or(0, |i| i + 1);
+            let at = rest
+                .rfind(|c: char| c == ',' || c.is_whitespace())
+                .map_or(0, |i| {
+                    i + rest[i..].chars().next().map_or(1, char::len_utf8)
+                });
             (
                 start + at,
                 field_candidates(&rest[at..], vocab.catalog, false),

@@ -254,7 +254,8 @@ pub(crate) fn values_properties(objects: Objects) -> WriterProperties {
         .set_sorting_columns(Some(vec![sorted(0), sorted(3), sorted(4), sorted(1)]))
         .set_created_by(concat!("glaux ", env!("CARGO_PKG_VERSION")).to_string());
     match objects {
-        Objects::One => uncompressed(builder, &[c::OBJECT, c::NUM]),
+        // One object: its name is one dictionary entry.
+        Objects::One => uncompressed(builder, &[c::OBJECT]),
         Objects::Many => builder,
     }
     .build()
