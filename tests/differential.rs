@@ -953,15 +953,16 @@ const SPANS: &[&str] = &[
     "span=2h ",
 ];
 
-/// An aggregate of `stats` (`timechart` takes the numeric and counting ones).
-fn agg(timechart: bool) -> impl Strategy<Value = String> {
-    let funcs: &'static [&'static str] = if timechart {
-        &["dc", "min", "max", "sum", "avg"]
-    } else {
-        &[
-            "dc", "min", "max", "sum", "avg", "earliest", "latest", "values",
-        ]
-    };
+/// Aggregates over a field: `stats`' own, a `timechart`'s (the
+/// value-picking ones without `by` only).
+const STATS_AGGS: &[&str] = &[
+    "dc", "min", "max", "sum", "avg", "earliest", "latest", "values",
+];
+const TIMECHART_AGGS: &[&str] = &["dc", "min", "max", "sum", "avg", "earliest", "latest"];
+const TIMECHART_BY_AGGS: &[&str] = &["dc", "min", "max", "sum", "avg"];
+
+/// `count()`, or one of `funcs` over a field.
+fn agg(funcs: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop_oneof![
         1 => Just("count()".to_string()),
         3 => (pick(funcs), pick(STAGE_FIELDS)).prop_map(|(f, x)| format!("{f}({x})")),
@@ -978,7 +979,7 @@ fn stage_fields(most: usize) -> impl Strategy<Value = Vec<String>> {
 /// The first stage, and the columns it makes that later stages may name.
 fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
     prop_oneof![
-        4 => (proptest::collection::vec(agg(false), 1..4), proptest::option::of(stage_fields(3)), any::<bool>())
+        4 => (proptest::collection::vec(agg(STATS_AGGS), 1..4), proptest::option::of(stage_fields(3)), any::<bool>())
             .prop_map(|(aggs, by, named)| {
                 // Distinct column names: a repeated aggregate is named.
                 let mut cols: Vec<String> = by.clone().unwrap_or_default();
@@ -1016,7 +1017,7 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
             cols.push("percent".into());
             (format!("{name} {n}{}", fields.join(", ")), cols)
         }),
-        2 => (pick(SPANS), agg(true)).prop_map(|(span, a)| {
+        2 => (pick(SPANS), agg(TIMECHART_AGGS)).prop_map(|(span, a)| {
             let col = if a == "count()" { "count".to_string() } else { a.clone() };
             (format!("timechart {span}{a}"), vec!["time".to_string(), col])
         }),
@@ -1032,7 +1033,7 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
         // Records as rows: only `head` may follow.
         1 => stage_fields(3).prop_map(|fs| (format!("fields {}", fs.join(", ")), Vec::new())),
         // A column per value of the `by` field: only `time` is known.
-        2 => (pick(SPANS), agg(true), pick(STAGE_FIELDS), proptest::option::of(1..5u64))
+        2 => (pick(SPANS), agg(TIMECHART_BY_AGGS), pick(STAGE_FIELDS), proptest::option::of(1..5u64))
             .prop_map(|(span, a, by, limit)| {
                 let limit = limit.map_or(String::new(), |n| format!(" limit={n}"));
                 (format!("timechart {span}{a} by {by}{limit}"), vec!["time".to_string()])

@@ -168,6 +168,8 @@ const ALLOWED_WORDS: &[&str] = &[
     "xt",
     "e",
     "d",
+    // timechart earliest/latest: each bucket's start
+    "b",
     // records stages before a table: the records they keep
     "kept",
     // summary: the matches' (field, value) pairs, per field its records

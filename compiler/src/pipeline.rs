@@ -215,12 +215,14 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
     for (i, stage) in stages.iter().enumerate() {
         match &stage.kind {
             StageKind::Stats { .. } => {}
-            StageKind::Timechart { agg, .. } => {
-                if matches!(
-                    agg.func,
-                    AggFunc::Earliest | AggFunc::Latest | AggFunc::Values
-                ) {
-                    return refuse(agg.span, &format!("`{}()` in a timechart", agg.func.name()));
+            StageKind::Timechart { agg, by, .. } => {
+                let picks = matches!(agg.func, AggFunc::Earliest | AggFunc::Latest);
+                if agg.func == AggFunc::Values || (picks && by.is_some()) {
+                    let what = match by {
+                        Some(_) => format!("`{}()` in a timechart with `by`", agg.func.name()),
+                        None => format!("`{}()` in a timechart", agg.func.name()),
+                    };
+                    return refuse(agg.span, &what);
                 }
                 if i + 1 < stages.len() {
                     return refuse(stages[i + 1].span, "a stage after `timechart`");

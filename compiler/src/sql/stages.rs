@@ -1037,6 +1037,9 @@ impl Builder<'_> {
             unreachable!("a timechart's plan has its buckets (plan::plan)");
         };
         let bucket = |t: Expr| bucket_of(t, span_ms);
+        if let (Some(field), AggFunc::Earliest | AggFunc::Latest) = (&agg.field, agg.func) {
+            return self.timechart_pick(agg.func, &field.path, span_ms);
+        }
         let (rel, time, x) = match &agg.field {
             None => (
                 self.matches("m"),
@@ -1057,6 +1060,60 @@ impl Builder<'_> {
                     Item::named(x, &sql_column(1)),
                 ],
                 rel,
+            )
+        };
+        Table {
+            select: self.wrapped(select),
+            order: vec![Order::asc(col(None, &sql_column(0)))],
+        }
+    }
+
+    /// `timechart earliest(F)` / `latest(F)`: per bucket with a record
+    /// holding F, `c0` its start and `c1` F's value at the bucket's first
+    /// (last) such record in time, then object and line, the least value
+    /// at a tie (as `stats` picks it), with its number `c1_num`.
+    fn timechart_pick(&mut self, func: AggFunc, field: &str, span_ms: i64) -> Table {
+        let cte = self.field(field);
+        let f = |n: &str| col(Some("f"), n);
+        let dir = |e: Expr| match func {
+            AggFunc::Earliest => Order::asc(e),
+            _ => Order::desc(e),
+        };
+        let bucket = bucket_of(f(c::TIME_MS), span_ms);
+        let ranked = Select::new(
+            vec![
+                Item::named(bucket.clone(), "b"),
+                Item::named(f(c::VALUE), "v"),
+                Item::named(f(c::NUM), "vn"),
+                Item::named(
+                    Expr::Window {
+                        call: Box::new(Expr::call("row_number", Vec::new())),
+                        partition_by: vec![bucket],
+                        order_by: vec![
+                            dir(f(c::TIME_MS)),
+                            dir(f(c::OBJECT)),
+                            dir(f(c::SEQ)),
+                            Order::asc(f(c::VALUE)),
+                        ],
+                    },
+                    "rn",
+                ),
+            ],
+            from(cte, "f"),
+        );
+        let r = |n: &str| col(Some("r"), n);
+        let select = Select {
+            filter: Some(r("rn").eq(Expr::Int(1))),
+            ..Select::new(
+                vec![
+                    Item::named(r("b"), &sql_column(0)),
+                    Item::named(r("v"), &sql_column(1)),
+                    Item::named(r("vn"), &sql_number_column(1)),
+                ],
+                Relation::Query {
+                    query: Box::new(select_query(ranked)),
+                    alias: "r",
+                },
             )
         };
         Table {
