@@ -351,6 +351,34 @@ impl Builder<'_> {
             && self.plan.formula == Formula::Const(true)
     }
 
+    /// `columns` of the field-values rows (`v`) in the window that `which`
+    /// picks, each once (compaction on S3 may show a file twice), of the
+    /// records the stages read ([`Builder::source`]; all of them, with no
+    /// join, when the search keeps every record).
+    fn values_rows(&mut self, columns: &[&str], which: Expr) -> Select {
+        let mut filter = match self.plan.scan {
+            Scan::Nothing => vec![Expr::Bool(false)],
+            _ => window_range(self.plan, Some("v")).to_vec(),
+        };
+        filter.push(which);
+        let mut select = Select {
+            distinct: true,
+            filter: Some(Expr::And(filter)),
+            ..Select::new(
+                columns.iter().map(|n| col(Some("v"), n).into()).collect(),
+                self.tables.table(VALUES_TABLE, Some("v")),
+            )
+        };
+        if !self.every_record() {
+            self.needs_matches = true;
+            select.joins.push(Join::inner(
+                from(self.source, "k"),
+                Expr::And(vec![same_record("v", "k")]),
+            ));
+        }
+        select
+    }
+
     /// The CTE of `field`'s values in the matches: `dt`, `object`, `seq`,
     /// `time_ms`, `value`, `num`.
     fn field(&mut self, field: &str) -> &'static str {
@@ -367,37 +395,16 @@ impl Builder<'_> {
         let i = self.fields.len();
         let name = FIELD_CTES[i];
         self.fields.push((field.to_string(), source));
+        let columns = [
+            PARTITION_COLUMN,
+            c::OBJECT,
+            c::SEQ,
+            c::TIME_MS,
+            c::VALUE,
+            c::NUM,
+        ];
         let field_is = col(Some("v"), c::FIELD).eq(Expr::str(field));
-        let filter = if self.plan.scan == Scan::Nothing {
-            Expr::And(vec![Expr::Bool(false), field_is])
-        } else {
-            let [dt, time] = window_range(self.plan, Some("v"));
-            Expr::And(vec![dt, time, field_is])
-        };
-        let mut select = Select {
-            distinct: true,
-            filter: Some(filter),
-            ..Select::new(
-                [
-                    PARTITION_COLUMN,
-                    c::OBJECT,
-                    c::SEQ,
-                    c::TIME_MS,
-                    c::VALUE,
-                    c::NUM,
-                ]
-                .map(|n| col(Some("v"), n).into())
-                .to_vec(),
-                self.tables.table(VALUES_TABLE, Some("v")),
-            )
-        };
-        if !self.every_record() {
-            self.needs_matches = true;
-            select.joins.push(Join::inner(
-                from(self.source, "k"),
-                Expr::And(vec![same_record("v", "k")]),
-            ));
-        }
+        let select = self.values_rows(&columns, field_is);
         self.with.push(Cte {
             name,
             query: select_query(select),
@@ -513,11 +520,9 @@ impl Builder<'_> {
     }
 
     /// The matches, as a relation aliased `alias`.
+    /// (For a search of every record, still `matches`: the search's own
+    /// statement, every record's key once, without the message text.)
     fn matches(&mut self, alias: &'static str) -> Relation {
-        if self.every_record() {
-            // Still `matches`: the search's own statement, every record's
-            // key once, without the message text.
-        }
         self.needs_matches = true;
         from(self.source, alias)
     }
@@ -586,41 +591,20 @@ impl Builder<'_> {
     /// One read of the field-values table for every field: the matches'
     /// (field, value) pairs, each record's once.
     fn summary(&mut self, fields: &[String]) -> Table {
-        let window = if self.plan.scan == Scan::Nothing {
-            vec![Expr::Bool(false)]
-        } else {
-            window_range(self.plan, Some("v")).to_vec()
-        };
-        let mut filter = window;
-        filter.push(match fields {
+        let which = match fields {
             // Every field a stage can name: not the empty path of a JSON key `""`.
             [] => col(Some("v"), c::FIELD).binary(Op::NotEq, Expr::str("")),
             named => col(Some("v"), c::FIELD).in_list(named.iter().map(|f| Expr::str(f)).collect()),
-        });
-        let mut pairs = Select {
-            distinct: true,
-            filter: Some(Expr::And(filter)),
-            ..Select::new(
-                [
-                    PARTITION_COLUMN,
-                    c::OBJECT,
-                    c::SEQ,
-                    c::FIELD,
-                    c::VALUE,
-                    c::NUM,
-                ]
-                .map(|n| col(Some("v"), n).into())
-                .to_vec(),
-                self.tables.table(VALUES_TABLE, Some("v")),
-            )
         };
-        if !self.every_record() {
-            self.needs_matches = true;
-            pairs.joins.push(Join::inner(
-                from(self.source, "k"),
-                Expr::And(vec![same_record("v", "k")]),
-            ));
-        }
+        let columns = [
+            PARTITION_COLUMN,
+            c::OBJECT,
+            c::SEQ,
+            c::FIELD,
+            c::VALUE,
+            c::NUM,
+        ];
+        let pairs = self.values_rows(&columns, which);
         self.with.push(Cte {
             name: "summarized",
             query: select_query(pairs),
@@ -891,25 +875,7 @@ impl Builder<'_> {
             AggFunc::Sum => Expr::call("sum", vec![num]),
             AggFunc::Avg => Expr::call("avg", vec![num]),
             AggFunc::Earliest | AggFunc::Latest => {
-                // The value at the first row of each group in time order
-                // (the latest: newest first), the least value at a tie.
-                let dir = |e: Expr| {
-                    if agg.func == AggFunc::Earliest {
-                        Order::asc(e)
-                    } else {
-                        Order::desc(e)
-                    }
-                };
-                let ranked = Expr::Window {
-                    call: Box::new(Expr::call("row_number", Vec::new())),
-                    partition_by: keys.clone(),
-                    order_by: vec![
-                        dir(col(Some("f"), c::TIME_MS)),
-                        dir(col(Some("f"), c::OBJECT)),
-                        dir(col(Some("f"), c::SEQ)),
-                        Order::asc(value.clone()),
-                    ],
-                };
+                let ranked = picked(agg.func, keys.clone());
                 let mut inner_items = key_items();
                 inner_items.push(Item::named(value, "v"));
                 inner_items.push(Item::named(num, "vn"));
@@ -1075,29 +1041,13 @@ impl Builder<'_> {
     fn timechart_pick(&mut self, func: AggFunc, field: &str, span_ms: i64) -> Table {
         let cte = self.field(field);
         let f = |n: &str| col(Some("f"), n);
-        let dir = |e: Expr| match func {
-            AggFunc::Earliest => Order::asc(e),
-            _ => Order::desc(e),
-        };
         let bucket = bucket_of(f(c::TIME_MS), span_ms);
         let ranked = Select::new(
             vec![
                 Item::named(bucket.clone(), "b"),
                 Item::named(f(c::VALUE), "v"),
                 Item::named(f(c::NUM), "vn"),
-                Item::named(
-                    Expr::Window {
-                        call: Box::new(Expr::call("row_number", Vec::new())),
-                        partition_by: vec![bucket],
-                        order_by: vec![
-                            dir(f(c::TIME_MS)),
-                            dir(f(c::OBJECT)),
-                            dir(f(c::SEQ)),
-                            Order::asc(f(c::VALUE)),
-                        ],
-                    },
-                    "rn",
-                ),
+                Item::named(picked(func, vec![bucket]), "rn"),
             ],
             from(cte, "f"),
         );
@@ -1310,6 +1260,27 @@ fn bucket_of(t: Expr, span_ms: i64) -> Expr {
 }
 
 /// A timechart's aggregate of a field over its values `f`.
+/// `earliest`/`latest`'s rank of the field-values rows `f` within each
+/// `partition`: 1 at the value of the first record in time, then object
+/// and line (`latest`: the last), the least value at a tie.
+fn picked(func: AggFunc, partition: Vec<Expr>) -> Expr {
+    let f = |n: &str| col(Some("f"), n);
+    let dir = |e: Expr| match func {
+        AggFunc::Earliest => Order::asc(e),
+        _ => Order::desc(e),
+    };
+    Expr::Window {
+        call: Box::new(Expr::call("row_number", Vec::new())),
+        partition_by: partition,
+        order_by: vec![
+            dir(f(c::TIME_MS)),
+            dir(f(c::OBJECT)),
+            dir(f(c::SEQ)),
+            Order::asc(f(c::VALUE)),
+        ],
+    }
+}
+
 fn field_aggregate(func: AggFunc) -> Expr {
     let value = col(Some("f"), c::VALUE);
     let num = col(Some("f"), c::NUM);
