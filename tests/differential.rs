@@ -953,13 +953,23 @@ const SPANS: &[&str] = &[
     "span=2h ",
 ];
 
-/// Aggregates over a field: `stats`' own, a `timechart`'s (the
-/// value-picking ones without `by` only).
+/// Aggregates over a field, `stats`' and `timechart`'s.
 const STATS_AGGS: &[&str] = &[
     "dc", "min", "max", "sum", "avg", "earliest", "latest", "values",
 ];
-const TIMECHART_AGGS: &[&str] = &["dc", "min", "max", "sum", "avg", "earliest", "latest"];
-const TIMECHART_BY_AGGS: &[&str] = &["dc", "min", "max", "sum", "avg"];
+/// `where time …` values: bucket starts in the window (FROM to TO) and
+/// outside it, a shorter prefix, and text that is no time.
+const TIME_VALUES: &[&str] = &[
+    "\"2024-05-01T09:30:00Z\"",
+    "\"2024-05-01T10:00:00Z\"",
+    "\"2024-05-01T11:15:00Z\"",
+    "\"2024-05-01T12:07:00Z\"",
+    "\"2024-05-01T14:29:00Z\"",
+    "\"2024-05-01T16:00:00Z\"",
+    "\"2024-05-01T12\"",
+    "\"2024-05-01\"",
+    "\"alice\"",
+];
 
 /// `count()`, or one of `funcs` over a field.
 fn agg(funcs: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -1017,9 +1027,14 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
             cols.push("percent".into());
             (format!("{name} {n}{}", fields.join(", ")), cols)
         }),
-        2 => (pick(SPANS), agg(TIMECHART_AGGS)).prop_map(|(span, a)| {
+        2 => (pick(SPANS), agg(STATS_AGGS)).prop_map(|(span, a)| {
             let col = if a == "count()" { "count".to_string() } else { a.clone() };
-            (format!("timechart {span}{a}"), vec!["time".to_string(), col])
+            // A list (`values(F)`) is no column `where` and `sort` name.
+            let mut cols = vec!["time".to_string()];
+            if !a.starts_with("values(") {
+                cols.push(col);
+            }
+            (format!("timechart {span}{a}"), cols)
         }),
         // Every field, or those named: a row per top value.
         1 => proptest::option::of(stage_fields(3)).prop_map(|fs| {
@@ -1033,7 +1048,7 @@ fn first_stage() -> impl Strategy<Value = (String, Vec<String>)> {
         // Records as rows: only `head` may follow.
         1 => stage_fields(3).prop_map(|fs| (format!("fields {}", fs.join(", ")), Vec::new())),
         // A column per value of the `by` field: only `time` is known.
-        2 => (pick(SPANS), agg(TIMECHART_BY_AGGS), pick(STAGE_FIELDS), proptest::option::of(1..5u64))
+        2 => (pick(SPANS), agg(STATS_AGGS), pick(STAGE_FIELDS), proptest::option::of(1..5u64))
             .prop_map(|(span, a, by, limit)| {
                 let limit = limit.map_or(String::new(), |n| format!(" limit={n}"));
                 (format!("timechart {span}{a} by {by}{limit}"), vec!["time".to_string()])
@@ -1051,10 +1066,17 @@ fn later_stage(cols: Vec<String>) -> BoxedStrategy<String> {
     }
     let column = proptest::sample::select(cols);
     let ops = &["=", "!=", "<", "<=", ">", ">="];
-    let compare = (column.clone(), pick(ops), pick(WHERE_VALUES))
-        .prop_map(|(c, o, v)| match c.as_str() {
+    let compare = (
+        column.clone(),
+        pick(ops),
+        pick(WHERE_VALUES),
+        pick(TIME_VALUES),
+    )
+        .prop_map(|(c, o, v, t)| match c.as_str() {
             // `summary`'s field names compare with text only.
             "field" if !v.starts_with('"') => format!("{c} {o} \"{v}\""),
+            // A timechart's time compares with text only.
+            "time" => format!("{c} {o} {t}"),
             _ => format!("{c} {o} {v}"),
         })
         .boxed();
@@ -1090,7 +1112,12 @@ fn records_stage() -> BoxedStrategy<String> {
 fn staged_query() -> impl Strategy<Value = String> {
     let search = prop_oneof![1 => Just("*".to_string()), 3 => query()];
     let table = first_stage().prop_flat_map(|(first, cols)| {
-        let most = if first.starts_with("timechart") { 0 } else { 3 };
+        // `timechart … by` makes a column per value: none follow it.
+        let most = if first.starts_with("timechart") && first.contains(" by ") {
+            0
+        } else {
+            3
+        };
         (
             Just(first),
             proptest::collection::vec(later_stage(cols), 0..=most),

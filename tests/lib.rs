@@ -185,6 +185,16 @@ const ALLOWED_WORDS: &[&str] = &[
     // records p
     "n",
     "p",
+    // timechart: every bucket, numbered by digits i0.. of VALUES (i),
+    // joined to the aggregate a
+    "VALUES",
+    "i0",
+    "i1",
+    "i2",
+    "i3",
+    "i4",
+    "i",
+    "a",
 ];
 
 /// Checks that `sql` tokenizes, and that every word outside a literal is an

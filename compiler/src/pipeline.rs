@@ -42,6 +42,9 @@ pub enum ColumnKind {
     /// Several values of a field (`values(F)`; a `fields` column of a
     /// record with several).
     List,
+    /// A `timechart` bucket's start: RFC 3339 text to `where` and the
+    /// output (`2026-12-07T10:15:00Z`), the epoch ms in the SQL.
+    Bucket,
     /// `timechart … by F`: a column per value of F, only known once the
     /// search ran, then `other`.
     ValueColumns,
@@ -210,24 +213,15 @@ pub fn not_yet(stages: &[Stage]) -> Result<(), CompileError> {
             format!("{what} is not supported yet"),
         )
         .at(span, "not yet")
-        .help("`stats` (every aggregate), `top`, `rare`, `summary` and `timechart` (with `by` too), then `where`, `sort` and `head`; `fields`, `dedup` and `head` on records, run today; docs/language.md lists what is planned"))
+        .help("`stats`, `top`, `rare`, `summary` and `timechart` (every aggregate, `by` too), then `where`, `sort` and `head` (after `timechart` without `by`); `fields`, `dedup` and `head` on records, run today; docs/language.md lists what is planned"))
     };
     for (i, stage) in stages.iter().enumerate() {
         match &stage.kind {
             StageKind::Stats { .. } => {}
-            StageKind::Timechart { agg, by, .. } => {
-                let picks = matches!(agg.func, AggFunc::Earliest | AggFunc::Latest);
-                if agg.func == AggFunc::Values || (picks && by.is_some()) {
-                    let what = match by {
-                        Some(_) => format!("`{}()` in a timechart with `by`", agg.func.name()),
-                        None => format!("`{}()` in a timechart", agg.func.name()),
-                    };
-                    return refuse(agg.span, &what);
-                }
-                if i + 1 < stages.len() {
-                    return refuse(stages[i + 1].span, "a stage after `timechart`");
-                }
+            StageKind::Timechart { by: Some(_), .. } if i + 1 < stages.len() => {
+                return refuse(stages[i + 1].span, "a stage after `timechart … by`");
             }
+            StageKind::Timechart { .. } => {}
             StageKind::Summary(_)
             | StageKind::Fields(_)
             | StageKind::Dedup(_)
@@ -334,7 +328,7 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
         }
         StageKind::Timechart { agg, by, .. } => {
             on_records(&stage.kind)?;
-            let mut cols = vec![col(TIME_COLUMN, ColumnKind::Text)];
+            let mut cols = vec![col(TIME_COLUMN, ColumnKind::Bucket)];
             match by {
                 Some(_) => cols.push(col(OTHER_COLUMN, ColumnKind::ValueColumns)),
                 None => cols.push(col(&agg.column(), agg_kind(agg.func))),
@@ -425,6 +419,15 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
                     .at(c.span, "field names")
                     .help(format!(
                         "compare it with text: `where {} = \"eventName\"`",
+                        c.name
+                    ))),
+                    (ColumnKind::Bucket, Literal::Number(_)) => Err(CompileError::new(
+                        ErrorKind::BadStage,
+                        format!("`{}` is a time, and a time is not a number", c.name),
+                    )
+                    .at(c.span, "a time")
+                    .help(format!(
+                        "compare it with a time in RFC 3339, as the column prints it: `where {} >= \"2026-12-07T10:15:00Z\"`",
                         c.name
                     ))),
                     _ => Ok(()),

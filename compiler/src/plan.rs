@@ -159,6 +159,14 @@ impl Timechart {
         }
     }
 
+    /// A bucket's start as a timechart prints it: RFC 3339 in UTC, to
+    /// the second (`2026-12-07T10:15:00Z`).
+    pub fn time_text(start_ms: i64) -> String {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(start_ms)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| start_ms.to_string())
+    }
+
     /// How many buckets there are.
     pub fn count(&self) -> i64 {
         (self.last_ms - self.first_ms) / self.span_ms + 1

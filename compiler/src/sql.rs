@@ -1073,8 +1073,18 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
             lines.push(format!("columns: {}", named.join(", ")));
         }
         if let Some(t) = &plan.timechart {
+            let by = plan.stages.iter().any(|s| {
+                matches!(
+                    &s.kind,
+                    crate::ast::StageKind::Timechart { by: Some(_), .. }
+                )
+            });
+            let returns = match by {
+                true => "the statement returns those with records, glaux adds the empty ones",
+                false => "the statement returns each of them",
+            };
             lines.push(format!(
-                "buckets: {} of {} ms from {} ms (epoch, UTC); the statement returns those with records, glaux adds the empty ones",
+                "buckets: {} of {} ms from {} ms (epoch, UTC); {returns}",
                 t.count(),
                 t.span_ms,
                 t.first_ms

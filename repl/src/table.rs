@@ -20,6 +20,7 @@ use glaux_compiler::ast::{AggFunc, StageKind};
 use glaux_compiler::pipeline::{
     ColumnKind, NUMBER_SUFFIX, OTHER_COLUMN, TIME_COLUMN, TOTAL_SUFFIX, split_list,
 };
+use glaux_compiler::plan::Timechart;
 
 /// A cell of a table.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,11 +146,20 @@ pub fn from_batches(compiled: &Compiled, batches: &[RecordBatch]) -> Result<Tabl
     }
     // A list column's one text cell, and the column of its total.
     let kinds = compiled.plan.outputs.last().map(|o| o.columns());
+    let long_values = by_series(compiled)
+        && matches!(
+            compiled.plan.table_stage(),
+            Some(StageKind::Timechart { agg, .. }) if agg.func == AggFunc::Values
+        );
     let lists: Vec<Option<usize>> = keep
         .iter()
         .enumerate()
         .map(|(at, &i)| {
-            let list = kinds.and_then(|k| k.get(at)).map(|c| c.kind) == Some(ColumnKind::List);
+            // `timechart values(F) by G`'s long rows: the value is the 4th.
+            let list = match long_values {
+                true => at == 3,
+                false => kinds.and_then(|k| k.get(at)).map(|c| c.kind) == Some(ColumnKind::List),
+            };
             let total = format!("{}{TOTAL_SUFFIX}", schema.field(i).name());
             list.then(|| schema.index_of(&total).ok()).flatten()
         })
@@ -296,75 +306,80 @@ fn empty(compiled: &Compiled) -> Table {
 /// column chosen.
 fn fill(compiled: &Compiled, mut table: Table) -> Table {
     let last = compiled.plan.stages.last().map(|s| &s.kind);
+    let timechart = compiled.plan.stages.iter().find_map(|s| match &s.kind {
+        StageKind::Timechart { by: None, .. } => Some(()),
+        _ => None,
+    });
+    if timechart.is_some() {
+        // Without `by`, the statement gives every bucket (and the
+        // stages after it have kept some): their times written out.
+        for row in &mut table.rows {
+            if let Some(Cell::Int(b)) = row.first() {
+                row[0] = Cell::Text(Timechart::time_text(*b));
+            }
+        }
+        table.bar = Some(1);
+        return table;
+    }
     if let (Some(t), Some(StageKind::Timechart { agg, .. })) = (&compiled.plan.timechart, last) {
         let zero = match agg.func {
             AggFunc::Count | AggFunc::Dc => Cell::Int(0),
+            AggFunc::Values => Cell::List {
+                values: Vec::new(),
+                total: 0,
+            },
             _ => Cell::Null,
         };
         // Each series' column: the by values in rank order, then `other`
-        // (a NULL series) if any record is in it; one column without `by`.
-        let long = by_series(compiled);
+        // (a NULL series) if any record is in it.
         let mut series: Vec<(i64, String)> = Vec::new();
         let mut other = false;
         let mut cells: std::collections::BTreeMap<(i64, usize), Cell> = Default::default();
-        if long {
-            for row in &table.rows {
-                match (&row[1], &row[2]) {
-                    // The rank orders the columns; one that is not a count
-                    // (it always is) sorts last rather than losing the
-                    // series.
-                    (Cell::Text(v), r) if !series.iter().any(|(_, s)| s == v) => {
-                        let r = match r {
-                            Cell::Int(r) => *r,
-                            _ => i64::MAX,
-                        };
-                        series.push((r, v.clone()))
-                    }
-                    (Cell::Null, _) => other = true,
-                    _ => {}
+        for row in &table.rows {
+            match (&row[1], &row[2]) {
+                // The rank orders the columns; one that is not a count
+                // (it always is) sorts last rather than losing the
+                // series.
+                (Cell::Text(v), r) if !series.iter().any(|(_, s)| s == v) => {
+                    let r = match r {
+                        Cell::Int(r) => *r,
+                        _ => i64::MAX,
+                    };
+                    series.push((r, v.clone()))
                 }
+                (Cell::Null, _) => other = true,
+                _ => {}
             }
-            series.sort();
         }
+        series.sort();
         let columns = series.len() + usize::from(other);
         for row in table.rows {
             let Some(Cell::Int(b)) = row.first() else {
                 continue;
             };
-            let at = match (long, row.get(1)) {
-                (false, _) => 0,
-                (true, Some(Cell::Text(v))) => series.iter().position(|(_, s)| s == v).unwrap_or(0),
-                (true, _) => series.len(),
+            let at = match row.get(1) {
+                Some(Cell::Text(v)) => series.iter().position(|(_, s)| s == v).unwrap_or(0),
+                _ => series.len(),
             };
-            let x = row
-                .get(if long { 3 } else { 1 })
-                .cloned()
-                .unwrap_or(Cell::Null);
-            cells.insert((*b, at), x);
+            cells.insert((*b, at), row.get(3).cloned().unwrap_or(Cell::Null));
         }
         let mut rows = Vec::new();
         let mut b = t.first_ms;
         while b <= t.last_ms {
-            let time = DateTime::<Utc>::from_timestamp_millis(b)
-                .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
-                .unwrap_or_else(|| b.to_string());
-            let mut row = vec![Cell::Text(time)];
-            for at in 0..if long { columns } else { 1 } {
+            let mut row = vec![Cell::Text(Timechart::time_text(b))];
+            for at in 0..columns {
                 row.push(cells.remove(&(b, at)).unwrap_or_else(|| zero.clone()));
             }
             rows.push(row);
             b += t.span_ms;
         }
-        if long {
-            let field = match last {
-                Some(StageKind::Timechart { by: Some(by), .. }) => by.path.as_str(),
-                _ => "",
-            };
-            table.columns = series_columns(field, series.into_iter().map(|(_, v)| v), other);
-        }
-        // A bar for the one aggregate; the columns of a `by` are read
-        // side by side.
-        table.bar = (!long).then_some(1);
+        let field = match last {
+            Some(StageKind::Timechart { by: Some(by), .. }) => by.path.as_str(),
+            _ => "",
+        };
+        table.columns = series_columns(field, series.into_iter().map(|(_, v)| v), other);
+        // The columns of a `by` are read side by side: no bar.
+        table.bar = None;
         table.rows = rows;
         return table;
     }

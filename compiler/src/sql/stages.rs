@@ -207,12 +207,13 @@ impl<'a> Builder<'a> {
 /// the separator escaped, joined by [`LIST_SEPARATOR`] (one text column:
 /// Athena returns an array as text that cannot be split back); `xt`, how
 /// many distinct values the group has.
-fn values_of(mut select: Select, by: usize) -> Select {
-    let keys = &KEY_NAMES[..by];
+fn values_of(mut select: Select, exprs: &[Expr], nullable: bool) -> Select {
+    let keys = &KEY_NAMES[..exprs.len()];
     // Each group's distinct values.
-    let mut items: Vec<Item> = keys
+    let mut items: Vec<Item> = exprs
         .iter()
-        .map(|k| Item::named(col(Some("g"), k), k))
+        .zip(keys)
+        .map(|(e, k)| Item::named(e.clone(), k))
         .collect();
     items.push(Item::named(col(Some("f"), c::VALUE), "v"));
     select.items = items;
@@ -243,15 +244,24 @@ fn values_of(mut select: Select, by: usize) -> Select {
         name: "array_agg",
         args: vec![col(Some("r"), "e")],
         order_by: vec![Order::asc(col(Some("r"), "v"))],
-        filter: Some(Box::new(
-            col(Some("r"), "rn").binary(Op::LtEq, Expr::Int(MAX_VALUES as i64)),
-        )),
+        filter: Some(Box::new({
+            let first = col(Some("r"), "rn").binary(Op::LtEq, Expr::Int(MAX_VALUES as i64));
+            match nullable {
+                // A group's row without a value ranks last, and is no value.
+                true => Expr::And(vec![first, Expr::IsNotNull(Box::new(col(Some("r"), "v")))]),
+                false => first,
+            }
+        })),
     };
     items.push(Item::named(
         Expr::call("array_join", vec![listed, Expr::str(LIST_SEPARATOR)]),
         "x",
     ));
-    items.push(Item::named(Expr::call("count", vec![Expr::Star]), "xt"));
+    let total = match nullable {
+        true => Expr::call("count", vec![col(Some("r"), "v")]),
+        false => Expr::call("count", vec![Expr::Star]),
+    };
+    items.push(Item::named(total, "xt"));
     Select {
         group_by: keys.iter().map(|k| col(Some("r"), k)).collect(),
         ..Select::new(
@@ -275,6 +285,110 @@ fn escaped(value: Expr) -> Expr {
             Expr::str(&format!("\\{LIST_SEPARATOR}")),
         ],
     )
+}
+
+/// What an aggregate's rows are grouped by.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    /// Nothing: one group of every match.
+    None,
+    /// `groups`' first n keys (`stats … by`).
+    Groups(usize),
+    /// The bucket of `span` ms a record's time falls in (`timechart`).
+    Buckets(i64),
+    /// `labeled`'s bucket of `span` ms, series and rank (`timechart …
+    /// by`); the field's values LEFT JOINed, so every series' group is
+    /// there.
+    Series(i64),
+}
+
+/// `groups`' first `n` keys, as `g`.
+fn group_keys(n: usize) -> Vec<Expr> {
+    KEY_NAMES[..n].iter().map(|k| col(Some("g"), k)).collect()
+}
+
+/// `labeled`'s keys, as `l`: the bucket, the series (NULL for `other`)
+/// and its rank.
+fn series_keys(span_ms: i64) -> Vec<Expr> {
+    vec![
+        bucket_of(col(Some("l"), c::TIME_MS), span_ms),
+        col(Some("l"), "s"),
+        col(Some("l"), "r"),
+    ]
+}
+
+/// The keys as the columns `k0`, `k1`, … of an aggregate's relation.
+fn key_items(keys: &[Expr]) -> Vec<Item> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| match k {
+            Expr::Column { name, .. } if name == KEY_NAMES[i] => Item::from(k.clone()),
+            _ => Item::named(k.clone(), KEY_NAMES[i]),
+        })
+        .collect()
+}
+
+/// The hidden columns beside aggregate column `at` of a table made from
+/// an aggregate's relation `a`: the number of an `earliest`/`latest`,
+/// the count of a `values`.
+fn extra_items(func: AggFunc, at: usize) -> Vec<Item> {
+    let a = |n: &str| col(Some("a"), n);
+    match func {
+        AggFunc::Earliest | AggFunc::Latest => vec![Item::named(a("xn"), &sql_number_column(at))],
+        AggFunc::Values => vec![Item::named(a("xt"), &sql_total_column(at))],
+        _ => Vec::new(),
+    }
+}
+
+/// Aliases of the digit relations [`buckets`] multiplies.
+const DIGITS: [&str; 5] = ["i0", "i1", "i2", "i3", "i4"];
+const _: () = assert!(crate::plan::MAX_BUCKETS <= 100_000);
+
+/// Every bucket of `t` as a relation `b` of one column `b`, its start:
+/// the numbers below the count made of decimal digits (`VALUES` of
+/// 0-9 cross joined), which both engines read without a table.
+fn buckets(t: &Timechart) -> Relation {
+    let count = t.count().max(0);
+    let mut digits = 1;
+    while 10_i64.pow(digits as u32) < count {
+        digits += 1;
+    }
+    let digit = |alias: &'static str| Relation::Values {
+        rows: (0..10).collect(),
+        alias,
+        column: "i",
+    };
+    let mut index: Option<Expr> = None;
+    for (k, alias) in DIGITS[..digits].iter().enumerate() {
+        let d = col(Some(alias), "i");
+        let d = match k {
+            0 => d,
+            _ => Expr::Int(10_i64.pow(k as u32)).binary(Op::Times, d),
+        };
+        index = Some(match index {
+            None => d,
+            Some(i) => i.binary(Op::Plus, d),
+        });
+    }
+    let index = index.expect("one digit at least");
+    let start = Expr::Int(t.first_ms).binary(
+        Op::Plus,
+        index
+            .clone()
+            .nested()
+            .binary(Op::Times, Expr::Int(t.span_ms)),
+    );
+    let mut select = Select {
+        filter: Some(index.binary(Op::Lt, Expr::Int(count))),
+        ..Select::new(vec![Item::named(start, "b")], digit(DIGITS[0]))
+    };
+    for alias in &DIGITS[1..digits] {
+        select.joins.push(Join::cross(digit(alias)));
+    }
+    Relation::Query {
+        query: Box::new(select_query(select)),
+        alias: "b",
+    }
 }
 
 /// A table so far: the select making it, and its order.
@@ -728,9 +842,13 @@ impl Builder<'_> {
         // A relation per aggregate: the by values and one column `x`;
         // with `by`, `count()` is the groups' own count, no relation.
         let counted = |a: &Agg| !by.is_empty() && a.func == AggFunc::Count;
+        let grouping = match by.len() {
+            0 => Keys::None,
+            n => Keys::Groups(n),
+        };
         let mut parts: Vec<Select> = Vec::new();
         for agg in aggs.iter().filter(|a| !counted(a)) {
-            parts.push(self.aggregate(agg, by));
+            parts.push(self.aggregate(agg, grouping));
         }
         let mut items: Vec<Item> = Vec::new();
         let mut select = if by.is_empty() {
@@ -829,43 +947,58 @@ impl Builder<'_> {
         Table { select, order }
     }
 
-    /// A relation of the `by` keys (`k0`, …) and `x`, the aggregate over
-    /// each group (one row when there is no `by`).
-    fn aggregate(&mut self, agg: &Agg, by: &[String]) -> Select {
-        let keys: Vec<Expr> = KEY_NAMES[..by.len()]
-            .iter()
-            .map(|k| col(Some("g"), k))
-            .collect();
-        let key_items = || keys.iter().cloned().map(Item::from).collect::<Vec<_>>();
+    /// A relation of the keys (`k0`, …) and `x`, the aggregate over each
+    /// group (one row when there are no keys); `earliest`/`latest` add
+    /// `xn`, its number, and `values` `xt`, how many values it has.
+    fn aggregate(&mut self, agg: &Agg, grouping: Keys) -> Select {
         // The rows aggregated: the groups' records (or the matches), and
         // for an aggregate of a field its values in them.
-        let base = if by.is_empty() {
-            None
-        } else {
-            Some(from("groups", "g"))
-        };
         let Some(field) = &agg.field else {
             // count(): records per group.
-            let mut items = key_items();
+            let (rel, keys) = match grouping {
+                Keys::None => (self.matches("g"), Vec::new()),
+                Keys::Groups(n) => (from("groups", "g"), group_keys(n)),
+                Keys::Buckets(span) => (
+                    self.matches("g"),
+                    vec![bucket_of(col(Some("g"), c::TIME_MS), span)],
+                ),
+                Keys::Series(span) => (from("labeled", "l"), series_keys(span)),
+            };
+            let mut items = key_items(&keys);
             items.push(Item::named(Expr::call("count", vec![Expr::Star]), "x"));
-            let rel = base.unwrap_or_else(|| self.matches("g"));
             return Select {
-                group_by: keys.clone(),
+                group_by: keys,
                 ..Select::new(items, rel)
             };
         };
         let cte = self.field(&field.path);
-        let mut select = match base {
-            Some(groups) => {
-                let mut s = Select::new(Vec::new(), groups);
+        let (mut select, keys) = match grouping {
+            Keys::None => (Select::new(Vec::new(), from(cte, "f")), Vec::new()),
+            Keys::Groups(n) => {
+                let mut s = Select::new(Vec::new(), from("groups", "g"));
                 s.joins.push(Join::inner(
                     from(cte, "f"),
                     Expr::And(vec![same_record("g", "f")]),
                 ));
-                s
+                (s, group_keys(n))
             }
-            None => Select::new(Vec::new(), from(cte, "f")),
+            Keys::Buckets(span) => (
+                Select::new(Vec::new(), from(cte, "f")),
+                vec![bucket_of(col(Some("f"), c::TIME_MS), span)],
+            ),
+            Keys::Series(span) => {
+                // A series' records without the field still make its
+                // group (a count of 0 values, the rest NULL).
+                let mut s = Select::new(Vec::new(), from("labeled", "l"));
+                s.joins.push(Join::left(
+                    from(cte, "f"),
+                    Expr::And(vec![same_record("l", "f")]),
+                ));
+                (s, series_keys(span))
+            }
         };
+        // Only a LEFT JOIN's groups have rows without a value.
+        let nullable = matches!(grouping, Keys::Series(_));
         let value = col(Some("f"), c::VALUE);
         let num = col(Some("f"), c::NUM);
         let x = match agg.func {
@@ -875,13 +1008,18 @@ impl Builder<'_> {
             AggFunc::Sum => Expr::call("sum", vec![num]),
             AggFunc::Avg => Expr::call("avg", vec![num]),
             AggFunc::Earliest | AggFunc::Latest => {
-                let ranked = picked(agg.func, keys.clone());
-                let mut inner_items = key_items();
+                let ranked = picked(agg.func, keys.clone(), nullable);
+                // Inside, the keys are named for the outer GROUP BY.
+                let mut inner_items: Vec<Item> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| Item::named(k.clone(), KEY_NAMES[i]))
+                    .collect();
                 inner_items.push(Item::named(value, "v"));
                 inner_items.push(Item::named(num, "vn"));
                 inner_items.push(Item::named(ranked, "rn"));
                 select.items = inner_items;
-                let mut outer_items: Vec<Item> = KEY_NAMES[..by.len()]
+                let mut outer_items: Vec<Item> = KEY_NAMES[..keys.len()]
                     .iter()
                     .map(|k| col(Some("r"), k).into())
                     .collect();
@@ -893,19 +1031,9 @@ impl Builder<'_> {
                     Expr::call("max", vec![col(Some("r"), "vn")]),
                     "xn",
                 ));
-                // Inside, the keys keep their names for the outer GROUP BY.
-                select.items = select
-                    .items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, item)| match i < by.len() {
-                        true => Item::named(item.expr, KEY_NAMES[i]),
-                        false => item,
-                    })
-                    .collect();
                 return Select {
                     filter: Some(col(Some("r"), "rn").eq(Expr::Int(1))),
-                    group_by: KEY_NAMES[..by.len()]
+                    group_by: KEY_NAMES[..keys.len()]
                         .iter()
                         .map(|k| col(Some("r"), k))
                         .collect(),
@@ -918,10 +1046,10 @@ impl Builder<'_> {
                     )
                 };
             }
-            AggFunc::Values => return values_of(select, by.len()),
+            AggFunc::Values => return values_of(select, &keys, nullable),
             AggFunc::Count => unreachable!("count() has no field"),
         };
-        let mut items = key_items();
+        let mut items = key_items(&keys);
         items.push(Item::named(x, "x"));
         select.items = items;
         select.group_by = keys;
@@ -996,76 +1124,34 @@ impl Builder<'_> {
         }
     }
 
-    /// `time_ms` (the bucket's start) and the aggregate per bucket with
-    /// records; the runner adds the empty buckets ([`Timechart`]).
+    /// `timechart AGG`: a row per bucket of the window, `c0` its start
+    /// (`time_ms`) and `c1` the aggregate over its records (`count` and
+    /// `dc` 0 in a bucket without, the rest NULL); `earliest`/`latest`
+    /// add `c1_num`, `values` `c1_total`. The buckets are the statement's
+    /// own ([`buckets`]), so later stages see the empty ones.
     fn timechart(&mut self, agg: &Agg) -> Table {
-        let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
+        let Some(t) = self.plan.timechart else {
             unreachable!("a timechart's plan has its buckets (plan::plan)");
         };
-        let bucket = |t: Expr| bucket_of(t, span_ms);
-        if let (Some(field), AggFunc::Earliest | AggFunc::Latest) = (&agg.field, agg.func) {
-            return self.timechart_pick(agg.func, &field.path, span_ms);
-        }
-        let (rel, time, x) = match &agg.field {
-            None => (
-                self.matches("m"),
-                col(Some("m"), c::TIME_MS),
-                Expr::call("count", vec![Expr::Star]),
-            ),
-            Some(field) => {
-                let cte = self.field(&field.path);
-                let x = field_aggregate(agg.func);
-                (from(cte, "f"), col(Some("f"), c::TIME_MS), x)
-            }
+        let part = self.aggregate(agg, Keys::Buckets(t.span_ms));
+        let a = |n: &str| col(Some("a"), n);
+        let x = match agg.func {
+            AggFunc::Count | AggFunc::Dc => Expr::call("coalesce", vec![a("x"), Expr::Int(0)]),
+            _ => a("x"),
         };
-        let select = Select {
-            group_by: vec![bucket(time.clone())],
-            ..Select::new(
-                vec![
-                    Item::named(bucket(time), &sql_column(0)),
-                    Item::named(x, &sql_column(1)),
-                ],
-                rel,
-            )
-        };
-        Table {
-            select: self.wrapped(select),
-            order: vec![Order::asc(col(None, &sql_column(0)))],
-        }
-    }
-
-    /// `timechart earliest(F)` / `latest(F)`: per bucket with a record
-    /// holding F, `c0` its start and `c1` F's value at the bucket's first
-    /// (last) such record in time, then object and line, the least value
-    /// at a tie (as `stats` picks it), with its number `c1_num`.
-    fn timechart_pick(&mut self, func: AggFunc, field: &str, span_ms: i64) -> Table {
-        let cte = self.field(field);
-        let f = |n: &str| col(Some("f"), n);
-        let bucket = bucket_of(f(c::TIME_MS), span_ms);
-        let ranked = Select::new(
-            vec![
-                Item::named(bucket.clone(), "b"),
-                Item::named(f(c::VALUE), "v"),
-                Item::named(f(c::NUM), "vn"),
-                Item::named(picked(func, vec![bucket]), "rn"),
-            ],
-            from(cte, "f"),
-        );
-        let r = |n: &str| col(Some("r"), n);
-        let select = Select {
-            filter: Some(r("rn").eq(Expr::Int(1))),
-            ..Select::new(
-                vec![
-                    Item::named(r("b"), &sql_column(0)),
-                    Item::named(r("v"), &sql_column(1)),
-                    Item::named(r("vn"), &sql_number_column(1)),
-                ],
-                Relation::Query {
-                    query: Box::new(select_query(ranked)),
-                    alias: "r",
-                },
-            )
-        };
+        let mut items = vec![
+            Item::named(col(Some("b"), "b"), &sql_column(0)),
+            Item::named(x, &sql_column(1)),
+        ];
+        items.extend(extra_items(agg.func, 1));
+        let mut select = Select::new(items, buckets(&t));
+        select.joins.push(Join::left(
+            Relation::Query {
+                query: Box::new(select_query(part)),
+                alias: "a",
+            },
+            Expr::And(vec![a(KEY_NAMES[0]).eq(col(Some("b"), "b"))]),
+        ));
         Table {
             select: self.wrapped(select),
             order: vec![Order::asc(col(None, &sql_column(0)))],
@@ -1077,7 +1163,8 @@ impl Builder<'_> {
     /// (one of the N values of F with the most records over the window,
     /// or NULL for `other`: the records with a value past them), `c2` its
     /// rank (NULL for `other`), `c3` the aggregate over the bucket's
-    /// records in the series. The runner makes a column per series and
+    /// records in the series (and its `c3_num` or `c3_total`, as
+    /// [`Builder::timechart`]). The runner makes a column per series and
     /// adds the empty buckets ([`Timechart`]).
     fn timechart_by(&mut self, agg: &Agg, by: &str, limit: u64) -> Table {
         let Some(Timechart { span_ms, .. }) = self.plan.timechart else {
@@ -1143,29 +1230,22 @@ impl Builder<'_> {
             name: "labeled",
             query: select_query(labeled),
         });
-        let mut select = Select::new(Vec::new(), from("labeled", "l"));
-        let x = match &agg.field {
-            None => Expr::call("count", vec![Expr::Star]),
-            Some(field) => {
-                let cte = self.field(&field.path);
-                // A series' records without the field still make its row
-                // (a count of 0 values, the rest NULL).
-                select.joins.push(Join::left(
-                    from(cte, "f"),
-                    Expr::And(vec![same_record("l", "f")]),
-                ));
-                field_aggregate(agg.func)
-            }
-        };
-        let bucket = bucket_of(col(Some("l"), c::TIME_MS), span_ms);
-        let (s, r) = (col(Some("l"), "s"), col(Some("l"), "r"));
-        select.items = vec![
-            Item::named(bucket.clone(), &sql_column(0)),
-            Item::named(s.clone(), &sql_column(1)),
-            Item::named(r.clone(), &sql_column(2)),
-            Item::named(x, &sql_column(3)),
+        let part = self.aggregate(agg, Keys::Series(span_ms));
+        let a = |n: &str| col(Some("a"), n);
+        let mut items = vec![
+            Item::named(a(KEY_NAMES[0]), &sql_column(0)),
+            Item::named(a(KEY_NAMES[1]), &sql_column(1)),
+            Item::named(a(KEY_NAMES[2]), &sql_column(2)),
+            Item::named(a("x"), &sql_column(3)),
         ];
-        select.group_by = vec![bucket, s, r];
+        items.extend(extra_items(agg.func, 3));
+        let select = Select::new(
+            items,
+            Relation::Query {
+                query: Box::new(select_query(part)),
+                alias: "a",
+            },
+        );
         Table {
             select: self.wrapped(select),
             order: vec![
@@ -1191,7 +1271,7 @@ impl Builder<'_> {
         let columns = input.columns();
         match stage {
             StageKind::Where(cond) => {
-                let filter = condition(cond, columns);
+                let filter = condition(cond, columns, self.plan.timechart.as_ref());
                 // A table is `SELECT * FROM (…) AS t`: the filter goes
                 // on it, or on another such around it.
                 let select = match table.select.filter {
@@ -1259,14 +1339,15 @@ fn bucket_of(t: Expr, span_ms: i64) -> Expr {
     t.binary(Op::Minus, m.nested())
 }
 
-/// A timechart's aggregate of a field over its values `f`.
 /// `earliest`/`latest`'s rank of the field-values rows `f` within each
 /// `partition`: 1 at the value of the first record in time, then object
 /// and line (`latest`: the last), the least value at a tie.
-fn picked(func: AggFunc, partition: Vec<Expr>) -> Expr {
+/// With `nullable`, rows without a value (a LEFT JOIN's) rank last.
+fn picked(func: AggFunc, partition: Vec<Expr>, nullable: bool) -> Expr {
     let f = |n: &str| col(Some("f"), n);
     let dir = |e: Expr| match func {
         AggFunc::Earliest => Order::asc(e),
+        _ if nullable => Order::desc_nulls_last(e),
         _ => Order::desc(e),
     };
     Expr::Window {
@@ -1281,26 +1362,20 @@ fn picked(func: AggFunc, partition: Vec<Expr>) -> Expr {
     }
 }
 
-fn field_aggregate(func: AggFunc) -> Expr {
-    let value = col(Some("f"), c::VALUE);
-    let num = col(Some("f"), c::NUM);
-    match func {
-        AggFunc::Dc => Expr::call("count", vec![Expr::Distinct(Box::new(value))]),
-        AggFunc::Min => Expr::call("min", vec![num]),
-        AggFunc::Max => Expr::call("max", vec![num]),
-        AggFunc::Sum => Expr::call("sum", vec![num]),
-        AggFunc::Avg => Expr::call("avg", vec![num]),
-        _ => unreachable!("pipeline::not_yet refuses this timechart aggregate"),
-    }
-}
-
 /// `where`'s condition on the table's `columns`.
-fn condition(cond: &Condition, columns: &[ColumnDef]) -> Expr {
+/// `buckets`: a timechart's, which its `time` column is.
+fn condition(cond: &Condition, columns: &[ColumnDef], buckets: Option<&Timechart>) -> Expr {
     match cond {
-        Condition::And(cs) => {
-            Expr::And(cs.iter().map(|c| condition(c, columns).nested()).collect())
-        }
-        Condition::Or(cs) => Expr::Or(cs.iter().map(|c| condition(c, columns).nested()).collect()),
+        Condition::And(cs) => Expr::And(
+            cs.iter()
+                .map(|c| condition(c, columns, buckets).nested())
+                .collect(),
+        ),
+        Condition::Or(cs) => Expr::Or(
+            cs.iter()
+                .map(|c| condition(c, columns, buckets).nested())
+                .collect(),
+        ),
         Condition::Compare { column, op, value } => {
             let i = columns
                 .iter()
@@ -1323,6 +1398,12 @@ fn condition(cond: &Condition, columns: &[ColumnDef]) -> Expr {
                 (ColumnKind::Text, Literal::Number(x)) => {
                     col(None, &sql_number_column(i)).binary(op, Expr::Double(*x))
                 }
+                (ColumnKind::Bucket, Literal::Text(t)) => bucket_condition(
+                    buckets.expect("a bucket column comes from a timechart"),
+                    col(None, &sql_column(i)),
+                    op,
+                    t,
+                ),
                 (ColumnKind::Text | ColumnKind::Name, Literal::Text(t)) => {
                     col(None, &sql_column(i)).binary(op, Expr::str(t))
                 }
@@ -1332,4 +1413,65 @@ fn condition(cond: &Condition, columns: &[ColumnDef]) -> Expr {
             }
         }
     }
+}
+
+/// `where time OP "text"` on a timechart's buckets, whose `time` is
+/// their start as RFC 3339 text ([`Timechart::time_text`]) compared as
+/// text, code point by code point. The compiler compares each bucket's
+/// text and gives the SQL the buckets that hold as numbers on `column`
+/// (their start in ms): a range, all but one, or a list. The text never
+/// reaches the SQL.
+fn bucket_condition(t: &Timechart, column: Expr, op: Op, text: &str) -> Expr {
+    use std::cmp::Ordering::*;
+    let starts: Vec<i64> = (0..t.count().max(0))
+        .map(|i| t.first_ms + i * t.span_ms)
+        .collect();
+    let holds: Vec<bool> = starts
+        .iter()
+        .map(|&b| {
+            let o = Timechart::time_text(b).as_str().cmp(text);
+            match op {
+                Op::Eq => o == Equal,
+                Op::NotEq => o != Equal,
+                Op::Lt => o == Less,
+                Op::LtEq => o != Greater,
+                Op::Gt => o == Greater,
+                _ => o != Less,
+            }
+        })
+        .collect();
+    let kept: Vec<i64> = starts
+        .iter()
+        .zip(&holds)
+        .filter(|(_, h)| **h)
+        .map(|(b, _)| *b)
+        .collect();
+    let (Some(first), Some(last)) = (
+        holds.iter().position(|h| *h),
+        holds.iter().rposition(|h| *h),
+    ) else {
+        return Expr::Bool(false);
+    };
+    if kept.len() == starts.len() {
+        return Expr::Bool(true);
+    }
+    if kept.len() == last - first + 1 {
+        // One run: from its first bucket, to its last.
+        let mut parts = Vec::new();
+        if first > 0 {
+            parts.push(column.clone().binary(Op::GtEq, Expr::Int(starts[first])));
+        }
+        if last + 1 < starts.len() {
+            parts.push(column.binary(Op::LtEq, Expr::Int(starts[last])));
+        }
+        return match parts.len() {
+            1 => parts.remove(0),
+            _ => Expr::And(parts),
+        };
+    }
+    if kept.len() + 1 == starts.len() {
+        let gap = holds.iter().position(|h| !*h).expect("one bucket fails");
+        return column.binary(Op::NotEq, Expr::Int(starts[gap]));
+    }
+    column.in_list(kept.into_iter().map(Expr::Int).collect())
 }

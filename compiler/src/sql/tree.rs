@@ -153,6 +153,12 @@ pub enum Relation {
         query: Box<Query>,
         alias: &'static str,
     },
+    /// `(VALUES (0), (1), …) AS alias (column)`: rows of one number.
+    Values {
+        rows: Vec<i64>,
+        alias: &'static str,
+        column: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -530,6 +536,14 @@ impl Relation {
                 let _ = write!(out, "(\n{}", pad(indent + 2));
                 query.print(out, indent + 2);
                 let _ = write!(out, "\n{}) AS {alias}", pad(indent));
+            }
+            Relation::Values {
+                rows,
+                alias,
+                column,
+            } => {
+                let rows: Vec<String> = rows.iter().map(|r| format!("({r})")).collect();
+                let _ = write!(out, "(VALUES {}) AS {alias} ({column})", rows.join(", "));
             }
         }
     }
