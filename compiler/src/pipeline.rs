@@ -411,27 +411,28 @@ fn step(input: &Output, stage: &Stage) -> Result<Output, CompileError> {
             }
             each_compare(cond, &mut |c, value| {
                 let found = single(known(cols, c, "where")?, c, "where")?;
-                match (found.kind, value) {
-                    (ColumnKind::Name, Literal::Number(_)) => Err(CompileError::new(
-                        ErrorKind::BadStage,
-                        format!("`{}` holds field names, and a name is not a number", c.name),
-                    )
-                    .at(c.span, "field names")
-                    .help(format!(
-                        "compare it with text: `where {} = \"eventName\"`",
-                        c.name
-                    ))),
-                    (ColumnKind::Bucket, Literal::Number(_)) => Err(CompileError::new(
-                        ErrorKind::BadStage,
-                        format!("`{}` is a time, and a time is not a number", c.name),
-                    )
-                    .at(c.span, "a time")
-                    .help(format!(
-                        "compare it with a time in RFC 3339, as the column prints it: `where {} >= \"2026-12-07T10:15:00Z\"`",
-                        c.name
-                    ))),
-                    _ => Ok(()),
-                }
+                // Text columns whose text is never a number.
+                let (what, label, hint, example) = match (found.kind, value) {
+                    (ColumnKind::Name, Literal::Number(_)) => (
+                        "holds field names, and a name",
+                        "field names",
+                        "compare it with text",
+                        "= \"eventName\"",
+                    ),
+                    (ColumnKind::Bucket, Literal::Number(_)) => (
+                        "is a time, and a time",
+                        "a time",
+                        "compare it with a time in RFC 3339, as the column prints it",
+                        ">= \"2026-12-07T10:15:00Z\"",
+                    ),
+                    _ => return Ok(()),
+                };
+                Err(CompileError::new(
+                    ErrorKind::BadStage,
+                    format!("`{}` {what} is not a number", c.name),
+                )
+                .at(c.span, label)
+                .help(format!("{hint}: `where {} {example}`", c.name)))
             })?;
             Ok(input.clone())
         }

@@ -302,15 +302,11 @@ fn empty(compiled: &Compiled) -> Table {
     }
 }
 
-/// A timechart's empty buckets added and its times written out; the bar
-/// column chosen.
+/// A timechart's times written out (`by`: its series made columns and
+/// the empty cells added); the bar column chosen.
 fn fill(compiled: &Compiled, mut table: Table) -> Table {
     let last = compiled.plan.stages.last().map(|s| &s.kind);
-    let timechart = compiled.plan.stages.iter().find_map(|s| match &s.kind {
-        StageKind::Timechart { by: None, .. } => Some(()),
-        _ => None,
-    });
-    if timechart.is_some() {
+    if compiled.plan.timechart.is_some() && !by_series(compiled) {
         // Without `by`, the statement gives every bucket (and the
         // stages after it have kept some): their times written out.
         for row in &mut table.rows {
