@@ -779,6 +779,23 @@ fn event_name(v: &serde_json::Value) -> Option<String> {
         .map(String::from)
 }
 
+/// A field's values in a JSON record by the documented rules, as the test
+/// reads them: a scalar as its JSON text (a string as written), an array's
+/// scalar elements, nothing for null, an object or a missing path.
+fn field_values(v: &serde_json::Value, path: &str) -> BTreeSet<String> {
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match v.pointer(&format!("/{}", path.replace('.', "/"))) {
+        Some(serde_json::Value::Array(xs)) => xs.iter().filter_map(scalar).collect(),
+        Some(x) => scalar(x).into_iter().collect(),
+        None => BTreeSet::new(),
+    }
+}
+
 /// How many of `records` hold each `eventName`.
 fn event_name_counts(
     records: &[(DateTime<Utc>, serde_json::Value)],
@@ -1053,29 +1070,18 @@ fn timechart_by_draws_a_column_per_top_value_and_other() {
 /// computed here from the raw JSON; the table view names each field once.
 #[test]
 fn summary_gives_each_fields_top_values_exactly() {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     let fx = fixture();
     ingest(&fx);
     let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
     let records = json_in(&fx, from, to);
     let fields = ["eventName", "userIdentity.type", "sourceIPAddress"];
-    let scalar = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
     let mut want: Vec<serde_json::Value> = Vec::new();
     for f in fields {
-        let pointer = format!("/{}", f.replace('.', "/"));
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let mut having = 0u64;
         for (_, v) in &records {
-            let values: BTreeSet<String> = match v.pointer(&pointer) {
-                Some(serde_json::Value::Array(xs)) => xs.iter().filter_map(scalar).collect(),
-                Some(x) => scalar(x).into_iter().collect(),
-                None => BTreeSet::new(),
-            };
+            let values = field_values(v, f);
             having += u64::from(!values.is_empty());
             for x in values {
                 *counts.entry(x).or_default() += 1;
@@ -1112,4 +1118,92 @@ fn summary_gives_each_fields_top_values_exactly() {
         .filter(|w| fields.contains(w))
         .collect();
     assert_eq!(starts, fields, "{out}");
+}
+
+/// `timechart latest(F)` and `timechart values(F)` (without `by`), each
+/// bucket computed here from the raw JSON: latest is the value of the
+/// bucket's last record having F (by time, then object, then line; the
+/// least value if it has several), an empty cell where no record of the
+/// hour has F; values lists the hour's distinct values in code-point order,
+/// `[]` for an hour with none.
+#[test]
+fn timechart_latest_and_values_follow_the_raw_logs() {
+    use std::collections::BTreeMap;
+    let fx = fixture();
+    ingest(&fx);
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let hour = |time: &DateTime<Utc>| chrono::Timelike::hour(time) as usize;
+    let in_window: Vec<(&Expected, serde_json::Value)> = fx
+        .records
+        .iter()
+        .filter(|r| r.time.is_some_and(|x| x >= t(from) && x < t(to)))
+        .filter_map(|r| Some((r, serde_json::from_str(&r.text).ok()?)))
+        .collect();
+
+    // latest(sourceIPAddress): per hour, the greatest (time, object, line)
+    // among the records with the field, and that record's least value.
+    let mut last: BTreeMap<usize, ((DateTime<Utc>, &str, i64), String)> = BTreeMap::new();
+    for (r, v) in &in_window {
+        let Some(least) = field_values(v, "sourceIPAddress").into_iter().next() else {
+            continue;
+        };
+        let key = (r.time.unwrap(), r.object.as_str(), r.seq);
+        let h = hour(&key.0);
+        if last.get(&h).is_none_or(|(k, _)| key > *k) {
+            last.insert(h, (key, least));
+        }
+    }
+    assert!(
+        last.len() > 1 && last.len() < 24,
+        "the sample needs hours with and without the field: {last:?}"
+    );
+    let out = query_table(
+        &fx.store,
+        "* | timechart span=1h latest(sourceIPAddress) as ip",
+        "ndjson",
+        from,
+        to,
+    );
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want: Vec<serde_json::Value> = (0..24)
+        .map(|h| {
+            serde_json::json!({
+                "time": format!("2024-05-01T{h:02}:00:00Z"),
+                "ip": last.get(&h).map(|(_, v)| v),
+            })
+        })
+        .collect();
+    assert_eq!(got, want, "{out}");
+
+    // values(eventName): per hour, the distinct names in code-point order.
+    let mut names: Vec<BTreeSet<String>> = vec![BTreeSet::new(); 24];
+    for (r, v) in &in_window {
+        names[hour(&r.time.unwrap())].extend(field_values(v, "eventName"));
+    }
+    assert!(names.iter().all(|n| n.len() <= 100));
+    let out = query_table(
+        &fx.store,
+        "* | timechart span=1h values(eventName)",
+        "ndjson",
+        from,
+        to,
+    );
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want: Vec<serde_json::Value> = names
+        .iter()
+        .enumerate()
+        .map(|(h, n)| {
+            serde_json::json!({
+                "time": format!("2024-05-01T{h:02}:00:00Z"),
+                "values(eventName)": n,
+            })
+        })
+        .collect();
+    assert_eq!(got, want, "{out}");
 }
