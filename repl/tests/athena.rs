@@ -349,6 +349,77 @@ fn answer_page(answer: &Value) -> Value {
     page(&columns, answer["rows"].as_array().unwrap().clone(), None)
 }
 
+/// A stats query on Athena at the scripted peer: a stage's whole answer
+/// is one statement, the one the compiler made (the quote of a `where`
+/// value doubled inside its literal); the table prints as the local engine
+/// prints it; the footer gives Athena's scan and its cost, here well past
+/// the 10 MB minimum.
+#[test]
+fn a_stats_query_on_athena_prints_the_local_table_and_its_scan_cost() {
+    use glaux_athena_engine::cost::{cost_usd, human_bytes, human_usd};
+    const SCANNED: i64 = 3 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let query = "eventName:ConsoleLogin OR 10.0.0.1 | stats count(), dc(sourceIPAddress) as ips \
+                 by eventName | where eventName != \"o'brien\" | sort -count";
+    let answers = athena_answers(&store, query);
+    assert_eq!(answers.len(), 1, "a stage runs one statement");
+    let answer = answers[0].clone();
+    let peer = Peer::start(move |call| {
+        let id = call.body["QueryExecutionId"].as_str().unwrap_or_default();
+        match call.operation.as_str() {
+            "StartQueryExecution" => Reply::ok(json!({"QueryExecutionId": "q-1"})),
+            "GetQueryExecution" => Reply::ok(execution(id, "SUCCEEDED", SCANNED)),
+            "GetQueryResults" => Reply::ok(answer_page(&answer)),
+            _ => Reply::error(400, "InvalidRequestException", "unexpected"),
+        }
+    });
+    let local = run(glaux()
+        .args(["--now", NOW, "--store"])
+        .arg(&store)
+        .args(["query", query]));
+    assert_eq!(local.status.code(), Some(0), "{}", text(&local.stderr));
+    let out = run(glaux()
+        .args(["--now", NOW, "--engine", "athena", "--endpoint-url"])
+        .arg(&peer.url)
+        .arg("--store")
+        .arg(&store)
+        .args(["query", query]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(text(&out.stdout), text(&local.stdout));
+    assert!(
+        text(&out.stdout).contains("ConsoleLogin"),
+        "{}",
+        text(&out.stdout)
+    );
+    let cost = format!(
+        " · Athena 1.23 s · scanned {} · {} ($5/TB) · id q-1",
+        human_bytes(SCANNED as u64),
+        human_usd(cost_usd(SCANNED as u64, 5.0))
+    );
+    assert!(err.contains(&cost), "{err}\nwant {cost}");
+
+    // What Athena was sent: the compiled statement, once.
+    let starts: Vec<Call> = peer
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "StartQueryExecution")
+        .collect();
+    assert_eq!(starts.len(), 1);
+    let sent = starts[0].body["QueryString"].as_str().unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let compiled =
+        glaux_compiler::compile(query, &glaux_compiler::CompileOptions::at(now)).unwrap();
+    assert!(
+        compiled.sql.contains(sent.trim()),
+        "{sent}\n{}",
+        compiled.sql
+    );
+    assert!(sent.contains("o''brien"), "{sent}");
+    assert!(sent.contains("GROUP BY"), "{sent}");
+}
+
 /// A search of several queries fails at its second: the first one ran
 /// and is billed, so the error is followed by what it scanned, cost and
 /// its id (a cancelled search is told the same way: the test below).
