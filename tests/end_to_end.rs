@@ -1207,3 +1207,99 @@ fn timechart_latest_and_values_follow_the_raw_logs() {
         .collect();
     assert_eq!(got, want, "{out}");
 }
+
+/// `stats` of numbers and `earliest` by a field, and `rare`, through the
+/// CLI, computed here from the raw JSON: `latency_ms` is a number in half
+/// the app records and a numeric string in the rest (both count), `level`
+/// has case variants (each its own group).
+#[test]
+fn number_aggregates_earliest_and_rare_follow_the_raw_logs() {
+    use std::collections::BTreeMap;
+    let fx = fixture();
+    ingest(&fx);
+    let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+    let in_window: Vec<(&Expected, serde_json::Value)> = fx
+        .records
+        .iter()
+        .filter(|r| r.time.is_some_and(|x| x >= t(from) && x < t(to)))
+        .filter_map(|r| Some((r, serde_json::from_str(&r.text).ok()?)))
+        .collect();
+
+    // Per level: the latency numbers, and the first (time, object, line)
+    // with a user and its least value.
+    type First<'a> = ((DateTime<Utc>, &'a str, i64), String);
+    let mut numbers: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut first: BTreeMap<String, First> = BTreeMap::new();
+    for (r, v) in &in_window {
+        for level in field_values(v, "level") {
+            let ns = numbers.entry(level.clone()).or_default();
+            ns.extend(
+                field_values(v, "latency_ms")
+                    .iter()
+                    .filter_map(|x| x.parse::<f64>().ok()),
+            );
+            if let Some(user) = field_values(v, "user").into_iter().next() {
+                let key = (r.time.unwrap(), r.object.as_str(), r.seq);
+                if first.get(&level).is_none_or(|(k, _)| key < *k) {
+                    first.insert(level.clone(), (key, user));
+                }
+            }
+        }
+    }
+    assert!(numbers.len() >= 3, "{numbers:?}");
+    let q = "* | stats min(latency_ms), max(latency_ms) as top, sum(latency_ms), \
+             avg(latency_ms), earliest(user) by level";
+    let out = query_table(&fx.store, q, "ndjson", from, to);
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), numbers.len(), "{out}");
+    for (row, (level, ns)) in got.iter().zip(&numbers) {
+        assert_eq!(row["level"], serde_json::json!(level), "{out}");
+        let min = ns.iter().copied().reduce(f64::min).unwrap();
+        let max = ns.iter().copied().reduce(f64::max).unwrap();
+        let sum: f64 = ns.iter().sum();
+        assert_eq!(row["min(latency_ms)"].as_f64(), Some(min), "{row}");
+        assert_eq!(row["top"].as_f64(), Some(max), "{row}");
+        assert_eq!(row["sum(latency_ms)"].as_f64(), Some(sum), "{row}");
+        let avg = row["avg(latency_ms)"].as_f64().unwrap();
+        assert!((avg - sum / ns.len() as f64).abs() < 1e-9, "{row}");
+        assert_eq!(
+            row["earliest(user)"],
+            serde_json::json!(first.get(level).map(|(_, u)| u)),
+            "{row}"
+        );
+    }
+
+    // rare 2 level: the two least frequent levels (ties by value), percent
+    // of the records having a level.
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut having = 0u64;
+    for (_, v) in &in_window {
+        let levels = field_values(v, "level");
+        having += u64::from(!levels.is_empty());
+        for l in levels {
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(String, u64)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let want: Vec<serde_json::Value> = ranked
+        .iter()
+        .take(2)
+        .map(|(l, c)| {
+            serde_json::json!({
+                "level": l,
+                "count": c,
+                "percent": *c as f64 * 100.0 / having as f64,
+            })
+        })
+        .collect();
+    let out = query_table(&fx.store, "* | rare 2 level", "ndjson", from, to);
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got, want, "{out}");
+}
