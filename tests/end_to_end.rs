@@ -796,6 +796,10 @@ fn field_values(v: &serde_json::Value, path: &str) -> BTreeSet<String> {
     }
 }
 
+/// A record's place in time order (time, object, line) and the value an
+/// `earliest`/`latest` picked there.
+type Picked<'a> = ((DateTime<Utc>, &'a str, i64), String);
+
 /// How many of `records` hold each `eventName`.
 fn event_name_counts(
     records: &[(DateTime<Utc>, serde_json::Value)],
@@ -1142,7 +1146,7 @@ fn timechart_latest_and_values_follow_the_raw_logs() {
 
     // latest(sourceIPAddress): per hour, the greatest (time, object, line)
     // among the records with the field, and that record's least value.
-    let mut last: BTreeMap<usize, ((DateTime<Utc>, &str, i64), String)> = BTreeMap::new();
+    let mut last: BTreeMap<usize, Picked> = BTreeMap::new();
     for (r, v) in &in_window {
         let Some(least) = field_values(v, "sourceIPAddress").into_iter().next() else {
             continue;
@@ -1227,9 +1231,8 @@ fn number_aggregates_earliest_and_rare_follow_the_raw_logs() {
 
     // Per level: the latency numbers, and the first (time, object, line)
     // with a user and its least value.
-    type First<'a> = ((DateTime<Utc>, &'a str, i64), String);
     let mut numbers: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut first: BTreeMap<String, First> = BTreeMap::new();
+    let mut first: BTreeMap<String, Picked> = BTreeMap::new();
     for (r, v) in &in_window {
         for level in field_values(v, "level") {
             let ns = numbers.entry(level.clone()).or_default();
