@@ -186,19 +186,35 @@ fn generate(args: &cli::GenArgs, out: &mut dyn Write, err: &mut dyn Write) -> i3
         return EXIT_ERROR;
     }
     let started = std::time::Instant::now();
-    let progress = |done: u64, total: u64| {
-        if done.is_multiple_of(24) || done == total {
-            eprint!("\r{done}/{total} hours");
+    // The generator's threads report hours done; this thread writes them to
+    // `err` (which need not be shareable across threads).
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, u64)>();
+    let generated = std::thread::scope(|scope| {
+        let (options, raw) = (&options, &raw);
+        let worker = scope.spawn(move || {
+            let progress = |done: u64, total: u64| {
+                if done.is_multiple_of(24) || done == total {
+                    let _ = done_tx.send((done, total));
+                }
+            };
+            glaux_samples::scale::generate(options, raw, &progress)
+        });
+        for (done, total) in done_rx {
+            let _ = write!(err, "\r{done}/{total} hours");
+            let _ = err.flush();
         }
-    };
-    let manifest = match glaux_samples::scale::generate(&options, &raw, &progress) {
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let _ = writeln!(err);
+    let manifest = match generated {
         Ok(m) => m,
         Err(e) => {
-            let _ = writeln!(err, "\nerror: writing {}: {e}", raw.display());
+            let _ = writeln!(err, "error: writing {}: {e}", raw.display());
             return EXIT_ERROR;
         }
     };
-    eprintln!();
     let json = serde_json::to_string_pretty(&manifest.to_json()).expect("json");
     if let Err(e) = std::fs::write(args.out.join("manifest.json"), json + "\n") {
         let _ = writeln!(err, "error: writing the manifest: {e}");
@@ -620,5 +636,29 @@ pub fn search_error(err: &mut dyn Write, e: SearchError, color: bool) -> i32 {
             );
             status
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `glaux gen` tells its progress on the error stream it is given, not
+    /// on the process's stderr, and its summary on the output stream.
+    #[test]
+    fn gen_reports_progress_on_its_err_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let args = ["glaux", "gen", "--events", "500", "--days", "2", "--out"]
+            .map(std::ffi::OsString::from)
+            .into_iter()
+            .chain([dir.path().join("d").into_os_string()])
+            .collect();
+        let code = super::run(args, &mut out, &mut err, false);
+        let (out, err) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("\r48/48 hours\n"), "{err:?}");
+        assert!(out.starts_with("500 records"), "{out}");
     }
 }

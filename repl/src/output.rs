@@ -289,6 +289,19 @@ pub fn hits_from_batches(batches: &[RecordBatch]) -> Result<Vec<Hit>, String> {
             text_column(batch, "message")?,
         );
         for i in 0..batch.num_rows() {
+            // A record always has these: a NULL is a broken result (or a
+            // hand-edited table), said so rather than printed as "" or 0.
+            let empty = [
+                ("time_ms", time.is_null(i)),
+                ("object", object.is_null(i)),
+                ("seq", seq.is_null(i)),
+                ("message", message.is_null(i)),
+            ]
+            .into_iter()
+            .find_map(|(name, null)| null.then_some(name));
+            if let Some(name) = empty {
+                return Err(format!("a record of the result has no `{name}` (NULL)"));
+            }
             out.push(Hit {
                 time_ms: time.value(i),
                 tag: if tag.is_null(i) {
@@ -628,6 +641,34 @@ fn pretty(v: &serde_json::Value, indent: usize, look: &Look, s: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record row with a NULL where every record has a value is an error
+    /// naming the column; a NULL tag is the empty tag.
+    #[test]
+    fn null_record_columns_are_errors_not_empty() {
+        use arrow::array::{ArrayRef, Int64Array, StringArray};
+        use std::sync::Arc;
+        let batch = |object: Option<&str>, message: Option<&str>, tag: Option<&str>| {
+            let columns: Vec<(&str, ArrayRef)> = vec![
+                ("time_ms", Arc::new(Int64Array::from(vec![Some(1)]))),
+                ("tag", Arc::new(StringArray::from(vec![tag]))),
+                ("object", Arc::new(StringArray::from(vec![object]))),
+                ("seq", Arc::new(Int64Array::from(vec![Some(2)]))),
+                ("message", Arc::new(StringArray::from(vec![message]))),
+            ];
+            RecordBatch::try_from_iter(columns).unwrap()
+        };
+        assert_eq!(
+            hits_from_batches(&[batch(Some("o"), None, Some("json"))]).unwrap_err(),
+            "a record of the result has no `message` (NULL)"
+        );
+        assert_eq!(
+            hits_from_batches(&[batch(None, Some("m"), Some("json"))]).unwrap_err(),
+            "a record of the result has no `object` (NULL)"
+        );
+        let hits = hits_from_batches(&[batch(Some("o"), Some("m"), None)]).unwrap();
+        assert_eq!((hits[0].tag.as_str(), hits[0].message.as_str()), ("", "m"));
+    }
 
     fn hit() -> Hit {
         Hit {
