@@ -424,7 +424,7 @@ impl Plan {
             && self.partitions.as_ref().is_some_and(|p| p.first != p.last)
             && self.lookups.iter().all(|l| match &l.pattern {
                 Pattern::Tokens(_) => true,
-                Pattern::Like(p) => !p.starts_with(['%', '_']),
+                Pattern::Wildcard(w) => !w.leading_wild(),
                 _ => false,
             })
     }
@@ -441,7 +441,7 @@ impl Plan {
             l.field.is_none()
                 && match &l.pattern {
                     Pattern::Tokens(tokens) => tokens.len() == 1,
-                    Pattern::Like(p) => !p.starts_with(['%', '_']),
+                    Pattern::Wildcard(w) => !w.leading_wild(),
                     _ => false,
                 }
         };
@@ -533,7 +533,7 @@ impl Plan {
     /// leading wildcard or a regex): worth a warning.
     pub fn scans_all_tokens(&self) -> bool {
         self.lookups.iter().any(|l| match &l.pattern {
-            Pattern::Like(p) => p.starts_with(['%', '_']),
+            Pattern::Wildcard(w) => w.leading_wild(),
             Pattern::Regex(_) => true,
             _ => false,
         })

@@ -61,10 +61,11 @@ pub enum Pattern {
     /// These tokens, adjacent and in order, in one field value. One token is a
     /// plain term; several are a phrase.
     Tokens(Vec<String>),
-    /// One token matching a `LIKE` pattern (`%`, `_`; `\` escapes). The
-    /// pattern is lowercase, as tokens are.
-    Like(String),
-    /// One token matching this anchored regex (lowercase, portable subset).
+    /// One token matching a wildcard pattern.
+    Wildcard(Wildcard),
+    /// One token matching this regex as a whole (lowercase, as tokens are;
+    /// checked against the portable subset). Stored as written: the SQL
+    /// emitter anchors it.
     Regex(String),
     /// A value whose number (see [`crate::values`]) is in the range.
     Number(NumberRange),
@@ -109,8 +110,62 @@ pub enum RecordTest {
     },
     /// The tag, lowercased, equals this.
     Tag(String),
-    /// The tag, lowercased, matches this `LIKE` pattern.
-    TagLike(String),
+    /// The tag, lowercased, matches this wildcard pattern.
+    TagWildcard(Wildcard),
+}
+
+/// A wildcard pattern as written (`ec2*`, `desc?ibe`): its literal parts
+/// lowercased, as tokens and tags are. The IR keeps the pattern, not a
+/// rendering of it: `LIKE` is the SQL emitter's ([`crate::sql`]), a regex
+/// the CLI's highlighter's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wildcard(pub Vec<WildPart>);
+
+impl Wildcard {
+    /// The pattern with its literal text lowercased.
+    pub fn lowercased(parts: &[WildPart]) -> Wildcard {
+        Wildcard(
+            parts
+                .iter()
+                .map(|p| match p {
+                    WildPart::Text(t) => WildPart::Text(t.to_lowercase()),
+                    other => other.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// True when it starts with `*` or `?`: no literal prefix for an
+    /// index lookup to seek, so every token of the window is tested.
+    pub fn leading_wild(&self) -> bool {
+        matches!(self.0.first(), Some(WildPart::Any | WildPart::One))
+    }
+
+    /// The pattern as a regex body (`.*`, `.`, literals escaped).
+    pub fn to_regex(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                WildPart::Text(t) => regex::escape(t),
+                WildPart::Any => ".*".to_string(),
+                WildPart::One => ".".to_string(),
+            })
+            .collect()
+    }
+}
+
+/// The query's spelling: literal text as it is, `*` and `?`.
+impl fmt::Display for Wildcard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.0 {
+            match p {
+                WildPart::Text(t) => f.write_str(t)?,
+                WildPart::Any => f.write_str("*")?,
+                WildPart::One => f.write_str("?")?,
+            }
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Filter {
@@ -174,7 +229,7 @@ impl fmt::Display for RecordTest {
                 end_ms.map_or("*".to_string(), fmt_ms)
             ),
             RecordTest::Tag(t) => write!(f, "tag:{t}"),
-            RecordTest::TagLike(p) => write!(f, "tag:{}", p.replace('%', "*").replace('_', "?")),
+            RecordTest::TagWildcard(w) => write!(f, "tag:{w}"),
         }
     }
 }
@@ -187,30 +242,8 @@ impl fmt::Display for Lookup {
         match &self.pattern {
             Pattern::Tokens(t) if t.len() == 1 => f.write_str(&t[0]),
             Pattern::Tokens(t) => write!(f, "\"{}\"", t.join(" ")),
-            Pattern::Like(p) => {
-                // Back to the query's wildcard spelling.
-                let mut chars = p.chars();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '%' => f.write_str("*")?,
-                        '_' => f.write_str("?")?,
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                write!(f, "{n}")?;
-                            }
-                        }
-                        c => write!(f, "{c}")?,
-                    }
-                }
-                Ok(())
-            }
-            Pattern::Regex(r) => {
-                let inner = r
-                    .strip_prefix("^(?:")
-                    .and_then(|r| r.strip_suffix(")$"))
-                    .unwrap_or(r);
-                write!(f, "/{inner}/")
-            }
+            Pattern::Wildcard(w) => write!(f, "{w}"),
+            Pattern::Regex(r) => write!(f, "/{r}/"),
             Pattern::Number(r) => {
                 match r.lower {
                     Some((l, true)) => write!(f, "[{l}")?,
@@ -279,7 +312,7 @@ fn resolve_match(m: &Match, now: DateTime<Utc>) -> Result<Filter, CompileError> 
             }
             Pattern::Tokens(tokens)
         }
-        ValueKind::Wildcard(parts) => Pattern::Like(like_pattern(parts, span)?),
+        ValueKind::Wildcard(parts) => Pattern::Wildcard(token_wildcard(parts, span)?),
         ValueKind::Regex(re) => Pattern::Regex(check_regex(re, span)?),
         ValueKind::Range(r) => {
             if field.is_none() {
@@ -351,17 +384,7 @@ fn resolve_time(m: &Match, now: DateTime<Utc>) -> Result<Filter, CompileError> {
 fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
     let test = match &m.value.kind {
         ValueKind::Term(t) | ValueKind::Phrase(t) => RecordTest::Tag(t.to_lowercase()),
-        ValueKind::Wildcard(parts) => {
-            let mut p = String::new();
-            for part in parts {
-                match part {
-                    WildPart::Text(t) => p.push_str(&like_escape(&t.to_lowercase())),
-                    WildPart::Any => p.push('%'),
-                    WildPart::One => p.push('_'),
-                }
-            }
-            RecordTest::TagLike(p)
-        }
+        ValueKind::Wildcard(parts) => RecordTest::TagWildcard(Wildcard::lowercased(parts)),
         ValueKind::Exists => return Ok(Filter::Const(true)),
         _ => {
             return Err(CompileError::new(
@@ -375,22 +398,9 @@ fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
     Ok(Filter::Atom(Atom::Record(test)))
 }
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-pub fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A wildcard term → a `LIKE` pattern on one token. The literal parts must
-/// be text a single token can hold, lowercased as tokens are.
-fn like_pattern(parts: &[WildPart], span: Span) -> Result<String, CompileError> {
-    let mut out = String::new();
+/// A wildcard term on one token. The literal parts must be text a single
+/// token can hold.
+fn token_wildcard(parts: &[WildPart], span: Span) -> Result<Wildcard, CompileError> {
     let mut literal = 0;
     for part in parts {
         match part {
@@ -407,10 +417,8 @@ fn like_pattern(parts: &[WildPart], span: Span) -> Result<String, CompileError> 
                     .help("leave separators such as `/`, `,` or spaces out of a wildcard term: `ec2*`, `*admin*`, `10.0.*`; use a phrase for several words"));
                 }
                 literal += t.chars().count();
-                out.push_str(&like_escape(&t.to_lowercase()));
             }
-            WildPart::Any => out.push('%'),
-            WildPart::One => out.push('_'),
+            WildPart::Any | WildPart::One => {}
         }
     }
     // Tokens neither start nor end with `.`, `-` or `@` (the tokenizer
@@ -436,13 +444,13 @@ fn like_pattern(parts: &[WildPart], span: Span) -> Result<String, CompileError> 
     if literal == 0 && !parts.contains(&WildPart::One) {
         unreachable!("only-star terms are `*`/`field:*`");
     }
-    Ok(out)
+    Ok(Wildcard::lowercased(parts))
 }
 
 /// Checks a regex against the subset glaux promises behaves the same on
 /// Athena (Java) and the local engine (Rust): literals, `.`, classes,
 /// groups, alternation, repetition, and escaped punctuation. Returns it
-/// lowercased (tokens are) and anchored.
+/// lowercased (tokens are); it matches whole tokens ([`Pattern::Regex`]).
 fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
     let bad = |what: &str, help: &str| {
         CompileError::new(ErrorKind::BadRegex, format!("this regex uses {what}"))
@@ -508,8 +516,8 @@ fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
         }
         i += 1;
     }
-    let anchored = format!("^(?:{})$", re.to_lowercase());
-    regex::RegexBuilder::new(&anchored)
+    let lower = re.to_lowercase();
+    regex::RegexBuilder::new(&format!("^(?:{lower})$"))
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
@@ -519,7 +527,7 @@ fn check_regex(re: &str, span: Span) -> Result<String, CompileError> {
                 .at(span, last)
                 .help("regexes match whole tokens: `/admin[0-9]+/`, `/(get|put)object/`")
         })?;
-    Ok(anchored)
+    Ok(lower)
 }
 
 /// True if `rest` (after a `[`) starts with a POSIX class name, `:alpha:]`.

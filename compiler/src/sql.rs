@@ -6,7 +6,7 @@
 //! these rules (see `docs/architecture.md` and the Athena notes):
 //! - Every value from the user reaches SQL only as a [`tree::Expr::Str`],
 //!   which prints through [`string_literal`] (`LIKE` patterns are escaped
-//!   first by [`crate::resolve::like_escape`], numbers are re-printed from
+//!   first by `like_escape`, numbers are re-printed from
 //!   parsed `f64`s); identifiers only through [`identifier`]. Nothing else
 //!   formats user text into SQL.
 //! - Every table scan carries a plain `dt` range against constants, so Athena
@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 
 pub use tree::{comment_text, identifier, string_literal};
 
+use crate::ast::WildPart;
 use crate::layout::{
     DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, day_of,
 };
@@ -33,7 +34,7 @@ use crate::pipeline::Output;
 use crate::plan::{
     Formula, HOUR_LAST_OBJECT, HOUR_LAST_SEQ, HOUR_UNNAMED, KEY_COLUMNS, Key, Plan, Scan, Shape,
 };
-use crate::resolve::{Lookup, NumberRange, Pattern, RecordTest};
+use crate::resolve::{Lookup, NumberRange, Pattern, RecordTest, Wildcard};
 use tree::{Body, Cte, Expr, Item, Join, Op, Order, Query, Relation, Select, Statement};
 
 /// Where the tables are: the database (Athena) or schema (local engine).
@@ -144,7 +145,7 @@ fn may_be_null(lookup: &Lookup) -> bool {
     match &lookup.pattern {
         Pattern::Tokens(t) => t.len() > 1,
         Pattern::Number(_) | Pattern::Ip(_) => true,
-        Pattern::Like(_) | Pattern::Regex(_) | Pattern::Exists => false,
+        Pattern::Wildcard(_) | Pattern::Regex(_) | Pattern::Exists => false,
     }
 }
 
@@ -175,11 +176,16 @@ fn lookup_condition(lookup: &Lookup) -> Expr {
                 );
             }
         }
-        Pattern::Like(p) => parts.push(Expr::Like(Box::new(token()), p.clone())),
-        // The empty token stands for a value without tokens; a regex that
-        // matches the empty string must not see it.
+        Pattern::Wildcard(w) => parts.push(Expr::Like(Box::new(token()), like_pattern(w))),
+        // Anchored: a regex matches whole tokens. The empty token stands
+        // for a value without tokens; a regex that matches the empty
+        // string must not see it.
         Pattern::Regex(r) => {
-            parts.push(Expr::call("regexp_like", vec![token(), Expr::str(r)]));
+            let anchored = format!("^(?:{r})$");
+            parts.push(Expr::call(
+                "regexp_like",
+                vec![token(), Expr::str(&anchored)],
+            ));
             parts.push(token().binary(Op::NotEq, Expr::str("")));
         }
         Pattern::Number(r) => parts.extend(number_condition(r)),
@@ -375,7 +381,7 @@ fn prefilter(plan: &Plan) -> Vec<Expr> {
     for l in &plan.lookups {
         let cond = match &l.pattern {
             Pattern::Tokens(_) => continue,
-            Pattern::Like(_) | Pattern::Regex(_) => lookup_condition(&Lookup {
+            Pattern::Wildcard(_) | Pattern::Regex(_) => lookup_condition(&Lookup {
                 field: None,
                 pattern: l.pattern.clone(),
             }),
@@ -422,7 +428,7 @@ fn record_condition(test: &RecordTest) -> Expr {
             }
         }
         RecordTest::Tag(t) => tag().eq(Expr::str(t)),
-        RecordTest::TagLike(p) => Expr::Like(Box::new(tag()), p.clone()),
+        RecordTest::TagWildcard(w) => Expr::Like(Box::new(tag()), like_pattern(w)),
     }
 }
 
@@ -1163,12 +1169,45 @@ fn steps(plan: &Plan) -> Option<String> {
     ))
 }
 
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A wildcard pattern as `LIKE` text: `*` → `%`, `?` → `_`, literals
+/// escaped ([`like_escape`]). Printed as a string literal by the tree.
+fn like_pattern(w: &Wildcard) -> String {
+    w.0.iter()
+        .map(|p| match p {
+            WildPart::Text(t) => like_escape(t),
+            WildPart::Any => "%".to_string(),
+            WildPart::One => "_".to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::ast::WildPart;
+    use crate::resolve::Wildcard;
+
     #[test]
     fn like_patterns_escape_wildcards() {
-        let like = |t: &str| super::string_literal(&crate::resolve::like_escape(t));
+        let like = |t: &str| super::string_literal(&super::like_escape(t));
         assert_eq!(like("a_b%c\\"), "'a\\_b\\%c\\\\'");
         assert_eq!(like("o'k"), "'o''k'");
+        let w = Wildcard(vec![
+            WildPart::Text("vpc_flow".into()),
+            WildPart::Any,
+            WildPart::One,
+        ]);
+        assert_eq!(super::like_pattern(&w), "vpc\\_flow%_");
     }
 }

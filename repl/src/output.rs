@@ -201,7 +201,7 @@ impl Marks {
                         .tokens
                         .extend(t.iter().filter(|t| !t.is_empty()).cloned());
                 }
-                Pattern::Like(like) => marks.patterns.extend(anchored(&like_to_regex(like))),
+                Pattern::Wildcard(w) => marks.patterns.extend(anchored(&w.to_regex())),
                 Pattern::Regex(re) => marks.patterns.extend(anchored(re)),
                 Pattern::Ip(cidr) => marks.cidrs.push(*cidr),
                 Pattern::Number(_) | Pattern::Exists => {}
@@ -230,26 +230,6 @@ impl Marks {
 /// a wrong one).
 fn anchored(re: &str) -> Option<regex::Regex> {
     regex::Regex::new(&format!("^(?s:{re})$")).ok()
-}
-
-/// A SQL `LIKE` pattern (`%`, `_`, `\` escaping the next character) as a
-/// regex body.
-fn like_to_regex(like: &str) -> String {
-    let mut out = String::new();
-    let mut chars = like.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '%' => out.push_str(".*"),
-            '_' => out.push('.'),
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    out.push_str(&regex::escape(&n.to_string()));
-                }
-            }
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out
 }
 
 /// Column `name` of `batch`, cast to `ty`: engines differ in the types
@@ -812,7 +792,6 @@ mod tests {
             on("desc?ibe AND NOT alice"),
             "DescribeInstances by alice from 10.1.2.3, not 10.2.0.1; ␛[1;33mDescribe␛[0m"
         );
-        assert_eq!(like_to_regex(r"a\_b%"), r"a_b.*");
         assert!(marks_of("NOT alice").is_empty());
     }
 

@@ -319,8 +319,8 @@ pub enum Expr {
     },
     /// `CAST(expr AS type)`; the type is the emitter's, never user text.
     Cast(Box<Expr>, &'static str),
-    /// `expr LIKE 'pattern' ESCAPE '\'`; the pattern already escaped for
-    /// `LIKE` ([`crate::resolve::like_escape`]).
+    /// `expr LIKE 'pattern' ESCAPE '\'`; the pattern already `LIKE` text
+    /// (the emitter's `like_pattern`).
     Like(Box<Expr>, String),
     /// `expr IN (a, b, …)`.
     In(Box<Expr>, Vec<Expr>),
