@@ -760,15 +760,34 @@ fn query_table(store: &Path, q: &str, format: &str, from: &str, to: &str) -> Str
     run.stdout
 }
 
-/// The JSON records in `[from, to)`, as the test reads the raw files.
-fn json_in(fx: &Fixture, from: &str, to: &str) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+/// The JSON records in `[from, to)` with their place in the raw files
+/// (object, line), as the test reads them.
+fn json_records<'a>(
+    fx: &'a Fixture,
+    from: &str,
+    to: &str,
+) -> Vec<(&'a Expected, serde_json::Value)> {
     let (from, to) = (t(from), t(to));
     fx.records
         .iter()
-        .filter_map(|r| Some((r.time?, serde_json::from_str(&r.text).ok()?)))
-        .filter(|(time, v): &(DateTime<Utc>, serde_json::Value)| {
-            *time >= from && *time < to && v.is_object()
-        })
+        .filter(|r| r.time.is_some_and(|x| x >= from && x < to))
+        .filter_map(|r| Some((r, serde_json::from_str(&r.text).ok()?)))
+        .filter(|(_, v): &(&Expected, serde_json::Value)| v.is_object())
+        .collect()
+}
+
+/// The JSON records in `[from, to)` with their times.
+fn json_in(fx: &Fixture, from: &str, to: &str) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+    json_records(fx, from, to)
+        .into_iter()
+        .map(|(r, v)| (r.time.expect("json_records keeps timed records"), v))
+        .collect()
+}
+
+/// The rows of NDJSON output.
+fn ndjson_rows(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -985,10 +1004,7 @@ fn values_lists_exactly_and_says_where_it_stopped() {
     let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
     let q = "* | stats values(u) as us, dc(u) by g";
     let out = query_table(&store, q, "ndjson", from, to);
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = ndjson_rows(&out);
     assert_eq!(rows.len(), 2, "{out}");
     assert_eq!(rows[0]["g"], "a");
     let want_a: Vec<String> = (0..100).map(|i| format!("v{i:03}")).collect();
@@ -1107,10 +1123,7 @@ fn summary_gives_each_fields_top_values_exactly() {
     }
     let q = format!("* | summary {}", fields.join(", "));
     let out = query_table(&fx.store, &q, "ndjson", from, to);
-    let got: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = ndjson_rows(&out);
     assert_eq!(got, want, "{out}");
 
     // The table view: each field's name once, on its first row.
@@ -1137,12 +1150,7 @@ fn timechart_latest_and_values_follow_the_raw_logs() {
     ingest(&fx);
     let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
     let hour = |time: &DateTime<Utc>| chrono::Timelike::hour(time) as usize;
-    let in_window: Vec<(&Expected, serde_json::Value)> = fx
-        .records
-        .iter()
-        .filter(|r| r.time.is_some_and(|x| x >= t(from) && x < t(to)))
-        .filter_map(|r| Some((r, serde_json::from_str(&r.text).ok()?)))
-        .collect();
+    let in_window = json_records(&fx, from, to);
 
     // latest(sourceIPAddress): per hour, the greatest (time, object, line)
     // among the records with the field, and that record's least value.
@@ -1168,10 +1176,7 @@ fn timechart_latest_and_values_follow_the_raw_logs() {
         from,
         to,
     );
-    let got: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = ndjson_rows(&out);
     let want: Vec<serde_json::Value> = (0..24)
         .map(|h| {
             serde_json::json!({
@@ -1195,10 +1200,7 @@ fn timechart_latest_and_values_follow_the_raw_logs() {
         from,
         to,
     );
-    let got: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = ndjson_rows(&out);
     let want: Vec<serde_json::Value> = names
         .iter()
         .enumerate()
@@ -1222,12 +1224,7 @@ fn number_aggregates_earliest_and_rare_follow_the_raw_logs() {
     let fx = fixture();
     ingest(&fx);
     let (from, to) = ("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
-    let in_window: Vec<(&Expected, serde_json::Value)> = fx
-        .records
-        .iter()
-        .filter(|r| r.time.is_some_and(|x| x >= t(from) && x < t(to)))
-        .filter_map(|r| Some((r, serde_json::from_str(&r.text).ok()?)))
-        .collect();
+    let in_window = json_records(&fx, from, to);
 
     // Per level: the latency numbers, and the first (time, object, line)
     // with a user and its least value.
@@ -1253,10 +1250,7 @@ fn number_aggregates_earliest_and_rare_follow_the_raw_logs() {
     let q = "* | stats min(latency_ms), max(latency_ms) as top, sum(latency_ms), \
              avg(latency_ms), earliest(user) by level";
     let out = query_table(&fx.store, q, "ndjson", from, to);
-    let got: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = ndjson_rows(&out);
     assert_eq!(got.len(), numbers.len(), "{out}");
     for (row, (level, ns)) in got.iter().zip(&numbers) {
         assert_eq!(row["level"], serde_json::json!(level), "{out}");
@@ -1300,9 +1294,6 @@ fn number_aggregates_earliest_and_rare_follow_the_raw_logs() {
         })
         .collect();
     let out = query_table(&fx.store, "* | rare 2 level", "ndjson", from, to);
-    let got: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got = ndjson_rows(&out);
     assert_eq!(got, want, "{out}");
 }
