@@ -972,30 +972,25 @@ impl Builder<'_> {
             };
         };
         let cte = self.field(&field.path);
+        // The keyed records joined, record by record, to the field's values.
+        let joined = |keyed: &str, alias: &'static str, join: fn(Relation, Expr) -> Join| {
+            let mut s = Select::new(Vec::new(), from(keyed, alias));
+            s.joins.push(join(
+                from(cte, "f"),
+                Expr::And(vec![same_record(alias, "f")]),
+            ));
+            s
+        };
         let (mut select, keys) = match grouping {
             Keys::None => (Select::new(Vec::new(), from(cte, "f")), Vec::new()),
-            Keys::Groups(n) => {
-                let mut s = Select::new(Vec::new(), from("groups", "g"));
-                s.joins.push(Join::inner(
-                    from(cte, "f"),
-                    Expr::And(vec![same_record("g", "f")]),
-                ));
-                (s, group_keys(n))
-            }
+            Keys::Groups(n) => (joined("groups", "g", Join::inner), group_keys(n)),
             Keys::Buckets(span) => (
                 Select::new(Vec::new(), from(cte, "f")),
                 vec![bucket_of(col(Some("f"), c::TIME_MS), span)],
             ),
-            Keys::Series(span) => {
-                // A series' records without the field still make its
-                // group (a count of 0 values, the rest NULL).
-                let mut s = Select::new(Vec::new(), from("labeled", "l"));
-                s.joins.push(Join::left(
-                    from(cte, "f"),
-                    Expr::And(vec![same_record("l", "f")]),
-                ));
-                (s, series_keys(span))
-            }
+            // A series' records without the field still make its group (a
+            // count of 0 values, the rest NULL).
+            Keys::Series(span) => (joined("labeled", "l", Join::left), series_keys(span)),
         };
         // Only a LEFT JOIN's groups have rows without a value.
         let nullable = matches!(grouping, Keys::Series(_));
