@@ -20,6 +20,7 @@ pub mod ddl;
 pub mod error;
 pub mod fetch;
 pub mod layout;
+pub mod lex;
 pub mod lint;
 pub mod optimize;
 pub mod parser;

@@ -1,7 +1,8 @@
 //! Text → [`Query`]. The only module that sees pest's `Pairs`.
 //!
 //! Work is split in three so every error has a precise span and a hint:
-//! a balance check (quotes, parentheses) that points at the opener, the pest
+//! the lexer's check (quotes, parentheses; [`crate::lex`]) that points at
+//! the opener, the pest
 //! grammar (`grammar/glaux.pest`), and a builder that checks each term for
 //! characters reserved by the full language.
 
@@ -13,6 +14,7 @@ use crate::ast::{
     Bound, EXISTS_FIELD, Expr, Field, Match, Query, Range, Span, Value, ValueKind, WildPart,
 };
 use crate::error::{CompileError, ErrorKind};
+use crate::lex;
 use crate::values::{Cidr, CidrError};
 
 pub(crate) mod stages;
@@ -28,7 +30,13 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
             .at(Span::new(0, text.len()), "nothing to search for")
             .help("type a term such as `ConsoleLogin`, a field match such as `eventName:ConsoleLogin`, or `\\help`"));
     }
-    let end = check_balance(text)?;
+    // The lexer finds where the search ends and what is left open in it
+    // (a quote, a parenthesis), and points at the opener.
+    let lexed = lex::lex(text);
+    if let Some(e) = lexed.search_error() {
+        return Err(e.clone());
+    }
+    let end = lexed.search_end;
     let search = &text[..end];
     if search.trim().is_empty() {
         return Err(CompileError::new(
@@ -47,7 +55,7 @@ pub fn parse(text: &str) -> Result<Query, CompileError> {
         .expect("or_expr inside query");
     let expr = build_or(or_expr, 0)?;
     check_ranges(&expr)?;
-    let stages = stages::parse(text, end)?;
+    let stages = stages::parse(text, &lexed)?;
     Ok(Query { expr, stages })
 }
 
@@ -71,10 +79,9 @@ fn check_ranges(expr: &Expr) -> Result<(), CompileError> {
     }
 }
 
-/// Deepest nesting of parentheses and of consecutive `NOT`s accepted. The
-/// later stages recurse over the tree; this bound keeps them far from the
-/// stack's end, whatever the input.
-pub const MAX_DEPTH: usize = 128;
+/// Deepest nesting of parentheses and of consecutive `NOT`s accepted
+/// (the lexer counts the parentheses, the builder the `NOT`s).
+pub use crate::lex::MAX_DEPTH;
 
 fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
     CompileError::new(
@@ -85,122 +92,12 @@ fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
     .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out")
 }
 
-/// Finds where the search ends: at its first lone `|` outside quotes,
-/// regexes and escapes (the stages start there; `||` is OR), else at the
-/// end. In the search, finds an unclosed quote or an unbalanced
-/// parenthesis and points at it, and refuses nesting deeper than
-/// [`MAX_DEPTH`].
 /// Where the stages start: the byte offset of the `|` that ends the search,
-/// if `text`'s search part is balanced and one follows it (what completion
-/// asks while a line is being typed).
+/// if `text`'s search part is well-formed and one follows it (what
+/// completion asks while a line is being typed).
 pub fn stages_start(text: &str) -> Option<usize> {
-    check_balance(text).ok().filter(|&end| end < text.len())
-}
-
-fn check_balance(text: &str) -> Result<usize, CompileError> {
-    let mut end = text.len();
-    let mut opens: Vec<usize> = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    let mut prev: Option<char> = None;
-    while let Some((i, c)) = chars.next() {
-        let at_term_start =
-            prev.is_none_or(|p| p.is_whitespace() || matches!(p, '(' | ':' | '!' | '-' | '+'));
-        prev = Some(c);
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            // A complete `/regex/` may hold quotes and parentheses.
-            '/' if at_term_start => {
-                if let Some(len) = regex_len(&text[i..]) {
-                    while chars.next_if(|&(j, _)| j < i + len).is_some() {}
-                    prev = Some('/');
-                }
-            }
-            '"' => {
-                let mut closed = false;
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => {
-                            closed = true;
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                if !closed {
-                    return Err(CompileError::new(
-                        ErrorKind::UnclosedQuote,
-                        "this quote is never closed",
-                    )
-                    .at(Span::new(i, i + 1), "phrase starts here")
-                    .help("close the phrase with `\"`; write `\\\"` for a quote inside it"));
-                }
-            }
-            '(' => {
-                opens.push(i);
-                if opens.len() > MAX_DEPTH {
-                    return Err(too_deep(i, 1, "parentheses"));
-                }
-            }
-            '|' if prev_pipe(text, i) || chars.peek().is_some_and(|&(_, n)| n == '|') => {
-                // `||`: both of its characters.
-                chars.next_if(|&(_, n)| n == '|');
-                prev = Some('|');
-            }
-            '|' => {
-                end = i;
-                break;
-            }
-            ')' if opens.pop().is_none() => {
-                return Err(
-                    CompileError::new(ErrorKind::UnmatchedParen, "this `)` closes nothing")
-                        .at(Span::new(i, i + 1), "no `(` before it")
-                        .help("remove it, or add the `(` it belongs to; quote the term to search for a literal `)`"),
-                );
-            }
-            _ => {}
-        }
-    }
-    if let Some(&i) = opens.last() {
-        return Err(
-            CompileError::new(ErrorKind::UnclosedParen, "this `(` is never closed")
-                .at(Span::new(i, i + 1), "group starts here")
-                .help("add the missing `)`"),
-        );
-    }
-    Ok(end)
-}
-
-/// True if the character before byte `i` of `text` is a `|`.
-fn prev_pipe(text: &str, i: usize) -> bool {
-    text[..i].ends_with('|')
-}
-
-/// Length of a complete `/regex/` at the start of `text` that ends before
-/// whitespace, `)` or the end, as the grammar reads one.
-fn regex_len(text: &str) -> Option<usize> {
-    let mut chars = text.char_indices().skip(1);
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '/' => {
-                let end = i + 1;
-                return text[end..]
-                    .chars()
-                    .next()
-                    .is_none_or(|n| n.is_whitespace() || n == ')')
-                    .then_some(end);
-            }
-            _ => {}
-        }
-    }
-    None
+    let lexed = lex::lex(text);
+    (lexed.search_error().is_none() && lexed.search_end < text.len()).then_some(lexed.search_end)
 }
 
 const KEYWORDS: [&str; 6] = ["AND", "OR", "NOT", "&&", "||", "!"];

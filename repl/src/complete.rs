@@ -236,18 +236,11 @@ fn complete_command(text: &str, offset: usize, vocab: Vocabulary<'_>) -> (usize,
     }
 }
 
-/// Where the word under the cursor starts: after whitespace, a parenthesis,
-/// or a leading `+`, `-`, `!`.
+/// Where the word under the cursor starts, as the compiler's lexer reads
+/// the line: a value from its `field:`, after whitespace, a parenthesis, or
+/// a leading `+`, `-`, `!`.
 fn word_start(text: &str) -> usize {
-    let mut start = text
-        .char_indices()
-        .rev()
-        .find(|(_, c)| c.is_whitespace() || matches!(c, '(' | ')'))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    while text[start..].starts_with(['+', '-', '!']) {
-        start += 1;
-    }
-    start
+    glaux_compiler::lex::lex(text).last_word_start(text)
 }
 
 fn complete_query(text: &str, offset: usize, vocab: Vocabulary<'_>) -> (usize, Vec<Candidate>) {

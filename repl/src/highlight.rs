@@ -1,8 +1,8 @@
 //! Syntax highlighting of a query as it is typed, and the parse-error hint.
 //!
-//! A small lexer, not the parser: it must colour half-typed input (an
-//! unclosed quote, a dangling `AND`) that the grammar rejects. The parser
-//! runs too, for the error position: the character where parsing fails is
+//! The compiler's lexer, not the parser: it colours half-typed input (an
+//! unclosed quote, a dangling `AND`) that the grammar rejects, and reads
+//! the line exactly as the parser will. The parser runs too, for the error position: the character where parsing fails is
 //! shown in red, and the hint after the cursor says why, before Enter.
 
 use std::ops::Range;
@@ -34,98 +34,26 @@ impl Class {
     }
 }
 
-/// Splits `line` into classified byte ranges (whitespace is left out).
+/// Splits `line` into classified byte ranges (whitespace is left out),
+/// from the compiler's own tokens: a stage's name is an operator.
 pub fn classify(line: &str) -> Vec<(Range<usize>, Class)> {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let end_of = |k: usize| chars.get(k).map_or(line.len(), |(i, _)| *i);
-    let mut out = Vec::new();
-    let mut k = 0;
-    // After `field:`, the value runs to whitespace: colons are part of it
-    // (times), and a quote or bracket opens a phrase or range at once.
-    let mut in_value = false;
-    while k < chars.len() {
-        let (i, c) = chars[k];
-        if c.is_whitespace() {
-            in_value = false;
-            k += 1;
-            continue;
-        }
-        let closing = match c {
-            '"' => Some(('"', Class::Phrase)),
-            '[' => Some((']', Class::Range)),
-            '{' => Some(('}', Class::Range)),
-            '/' if !in_value || k == 0 || chars[k - 1].1 == ':' => Some(('/', Class::Regex)),
-            _ => None,
+    use glaux_compiler::lex::Kind;
+    let tokens = glaux_compiler::lex::lex(line).tokens;
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut after_pipe = false;
+    for t in tokens {
+        let class = match t.kind {
+            Kind::Field => Class::Field,
+            Kind::Keyword | Kind::Sign | Kind::Pipe => Class::Operator,
+            Kind::Word if after_pipe => Class::Operator,
+            Kind::Phrase | Kind::Str => Class::Phrase,
+            Kind::Range => Class::Range,
+            Kind::Regex => Class::Regex,
+            Kind::Open | Kind::Close => Class::Paren,
+            Kind::Term | Kind::Word | Kind::Number | Kind::Punct => Class::Term,
         };
-        if let Some((close, class)) = closing {
-            let mut j = k + 1;
-            while j < chars.len() {
-                match chars[j].1 {
-                    '\\' => j += 2,
-                    ch if ch == close => {
-                        j += 1;
-                        break;
-                    }
-                    // A range also ends at its closing brace of either kind.
-                    ']' | '}' if class == Class::Range => {
-                        j += 1;
-                        break;
-                    }
-                    _ => j += 1,
-                }
-            }
-            let j = j.min(chars.len());
-            out.push((i..end_of(j), class));
-            in_value = false;
-            k = j;
-            continue;
-        }
-        if matches!(c, '(' | ')') {
-            out.push((i..i + 1, Class::Paren));
-            in_value = false;
-            k += 1;
-            continue;
-        }
-        if !in_value && matches!(c, '+' | '-' | '!') && !line[i..].starts_with("!=") {
-            out.push((i..i + c.len_utf8(), Class::Operator));
-            k += 1;
-            continue;
-        }
-        // A word: to whitespace or a parenthesis, escapes included; a `:`
-        // outside a value ends a field name.
-        let mut j = k;
-        let mut field_end = None;
-        while j < chars.len() {
-            let ch = chars[j].1;
-            if ch == '\\' {
-                j += 2;
-                continue;
-            }
-            if ch.is_whitespace() || matches!(ch, '(' | ')') {
-                break;
-            }
-            if ch == ':' && !in_value && j > k {
-                field_end = Some(j + 1);
-                break;
-            }
-            j += 1;
-        }
-        let j = j.min(chars.len());
-        if let Some(fe) = field_end {
-            out.push((i..end_of(fe), Class::Field));
-            in_value = true;
-            k = fe;
-            continue;
-        }
-        let word = &line[i..end_of(j)];
-        let class = if !in_value && matches!(word, "AND" | "OR" | "NOT" | "&&" | "||") {
-            Class::Operator
-        } else {
-            Class::Term
-        };
-        out.push((i..end_of(j), class));
-        in_value = false;
-        k = j.max(k + 1);
+        after_pipe = t.kind == Kind::Pipe;
+        out.push((t.span.start..t.span.end, class));
     }
     out
 }
@@ -243,6 +171,16 @@ mod tests {
         assert_eq!(
             classes("a:\"open"),
             vec![("a:", Class::Field), ("\"open", Class::Phrase)]
+        );
+        // A regex holds quotes; a stage's name is an operator.
+        assert_eq!(
+            classes("/\"/ | head 5"),
+            vec![
+                ("/\"/", Regex),
+                ("|", Operator),
+                ("head", Operator),
+                ("5", Term),
+            ]
         );
     }
 

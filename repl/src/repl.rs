@@ -36,35 +36,11 @@ pub fn help() -> String {
     crate::commands::help(None).unwrap_or_default()
 }
 
-/// True while the input is not a whole query yet.
+/// True while the input is not a whole query yet (an open quote or
+/// parenthesis, a trailing operator), as the compiler's lexer reads it: a
+/// `/"/` regex is whole.
 pub fn is_incomplete(input: &str) -> bool {
-    let mut depth: i32 = 0;
-    let mut in_quote = false;
-    let mut escaped = false;
-    for c in input.chars() {
-        if escaped && !in_quote {
-            escaped = false;
-            continue;
-        }
-        if in_quote {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_quote = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_quote = true,
-            '\\' => escaped = true,
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-    }
-    let last = input.split_whitespace().last().unwrap_or("");
-    in_quote || depth > 0 || matches!(last, "AND" | "OR" | "NOT" | "&&" | "||" | "!")
+    glaux_compiler::lex::lex(input).is_unfinished(input)
 }
 
 /// What the line editor's helper knows: refreshed by the loop when the
@@ -751,6 +727,11 @@ mod tests {
         assert!(is_incomplete("\"failed"));
         assert!(is_incomplete("a AND"));
         assert!(is_incomplete("NOT"));
+        assert!(!is_incomplete("/\"/"), "a regex holding a quote is whole");
+        assert!(
+            !is_incomplete("/[(]/"),
+            "a regex holding a parenthesis is whole"
+        );
         assert!(!is_incomplete("a AND b"));
         assert!(!is_incomplete("\"a ( b\""));
         assert!(!is_incomplete("a)"));

@@ -1,5 +1,5 @@
 //! The real REPL in a pseudo-terminal, typed at as a user would: a query
-//! shows its SQL and rows, `\explain` shows SQL, Tab completes a field from
+//! shows its SQL and rows, a `/"/` regex is submitted on Enter, `\explain` shows SQL, Tab completes a field from
 //! the catalog, Ctrl-C stops a slow query (local or Athena) and the prompt
 //! comes back, the spinner shows Athena's state and bytes scanned, and history
 //! survives into the next session.
@@ -106,6 +106,11 @@ fn type_a_query_see_sql_and_rows_explain_and_complete_a_field() {
     assert!(sql < row, "{shown}");
     assert!(shown.contains("ConsoleLogin"), "{shown}");
     assert!(regex_match(FOOTER, &shown), "{shown}");
+
+    // A regex holding a quote is a whole query: Enter runs it (the
+    // validator reads the line with the compiler's lexer).
+    let shown = enter(&mut p, "/\"/", PROMPT);
+    assert!(shown.contains("-- glaux query: /\"/"), "{shown}");
 
     // \explain: SQL, nothing run.
     let explained = enter(&mut p, "\\explain userIdentity.userName:alice", PROMPT);

@@ -12,16 +12,17 @@ use crate::ast::{
     FieldRef, Literal, MAX_SERIES, STAGE_NAMES, SortKey, Span, Stage, StageKind,
 };
 use crate::error::{CompileError, ErrorKind};
+use crate::lex::{Kind, Lexed};
 
 /// Most rows `head`, `top` and `rare` take, and most columns `timechart`
 /// gives `by` values: far past what a terminal shows, small enough that
 /// no bound is a typo for "all".
 pub const MAX_COUNT: u64 = 100_000;
 
-/// Parses the stages in `text[start..]` (which begins with `|`, or is
-/// empty: no stages).
-pub fn parse(text: &str, start: usize) -> Result<Vec<Stage>, CompileError> {
-    let tokens = lex(text, start)?;
+/// Parses the stages of `text`, from its lexed search end (a `|`, or the
+/// end: no stages).
+pub fn parse(text: &str, lexed: &Lexed) -> Result<Vec<Stage>, CompileError> {
+    let tokens = tokens(text, lexed)?;
     let mut p = Parser {
         tokens,
         at: 0,
@@ -64,109 +65,50 @@ impl Tok {
     }
 }
 
-fn is_word_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || c == '@'
-}
-
-/// The characters of a field path after its first, as in a search's
-/// `field:` ([`crate::parser`]'s grammar).
-fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-')
-}
-
-fn lex(text: &str, start: usize) -> Result<Vec<Token>, CompileError> {
-    let mut out = Vec::new();
-    let mut chars = text[start..]
-        .char_indices()
-        .map(|(i, c)| (i + start, c))
-        .peekable();
-    while let Some((i, c)) = chars.next() {
-        let mut until = |pred: fn(char) -> bool| {
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, n)) = chars.peek() {
-                if !pred(n) {
-                    break;
-                }
-                end = j + n.len_utf8();
-                chars.next();
-            }
-            end
-        };
-        let (tok, end) = match c {
-            c if c.is_whitespace() => continue,
-            '|' => (Tok::Pipe, i + 1),
-            '"' => {
-                let mut value = String::new();
-                let mut end = None;
-                while let Some((j, n)) = chars.next() {
-                    match n {
-                        '\\' => {
-                            if let Some((_, e)) = chars.next() {
-                                value.push(e);
-                            }
-                        }
-                        '"' => {
-                            end = Some(j + 1);
-                            break;
-                        }
-                        n => value.push(n),
-                    }
-                }
-                let Some(end) = end else {
-                    return Err(CompileError::new(
-                        ErrorKind::UnclosedQuote,
-                        "this quote is never closed",
-                    )
-                    .at(Span::new(i, i + 1), "string starts here")
-                    .help("close the string with `\"`; write `\\\"` for a quote inside it"));
-                };
-                (Tok::Str(value), end)
-            }
-            c if c.is_ascii_digit() => {
-                let end = until(|n| n.is_ascii_alphanumeric() || n == '.');
-                (Tok::Number(text[i..end].to_string()), end)
-            }
-            c if is_word_start(c) => {
-                let end = until(is_word_char);
-                (Tok::Word(text[i..end].to_string()), end)
-            }
-            '!' | '<' | '>' if chars.peek().is_some_and(|&(_, n)| n == '=') => {
-                chars.next();
-                let op = match c {
-                    '!' => "!=",
-                    '<' => "<=",
-                    _ => ">=",
-                };
-                (Tok::Punct(op), i + 2)
-            }
-            '(' | ')' | ',' | '=' | '<' | '>' | '-' | '+' => {
-                let p = match c {
-                    '(' => "(",
-                    ')' => ")",
-                    ',' => ",",
-                    '=' => "=",
-                    '<' => "<",
-                    '>' => ">",
-                    '-' => "-",
-                    _ => "+",
-                };
-                (Tok::Punct(p), i + 1)
-            }
-            other => {
-                return Err(CompileError::new(
-                    ErrorKind::BadStage,
-                    format!("`{other}` has no meaning in a stage"),
-                )
-                .at(Span::new(i, i + other.len_utf8()), "unexpected here")
-                .help("stages take field names, numbers and quoted strings: `| where eventName = \"ConsoleLogin\"`"));
-            }
-        };
-        out.push(Token {
-            tok,
-            span: Span::new(i, end),
-        });
+/// The lexer's stage tokens with their text, or its first error in them.
+fn tokens(text: &str, lexed: &Lexed) -> Result<Vec<Token>, CompileError> {
+    if let Some(e) = lexed.stage_error() {
+        return Err(e.clone());
     }
-    Ok(out)
+    let tokens = lexed
+        .tokens
+        .iter()
+        .filter(|t| t.span.start >= lexed.search_end);
+    Ok(tokens
+        .map(|t| {
+            let word = &text[t.span.start..t.span.end];
+            let tok = match t.kind {
+                Kind::Pipe => Tok::Pipe,
+                Kind::Number => Tok::Number(word.to_string()),
+                Kind::Str => Tok::Str(unescape(word)),
+                Kind::Punct => Tok::Punct(punct(word)),
+                _ => Tok::Word(word.to_string()),
+            };
+            Token { tok, span: t.span }
+        })
+        .collect())
+}
+
+/// A string's value: without its quotes, `\x` read as `x`.
+fn unescape(quoted: &str) -> String {
+    let inner = quoted.strip_prefix('"').unwrap_or(quoted);
+    let inner = inner.strip_suffix('"').unwrap_or(inner);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn punct(p: &str) -> &'static str {
+    const ALL: [&str; 12] = [
+        "(", ")", ",", "=", "!=", "<", "<=", ">", ">=", "-", "+", "|",
+    ];
+    ALL.into_iter().find(|&a| a == p).unwrap_or("?")
 }
 
 struct Parser {
