@@ -20,6 +20,17 @@ use crate::error::{CompileError, ErrorKind};
 /// the input.
 pub const MAX_DEPTH: usize = 128;
 
+/// The error for nesting past [`MAX_DEPTH`] at `at..at + len`: the lexer's
+/// for parentheses, the parser's for `NOT`s.
+pub(crate) fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
+    CompileError::new(
+        ErrorKind::TooDeep,
+        format!("{what} nested more than {MAX_DEPTH} deep"),
+    )
+    .at(Span::new(at, at + len), "this one is too deep")
+    .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out")
+}
+
 /// What a piece of the text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -228,14 +239,7 @@ impl Lexer<'_> {
                     self.push(Kind::Open, start);
                     self.opens.push(start);
                     if self.opens.len() == MAX_DEPTH + 1 {
-                        self.out.errors.push(
-                            CompileError::new(
-                                ErrorKind::TooDeep,
-                                format!("parentheses nested more than {MAX_DEPTH} deep"),
-                            )
-                            .at(Span::new(start, start + 1), "this one is too deep")
-                            .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out"),
-                        );
+                        self.out.errors.push(too_deep(start, 1, "parentheses"));
                     }
                     clause_start = true;
                     continue;

@@ -14,7 +14,7 @@ use crate::ast::{
     Bound, EXISTS_FIELD, Expr, Field, Match, Query, Range, Span, Value, ValueKind, WildPart,
 };
 use crate::error::{CompileError, ErrorKind};
-use crate::lex;
+use crate::lex::{self, too_deep};
 use crate::values::{Cidr, CidrError};
 
 pub(crate) mod stages;
@@ -82,15 +82,6 @@ fn check_ranges(expr: &Expr) -> Result<(), CompileError> {
 /// Deepest nesting of parentheses and of consecutive `NOT`s accepted
 /// (the lexer counts the parentheses, the builder the `NOT`s).
 pub use crate::lex::MAX_DEPTH;
-
-fn too_deep(at: usize, len: usize, what: &str) -> CompileError {
-    CompileError::new(
-        ErrorKind::TooDeep,
-        format!("{what} nested more than {MAX_DEPTH} deep"),
-    )
-    .at(Span::new(at, at + len), "this one is too deep")
-    .help("flatten the query: `a OR b OR c` needs no parentheses, and two `NOT`s cancel out")
-}
 
 /// Where the stages start: the byte offset of the `|` that ends the search,
 /// if `text`'s search part is well-formed and one follows it (what
