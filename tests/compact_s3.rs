@@ -7,7 +7,7 @@
 //! The store here is a local directory used through the same `Target`
 //! trait as S3, so the local engine can search each crashed state; a
 //! wrapper fails the n-th write or delete, which is what a killed process
-//! leaves (each S3 call is atomic). `repl/tests/athena.rs` runs the real
+//! leaves (each S3 call is atomic). `cli/tests/athena.rs` runs the real
 //! command against moto's S3.
 
 use std::collections::BTreeMap;

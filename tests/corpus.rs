@@ -55,7 +55,7 @@ fn query_corpus() {
         let warnings = glaux_cli::render_warnings(&compiled, &query, false);
         // As `--explain` shows it: a search that fetches by keys shows its
         // second statement as a template.
-        let explained = glaux_cli::sql_statement(&compiled);
+        let explained = glaux_search::explain::sql_statement(&compiled);
         if warnings.is_empty() {
             insta::assert_snapshot!(explained);
         } else {
@@ -143,7 +143,7 @@ fn explain_with_no_limit_and_one_hour() {
     let join = c.join.clone().unwrap();
     assert!(!join.contains("LIMIT"), "{join}");
     assert!(join.contains("SELECT DISTINCT m."), "{join}");
-    insta::assert_snapshot!(glaux_cli::sql_statement(&c));
+    insta::assert_snapshot!(glaux_search::explain::sql_statement(&c));
     let (rt, engine, _dir) = engine();
     rt.block_on(engine.run(&c.sql)).unwrap();
     rt.block_on(engine.run(&join)).unwrap();

@@ -829,9 +829,9 @@ fn the_local_engine_reports_bytes_read_and_a_narrower_window_reads_less() {
         };
         // The export's join: one statement returning the records.
         let sql = compile("alice", &options).unwrap().join.unwrap();
-        let (batches, bytes) = fx.rt.block_on(fx.engine.run_measured(&sql)).unwrap();
+        let (batches, scan) = fx.rt.block_on(fx.engine.run_measured(&sql)).unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        (rows, bytes)
+        (rows, scan.bytes)
     };
     let (all_rows, all_bytes) = read(DATA_START, NOW);
     let (hour_rows, hour_bytes) = read("2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z");
@@ -1185,8 +1185,8 @@ fn engine_table(
     compiled: &Compiled,
     batches: &[arrow::array::RecordBatch],
 ) -> (Vec<String>, Vec<Vec<Value>>) {
-    use glaux_cli::table::Cell;
-    let table = glaux_cli::table::from_batches(compiled, batches).unwrap();
+    use glaux_search::table::Cell;
+    let table = glaux_search::table::from_batches(compiled, batches).unwrap();
     let rows = table
         .rows
         .into_iter()

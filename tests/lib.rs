@@ -48,19 +48,20 @@ where
 }
 
 /// Runs `compiled` on the local engine the way glaux does
-/// (`glaux_cli::steps`): its one statement, or a find and then the fetch by
-/// the keys it found. Returns the result rows and every statement that ran.
+/// (`glaux_search::run_steps`): its one statement, or the hours, the finds
+/// and then the fetch by the keys they found. Returns the result rows and
+/// every statement that ran.
 pub fn run_search(
     rt: &tokio::runtime::Runtime,
     engine: &glaux_local_engine::LocalEngine,
     compiled: &glaux_compiler::Compiled,
-) -> Result<glaux_cli::steps::Ran, String> {
-    rt.block_on(glaux_cli::steps::run_steps(compiled, |sql| async move {
-        engine
-            .run(&sql)
-            .await
-            .map_err(|e| format!("engine: {e}\n{sql}"))
-    }))
+) -> Result<glaux_search::Ran, String> {
+    rt.block_on(glaux_search::run_steps(
+        compiled,
+        engine,
+        &mut glaux_search::Watch::unwatched(),
+    ))
+    .map_err(|e| format!("engine: {e}\n{}", compiled.sql))
 }
 
 /// Words allowed outside string literals in emitted SQL: SQL keywords,

@@ -12,8 +12,10 @@
 //! hang on the instance metadata endpoint.
 #![forbid(unsafe_code)]
 
+pub mod location;
 pub mod s3;
 mod sdk;
 pub mod store;
 
+pub use location::StoreLocation;
 pub use sdk::{AwsError, AwsSettings, DEFAULT_MAX_ATTEMPTS, SdkConfig, error_chain, load, loader};

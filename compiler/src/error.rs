@@ -52,6 +52,9 @@ pub enum ErrorKind {
     LowercaseOperator,
     /// warning: `*admin` (reads every token of the window)
     Costly,
+    /// warning: `/(a|aa)+b/` (a backtracking engine, Athena's, can take
+    /// exponential time on it)
+    SlowRegex,
     /// `*`, `foo/ba*`
     BadWildcard,
     /// `!!!` (a term with no searchable token in it)
@@ -90,6 +93,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => "glaux::too_large",
             ErrorKind::LowercaseOperator => "glaux::lowercase_operator",
             ErrorKind::Costly => "glaux::costly",
+            ErrorKind::SlowRegex => "glaux::slow_regex",
             ErrorKind::BadWildcard => "glaux::bad_wildcard",
             ErrorKind::NoToken => "glaux::no_token",
             ErrorKind::BadTime => "glaux::bad_time",

@@ -26,13 +26,57 @@ pub const DAY_COLUMN: &str = "day";
 /// ten characters of a `dt`.
 pub const DAY_FORMAT_JAVA: &str = "yyyy-MM-dd";
 
-/// The partition column of `table`'s directories: `day` for the
-/// token-hours table, `dt` for the others.
-pub fn partition_column(table: &str) -> &'static str {
-    if table == HOURS_TABLE {
-        DAY_COLUMN
-    } else {
-        PARTITION_COLUMN
+/// The store's tables: code that picks one names it by this, so a table
+/// that is not one of them cannot be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// Which hours of a day hold a token ([`HOURS_TABLE`]).
+    Hours,
+    /// (object, seq, field, token) ([`INDEX_TABLE`]).
+    Index,
+    /// The records as they came ([`MESSAGE_TABLE`]).
+    Messages,
+    /// Every scalar value by field ([`VALUES_TABLE`]).
+    Values,
+}
+
+impl Table {
+    /// Every table, in the order compaction rewrites them.
+    pub const ALL: [Table; 4] = [Table::Hours, Table::Index, Table::Messages, Table::Values];
+
+    /// Directory and table name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Hours => HOURS_TABLE,
+            Table::Index => INDEX_TABLE,
+            Table::Messages => MESSAGE_TABLE,
+            Table::Values => VALUES_TABLE,
+        }
+    }
+
+    /// The partition column of its directories: `day` for the token-hours
+    /// table, `dt` for the others.
+    pub fn partition_column(self) -> &'static str {
+        match self {
+            Table::Hours => DAY_COLUMN,
+            Table::Index | Table::Messages | Table::Values => PARTITION_COLUMN,
+        }
+    }
+
+    /// Its columns, in file order.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Table::Hours => HOURS_COLUMNS,
+            Table::Index => INDEX_COLUMNS,
+            Table::Messages => MESSAGE_COLUMNS,
+            Table::Values => VALUES_COLUMNS,
+        }
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Checks on the parsed query that need no meaning yet: operator words
-//! written in lower case (searched as terms, with a warning), and field names
-//! the store does not know (an error when one it knows is a likely intent).
+//! written in lower case (searched as terms, with a warning), regexes a
+//! backtracking engine can take exponential time on (a warning), and field
+//! names the store does not know (an error when one it knows is a likely
+//! intent).
 
 use crate::ast::{Expr, Query, TAG_FIELD, TIME_FIELD, ValueKind};
 use crate::error::{CompileError, ErrorKind};
@@ -46,6 +48,21 @@ fn walk(
                     );
                 }
             }
+            if let ValueKind::Regex(re) = &m.value.kind
+                && let Some(why) = backtracking(re)
+            {
+                warnings.push(
+                    CompileError::new(
+                        ErrorKind::SlowRegex,
+                        "on Athena this regex can take exponential time",
+                    )
+                    .at(m.value.span, why)
+                    .help(
+                        "Athena's regex engine backtracks: on a long token that almost matches, it tries every way of splitting it between the repetitions. Write it so that only one way can match (`a+` for `(a|aa)+` or `(a+)+`); the embedded engine is not affected",
+                    )
+                    .warning(),
+                );
+            }
             if let (Some(field), Some(known)) = (&m.field, fields) {
                 let name = field.name.as_str();
                 if name == TIME_FIELD || name == TAG_FIELD {
@@ -78,6 +95,123 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// Why `re` can take a backtracking engine exponential time, or `None`.
+/// Athena runs regexes on Trino's backtracking engine (joni), where a
+/// repetition whose body can match the same text in more than one way
+/// tries every way on a token that almost matches: `(a|aa)+b` on
+/// `aaaa…a` doubles its work with each `a`. Flagged, conservatively (a
+/// warning, not an error): a repetition of more than one round whose body
+///  - holds another such repetition (`(a+)+`, `(.*x){20}`: star height
+///    above one),
+///  - can match the empty string (`(a?){30}`, `(a|b?)+`), or
+///  - has alternatives that can start with the same character
+///    (`(a|aa)+`, `(x|.)*`).
+///
+/// A regex that does not parse gets `None`: `resolve` reports it.
+pub fn backtracking(re: &str) -> Option<&'static str> {
+    let ast = regex_syntax::ast::parse::Parser::new().parse(re).ok()?;
+    find_backtracking(&ast)
+}
+
+fn find_backtracking(ast: &regex_syntax::ast::Ast) -> Option<&'static str> {
+    use regex_syntax::ast::Ast;
+    match ast {
+        Ast::Repetition(r) => {
+            if repeats(&r.op.kind) {
+                if holds_repetition(&r.ast) {
+                    return Some("a repetition inside a repetition");
+                }
+                if nullable(&r.ast) {
+                    return Some("a repetition of something that can match nothing");
+                }
+                if overlapping_alternatives(&r.ast) {
+                    return Some("a repetition of alternatives that can start alike");
+                }
+            }
+            find_backtracking(&r.ast)
+        }
+        Ast::Group(g) => find_backtracking(&g.ast),
+        Ast::Alternation(a) => a.asts.iter().find_map(find_backtracking),
+        Ast::Concat(c) => c.asts.iter().find_map(find_backtracking),
+        _ => None,
+    }
+}
+
+/// More than one round: `*`, `+`, `{n,}`, `{n}` and `{n,m}` past 1.
+fn repeats(kind: &regex_syntax::ast::RepetitionKind) -> bool {
+    use regex_syntax::ast::{RepetitionKind as K, RepetitionRange as R};
+    match kind {
+        K::ZeroOrOne => false,
+        K::ZeroOrMore | K::OneOrMore => true,
+        K::Range(R::Exactly(n)) => *n > 1,
+        K::Range(R::AtLeast(_)) => true,
+        K::Range(R::Bounded(_, max)) => *max > 1,
+    }
+}
+
+fn holds_repetition(ast: &regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::Ast;
+    match ast {
+        Ast::Repetition(r) => repeats(&r.op.kind) || holds_repetition(&r.ast),
+        Ast::Group(g) => holds_repetition(&g.ast),
+        Ast::Alternation(a) => a.asts.iter().any(holds_repetition),
+        Ast::Concat(c) => c.asts.iter().any(holds_repetition),
+        _ => false,
+    }
+}
+
+fn nullable(ast: &regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::{Ast, RepetitionKind as K, RepetitionRange as R};
+    match ast {
+        Ast::Empty(_) | Ast::Flags(_) | Ast::Assertion(_) => true,
+        Ast::Literal(_)
+        | Ast::Dot(_)
+        | Ast::ClassUnicode(_)
+        | Ast::ClassPerl(_)
+        | Ast::ClassBracketed(_) => false,
+        Ast::Repetition(r) => {
+            matches!(
+                r.op.kind,
+                K::ZeroOrOne
+                    | K::ZeroOrMore
+                    | K::Range(R::Exactly(0) | R::AtLeast(0) | R::Bounded(0, _))
+            ) || nullable(&r.ast)
+        }
+        Ast::Group(g) => nullable(&g.ast),
+        Ast::Alternation(a) => a.asts.iter().any(nullable),
+        Ast::Concat(c) => c.asts.iter().all(nullable),
+    }
+}
+
+/// An alternation (under groups) two of whose alternatives can start with
+/// the same character. What an alternative can start with is known only
+/// for a literal; anything else (a class, `.`, a group) may start like
+/// any other.
+fn overlapping_alternatives(ast: &regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::Ast;
+    match ast {
+        Ast::Group(g) => overlapping_alternatives(&g.ast),
+        Ast::Alternation(a) => {
+            let firsts: Vec<Option<char>> = a.asts.iter().map(first_literal).collect();
+            firsts.iter().enumerate().any(|(i, x)| {
+                firsts[i + 1..]
+                    .iter()
+                    .any(|y| x.is_none() || y.is_none() || x == y)
+            })
+        }
+        _ => false,
+    }
+}
+
+fn first_literal(ast: &regex_syntax::ast::Ast) -> Option<char> {
+    use regex_syntax::ast::Ast;
+    match ast {
+        Ast::Literal(l) => Some(l.c),
+        Ast::Concat(c) => c.asts.first().and_then(first_literal),
+        _ => None,
+    }
 }
 
 /// The known field nearest to `name`: equal ignoring case, or within a small
@@ -173,5 +307,48 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("abc", "abc"), 0);
+    }
+
+    /// Patterns a backtracking engine can take exponential time on are
+    /// flagged; repetitions only one way can match are not.
+    #[test]
+    fn backtracking_regexes_are_flagged_and_plain_ones_are_not() {
+        for re in [
+            "(a|aa)+b",
+            "(a+)+",
+            "(a*)*b",
+            "(.*x){20}",
+            "(a?){30}a{30}",
+            "(a|b?)+",
+            "(x|.)*",
+            "([a-z]+[0-9]*)+",
+            "x(ab|a)*y",
+        ] {
+            assert!(backtracking(re).is_some(), "{re} should be flagged");
+        }
+        for re in [
+            "admin[0-9]+",
+            "(get|put)object",
+            "(get|put)+",
+            "a+b+c*",
+            "(ab)+",
+            "[a-z]+@[a-z]+\\.com",
+            "(a|aa)?b",
+            "(ab){2}",
+            "ab{2,3}",
+            "(a(",
+        ] {
+            assert_eq!(backtracking(re), None, "{re} should not be flagged");
+        }
+    }
+
+    #[test]
+    fn a_backtracking_regex_gets_a_warning_at_its_span() {
+        let q = crate::parser::parse("eventName:/(a|aa)+b/").unwrap();
+        let w = check(&q, None).unwrap();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].kind, ErrorKind::SlowRegex);
+        assert!(w[0].is_warning);
+        assert_eq!(w[0].span.map(|s| (s.start, s.end)), Some((10, 20)));
     }
 }

@@ -27,7 +27,6 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use glaux_store::Store;
-use glaux_store::writer::{hours_schema, index_schema, message_schema, values_schema};
 
 /// Errors of the local engine.
 #[derive(Debug, thiserror::Error)]
@@ -95,38 +94,33 @@ impl LocalEngine {
             .expect("DataFusion's default catalog exists");
         catalog.register_schema(database, schema)?;
 
-        use glaux_compiler::layout::{
-            HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, partition_column,
-        };
-        let mut tables = vec![
-            (store.index_dir(), index_schema(), INDEX_TABLE),
-            (store.message_dir(), message_schema(), MESSAGE_TABLE),
-        ];
+        use glaux_compiler::layout::Table;
+        let mut tables = vec![Table::Index, Table::Messages];
         // Absent from stores an older glaux wrote; the compiler is told
         // (`CompileOptions::hours_table`) and does without.
         if store.has_hours_table() {
-            tables.push((store.hours_dir(), hours_schema(), HOURS_TABLE));
+            tables.push(Table::Hours);
         }
         // Absent from stores an older glaux wrote; the compiler is told
         // (`CompileOptions::values_table`) and refuses stages that read it.
         if store.has_values_table() {
-            tables.push((store.values_dir(), values_schema(), VALUES_TABLE));
+            tables.push(Table::Values);
         }
-        for (dir, file_schema, name) in tables {
-            let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+        for table in tables {
+            let url = ListingTableUrl::parse(format!("{}/", store.dir(table).display()))?;
             let listing = ListingOptions::new(Arc::new(parquet_format(&ctx)))
                 .with_file_extension(".parquet")
                 .with_table_partition_cols(vec![(
-                    partition_column(name).to_string(),
+                    table.partition_column().to_string(),
                     DataType::Utf8,
                 )]);
             let config = ListingTableConfig::new(url)
                 .with_listing_options(listing)
-                .with_schema(file_schema);
-            let table = ListingTable::try_new(config)?;
+                .with_schema(glaux_store::writer::schema(table));
+            let listed = ListingTable::try_new(config)?;
             ctx.register_table(
-                datafusion::common::TableReference::partial(database, name),
-                Arc::new(table),
+                datafusion::common::TableReference::partial(database, table.name()),
+                Arc::new(listed),
             )?;
         }
         Ok(LocalEngine {
@@ -140,15 +134,19 @@ impl LocalEngine {
         Ok(self.run_measured(sql).await?.0)
     }
 
-    /// [`run`](Self::run), also returning the bytes the Parquet scans read
-    /// (DataFusion's `bytes_scanned` metric, summed over the plan): the
-    /// local engine's counterpart of Athena's "data scanned".
+    /// [`run`](Self::run), also returning what the Parquet scans did: the
+    /// bytes they read (DataFusion's `bytes_scanned` metric, summed over
+    /// the plan: the local engine's counterpart of Athena's "data
+    /// scanned") and what they pruned.
     ///
     /// While it runs it holds the store's swap lock shared, so compaction
     /// cannot pull files from under it. A file that vanishes anyway (a
     /// store compacted for the first time while this started) makes the run
     /// start over, listing afresh, up to [`RERUNS`] times.
-    pub async fn run_measured(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
+    pub async fn run_measured(
+        &self,
+        sql: &str,
+    ) -> Result<(Vec<RecordBatch>, ScanStats), EngineError> {
         // Compaction does not swap a partition while this is held.
         let store = self.store.clone();
         let _guard =
@@ -158,16 +156,11 @@ impl LocalEngine {
                 .map_err(|e| EngineError::DataFusion(DataFusionError::IoError(e)))?;
         let mut attempt = 0;
         loop {
-            match self.run_once(sql).await {
+            match self.run_scan(sql).await {
                 Err(e) if attempt < RERUNS && is_vanished_file(&e) => attempt += 1,
                 other => return other,
             }
         }
-    }
-
-    async fn run_once(&self, sql: &str) -> Result<(Vec<RecordBatch>, u64), EngineError> {
-        let (batches, scan) = self.run_scan(sql).await?;
-        Ok((batches, scan.bytes))
     }
 
     /// Runs `sql` once (no swap lock, no rerun) and returns its rows with

@@ -41,20 +41,15 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use glaux_compiler::layout::{
-    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, columns as c, partition_column,
-};
+use glaux_compiler::layout::{Table, columns as c};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::writer::{
-    Objects, borrow_hours, decode_hours, encode, encode_hours, index_properties, index_schema,
-    message_properties, message_schema, values_properties, values_schema,
+    Objects, borrow_hours, decode_hours, encode, encode_hours, index_properties,
+    message_properties, values_properties,
 };
-
-/// The tables compaction rewrites, in order (locally and on S3).
-pub(crate) const TABLES: [&str; 4] = [HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE];
 
 /// Name of the staging directory under the store root.
 pub const STAGING: &str = "_staging";
@@ -138,26 +133,23 @@ pub fn search_guard(store: &Store) -> std::io::Result<Option<File>> {
     }
 }
 
-/// Compacts every partition of every table that has more than one file.
+/// Compacts every partition of every table that has more than one file,
+/// of a store on this machine (an S3 store is compacted by write-then-delete,
+/// `compact_s3::compact`; the CLI tells them apart by `StoreLocation`).
 /// `progress` is told each partition directory as it is finished.
 pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<CompactReport> {
-    if store.root().to_string_lossy().starts_with("s3://") {
-        return Err(std::io::Error::other(
-            "an S3 store is compacted by write-then-delete (compact_s3::compact), not by a swap",
-        ));
-    }
     let _lock = lock(store)?;
     let swap_lock = lock_file(store, SWAP_LOCK)?;
     let mut report = CompactReport {
         leftovers_removed: remove_leftovers(store)?,
         ..CompactReport::default()
     };
-    for table in TABLES {
-        let dir = store.root().join(table);
+    for table in Table::ALL {
+        let dir = store.root().join(table.name());
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let prefix = format!("{}=", partition_column(table));
+        let prefix = format!("{}=", table.partition_column());
         let mut partitions: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
@@ -175,7 +167,7 @@ pub fn compact(store: &Store, progress: &dyn Fn(&str)) -> std::io::Result<Compac
                 continue;
             }
             let name = live.file_name().expect("a partition has a name");
-            let staged = store.root().join(STAGING).join(table).join(name);
+            let staged = store.root().join(STAGING).join(table.name()).join(name);
             let bytes = rewrite(table, &files, &staged)?;
             report.files_before += files.len() as u64;
             report.bytes_before += files
@@ -209,8 +201,8 @@ fn remove_leftovers(store: &Store) -> std::io::Result<u64> {
         return Ok(0);
     }
     let mut n = 0;
-    for table in TABLES {
-        if let Ok(entries) = std::fs::read_dir(staging.join(table)) {
+    for table in Table::ALL {
+        if let Ok(entries) = std::fs::read_dir(staging.join(table.name())) {
             n += entries.count() as u64;
         }
     }
@@ -242,12 +234,7 @@ pub struct Merged {
 /// Merges a partition's files (`(name, content)`, one table) into one file
 /// sorted as a compacted file keeps its rows. Plain data in and out: the
 /// local swap and the write-then-delete on S3 both use it.
-pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
-    let schema = match table {
-        INDEX_TABLE => index_schema(),
-        VALUES_TABLE => values_schema(),
-        _ => message_schema(),
-    };
+pub fn merge(table: Table, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
     let mut digest = Sha256::new();
     for (name, _) in files {
         digest.update(name.as_bytes());
@@ -257,24 +244,21 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
         .map(|b| format!("{b:02x}"))
         .collect();
     let name = format!("c-{hex}.parquet");
-    if table == HOURS_TABLE {
-        // Rows of (token, hour) and the one record holding it: a pair in
-        // several files keeps a record only if they all name the same one
-        // (`encode_hours`). No object list, nothing to keep twice.
-        let mut rows = Vec::new();
-        for (file, content) in files {
-            rows.extend(
-                decode_hours(content.clone())
-                    .map_err(|e| std::io::Error::other(format!("{file}: {e}")))?,
-            );
-        }
-        let bytes = encode_hours(&mut borrow_hours(&rows))?;
-        return Ok(Merged {
-            name,
-            bytes,
-            objects: None,
-        });
-    }
+    // The sort keys and encoding of each table's compacted files; the
+    // token-hours table is merged as pairs.
+    let (keys, props): (&[&str], _) = match table {
+        Table::Index => (
+            &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS],
+            index_properties(Objects::Many),
+        ),
+        Table::Values => (
+            &[c::FIELD, c::OBJECT, c::SEQ, c::VALUE],
+            values_properties(Objects::Many),
+        ),
+        Table::Messages => (&[c::OBJECT, c::SEQ], message_properties(Objects::Many)),
+        Table::Hours => return merge_hours(name, files),
+    };
+    let schema = crate::writer::schema(table);
     let mut batches = Vec::new();
     for (name, content) in files {
         let reader = ParquetRecordBatchReaderBuilder::try_new(content.clone())
@@ -293,11 +277,6 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
         }
     }
     let all = concat_batches(&schema, &batches).map_err(std::io::Error::other)?;
-    let keys: &[&str] = match table {
-        INDEX_TABLE => &[c::TOKEN, c::FIELD, c::OBJECT, c::SEQ, c::POS],
-        VALUES_TABLE => &[c::FIELD, c::OBJECT, c::SEQ, c::VALUE],
-        _ => &[c::OBJECT, c::SEQ],
-    };
     let sort: Vec<SortColumn> = keys
         .iter()
         .map(|k| SortColumn {
@@ -315,11 +294,6 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
             .as_string::<i32>();
         (0..col.len()).map(|i| col.value(i).to_string()).collect()
     };
-    let props = match table {
-        INDEX_TABLE => index_properties(Objects::Many),
-        VALUES_TABLE => values_properties(Objects::Many),
-        _ => message_properties(Objects::Many),
-    };
     Ok(Merged {
         name,
         bytes: encode(&sorted, props)?,
@@ -327,10 +301,30 @@ pub fn merge(table: &str, files: &[(String, bytes::Bytes)]) -> std::io::Result<M
     })
 }
 
+/// The token-hours files of a day merged: rows of (token, hour) and the one
+/// record holding it; a pair in several files keeps a record only if they
+/// all name the same one (`encode_hours`). No object list, nothing to keep
+/// twice.
+fn merge_hours(name: String, files: &[(String, bytes::Bytes)]) -> std::io::Result<Merged> {
+    let mut rows = Vec::new();
+    for (file, content) in files {
+        rows.extend(
+            decode_hours(content.clone())
+                .map_err(|e| std::io::Error::other(format!("{file}: {e}")))?,
+        );
+    }
+    let bytes = encode_hours(&mut borrow_hours(&rows))?;
+    Ok(Merged {
+        name,
+        bytes,
+        objects: None,
+    })
+}
+
 /// Merges `files` (one table's partition) and writes the result to
 /// `staged/`, with the partition's object list, synced. Returns the
 /// file's size.
-fn rewrite(table: &str, files: &[PathBuf], staged: &Path) -> std::io::Result<u64> {
+fn rewrite(table: Table, files: &[PathBuf], staged: &Path) -> std::io::Result<u64> {
     let mut inputs = Vec::with_capacity(files.len());
     for f in files {
         let name = f.file_name().unwrap_or_default().to_string_lossy();
@@ -389,6 +383,7 @@ mod tests {
     use crate::{IngestOptions, ingest};
     use arrow::util::display::array_value_to_string;
     use chrono::{DateTime, Utc};
+    use glaux_compiler::layout::{HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE};
     use glaux_samples::{SampleOptions, generate, write_to};
 
     /// Every row of a table, as text, sorted: equal lists mean no row was
@@ -666,12 +661,12 @@ mod tests {
             let pair = format!("day={}|{token}|{dt}", &dt[..10]);
             assert!(listed.contains(&pair), "{pair} missing");
         }
-        for table in TABLES {
-            for e in std::fs::read_dir(store.root().join(table)).unwrap() {
+        for table in Table::ALL {
+            for e in std::fs::read_dir(store.root().join(table.name())).unwrap() {
                 let p = e.unwrap().path();
                 let files = parquet_files(&p).unwrap();
                 assert_eq!(files.len(), 1, "{}", p.display());
-                if table == HOURS_TABLE {
+                if table == Table::Hours {
                     continue; // a set of pairs: no object list
                 }
                 // A rewritten hour lists its objects; an hour that had one

@@ -50,10 +50,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
-use glaux_compiler::layout::{HOURS_TABLE, partition_column};
+use glaux_compiler::layout::Table;
 
 use crate::Target;
-use crate::compact::{CompactReport, TABLES, merge};
+use crate::compact::{CompactReport, merge};
 use crate::ingest::file_name_for;
 
 /// The object list of merged file `z-t-c-x.parquet` is
@@ -97,8 +97,8 @@ struct Partition {
 /// partition as it is finished.
 pub fn compact(target: &dyn Target, progress: &dyn Fn(&str)) -> io::Result<CompactReport> {
     let mut report = CompactReport::default();
-    for table in TABLES {
-        let column = format!("{}=", partition_column(table));
+    for table in Table::ALL {
+        let column = format!("{}=", table.partition_column());
         let mut partitions: BTreeMap<String, Partition> = BTreeMap::new();
         for key in target.list(&format!("{table}/"))? {
             // <table>/<column>=<value>/<name>
@@ -126,13 +126,13 @@ pub fn compact(target: &dyn Target, progress: &dyn Fn(&str)) -> io::Result<Compa
 
 fn compact_partition(
     target: &dyn Target,
-    table: &str,
+    table: Table,
     dir: &str,
     mut p: Partition,
     report: &mut CompactReport,
 ) -> io::Result<()> {
     let key = |name: &str| format!("{dir}/{name}");
-    if table != HOURS_TABLE {
+    if table != Table::Hours {
         report.leftovers_removed += clean_up(target, dir, &mut p)?;
     } else {
         report.leftovers_removed += drop_orphan_lists(target, dir, &mut p)?;
@@ -160,7 +160,7 @@ fn compact_partition(
     if let Some(objects) = &merged.objects {
         let list = serde_json::to_vec(objects).map_err(io::Error::other)?;
         target.put(&objects_key(dir, &merged.name), list)?;
-    } else if table == HOURS_TABLE {
+    } else if table == Table::Hours {
         let names = merged_day_files(target, dir, &p)?;
         let list = serde_json::to_vec(&names).map_err(io::Error::other)?;
         target.put(&objects_key(dir, &merged.name), list)?;

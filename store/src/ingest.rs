@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use glaux_compiler::layout::{
-    HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE, day_of, partition_column,
-};
+use glaux_compiler::layout::{HOURS_TABLE, Table, VALUES_TABLE, day_of};
 use glaux_compiler::window::partition_of;
 use sha2::{Digest, Sha256};
 
@@ -215,7 +213,7 @@ impl StoredFiles {
     pub fn scan(target: &dyn Target) -> std::io::Result<Self> {
         let mut hours: HashMap<String, BTreeSet<String>> = HashMap::new();
         let mut compacted: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for table in [INDEX_TABLE, MESSAGE_TABLE] {
+        for table in [Table::Index, Table::Messages] {
             for key in target.list(&format!("{table}/"))? {
                 let Some((dt, name)) = partition_file(table, &key) else {
                     continue;
@@ -245,7 +243,7 @@ impl StoredFiles {
             .collect();
         let mut hours_merged: HashMap<String, BTreeSet<String>> = HashMap::new();
         for key in &hours_files {
-            let Some((day, name)) = partition_file(HOURS_TABLE, key) else {
+            let Some((day, name)) = partition_file(Table::Hours, key) else {
                 continue;
             };
             if crate::compact_s3::is_objects_list(name) {
@@ -552,7 +550,7 @@ pub fn ingest_bytes(
         .find(|d| {
             !stored
                 .hours_files
-                .contains(&partition_key(HOURS_TABLE, d, &name))
+                .contains(&partition_key(Table::Hours, d, &name))
         })
         .or_else(|| {
             stored
@@ -622,7 +620,7 @@ pub fn ingest_bytes(
     // record of the earlier version may no longer hold the token.
     let mut earlier: BTreeMap<&str, Vec<crate::writer::OwnedHourRow>> = BTreeMap::new();
     for day in by_day.keys().chain(earlier_days.iter()) {
-        let key = partition_key(HOURS_TABLE, day, &name);
+        let key = partition_key(Table::Hours, day, &name);
         if stored.hours_files.contains(&key) && !earlier.contains_key(day) {
             earlier.insert(day, decode_hours(target.get(&key)?.into())?);
         }
@@ -638,7 +636,7 @@ pub fn ingest_bytes(
         .copied()
         .collect::<BTreeSet<_>>()
     {
-        let key = partition_key(HOURS_TABLE, day, &name);
+        let key = partition_key(Table::Hours, day, &name);
         let rows: Vec<HourRow<'_>> = by_day.get(day).cloned().unwrap_or_default();
         let before = earlier
             .get(day)
@@ -658,12 +656,15 @@ pub fn ingest_bytes(
         let encoded = encode_partition(object, &tag, &vocabulary, &ranks, &mut rows)?;
         report.index_rows += encoded.index_rows;
         report.bytes_out += (encoded.index.len() + encoded.messages.len()) as u64;
-        target.put(&partition_key(INDEX_TABLE, &dt, &name), encoded.index)?;
-        target.put(&partition_key(MESSAGE_TABLE, &dt, &name), encoded.messages)?;
+        target.put(&partition_key(Table::Index, &dt, &name), encoded.index)?;
+        target.put(
+            &partition_key(Table::Messages, &dt, &name),
+            encoded.messages,
+        )?;
         report.files_written += 2;
         if stored.field_values {
             report.bytes_out += encoded.values.len() as u64;
-            target.put(&partition_key(VALUES_TABLE, &dt, &name), encoded.values)?;
+            target.put(&partition_key(Table::Values, &dt, &name), encoded.values)?;
             report.files_written += 1;
         }
         report.partitions.insert(dt);
@@ -676,7 +677,7 @@ pub fn ingest_bytes(
         if hours.contains(dt) {
             continue;
         }
-        for table in [INDEX_TABLE, MESSAGE_TABLE, VALUES_TABLE] {
+        for table in [Table::Index, Table::Messages, Table::Values] {
             target.delete(&partition_key(table, dt, &name))?;
         }
     }
@@ -704,21 +705,21 @@ fn unnamed<'a>(rows: &[HourRow<'a>]) -> Vec<HourRow<'a>> {
 /// The partition value and file name of a key of `table`,
 /// `<table>/<column>=<value>/<name>`: the inverse of [`partition_key`];
 /// `None` for any other key (deeper, or of another table).
-pub fn partition_file<'a>(table: &str, key: &'a str) -> Option<(&'a str, &'a str)> {
+pub fn partition_file(table: Table, key: &str) -> Option<(&str, &str)> {
     let (dir, name) = key
-        .strip_prefix(table)?
+        .strip_prefix(table.name())?
         .strip_prefix('/')?
         .split_once('/')?;
     let value = dir
-        .strip_prefix(partition_column(table))?
+        .strip_prefix(table.partition_column())?
         .strip_prefix('=')?;
     (!name.contains('/')).then_some((value, name))
 }
 
 /// `<table>/dt=<dt>/<name>` (`token_hours/day=<day>/<name>`): a data
 /// file's key relative to the store root.
-pub fn partition_key(table: &str, partition: &str, name: &str) -> String {
-    format!("{table}/{}={partition}/{name}", partition_column(table))
+pub fn partition_key(table: Table, partition: &str, name: &str) -> String {
+    format!("{table}/{}={partition}/{name}", table.partition_column())
 }
 
 #[cfg(test)]
@@ -802,7 +803,7 @@ mod tests {
         // writes.
         let no_index = crate::target::FailingPuts {
             store: &store,
-            fails: |key| key.starts_with(INDEX_TABLE),
+            fails: |key| key.starts_with(glaux_compiler::layout::INDEX_TABLE),
         };
         let stopped = ingest_from(&no_index, &files, &tagged).unwrap();
         assert_eq!(stopped.failed.len(), 1, "{stopped}");

@@ -39,6 +39,11 @@ impl Store {
         &self.root
     }
 
+    /// `<root>/<table>`
+    pub fn dir(&self, table: glaux_compiler::layout::Table) -> PathBuf {
+        self.root.join(table.name())
+    }
+
     /// `<root>/indices`
     pub fn index_dir(&self) -> PathBuf {
         self.root.join(INDEX_TABLE)

@@ -64,6 +64,11 @@ pub fn hours_schema() -> SchemaRef {
     schema_of(HOURS_COLUMNS)
 }
 
+/// Arrow schema of `table`'s files (without the partition column).
+pub fn schema(table: glaux_compiler::layout::Table) -> SchemaRef {
+    schema_of(table.columns())
+}
+
 /// A record ready to be written.
 #[derive(Debug)]
 pub struct Row {

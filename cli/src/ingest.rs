@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use glaux_aws::StoreLocation;
 use glaux_aws::s3::{S3, S3Url};
 use glaux_aws::store::{S3Objects, S3Target, list_logs};
-use glaux_store::{Files, IngestOptions, IngestReport, Source, Store, Target};
+use glaux_store::{Files, IngestOptions, IngestReport, Source, Target};
 
 use crate::cli::IngestArgs;
 use crate::config::Settings;
@@ -43,7 +44,7 @@ impl Source for Chain {
 /// Runs the ingest command; returns the exit status.
 pub fn run(
     args: IngestArgs,
-    store: &str,
+    store: &StoreLocation,
     settings: &Settings,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -55,12 +56,9 @@ pub fn run(
             return EXIT_ERROR;
         }
     };
-    let store_s3 = match S3Url::parse(store).transpose() {
-        Ok(u) => u,
-        Err(e) => {
-            let _ = writeln!(err, "error: --store: {e}");
-            return EXIT_ERROR;
-        }
+    let store_s3 = match store {
+        StoreLocation::S3(url) => Some(url),
+        StoreLocation::Local(_) => None,
     };
     let options = IngestOptions {
         tag: args.tag,
@@ -145,8 +143,8 @@ pub fn run(
     // S3).
     let _lock;
     let _s3_lock;
-    let target: &dyn Target = match (&store_s3, &s3) {
-        (Some(url), Some(s3)) => {
+    let target: &dyn Target = match (store, &s3) {
+        (StoreLocation::S3(url), Some(s3)) => {
             s3_store = S3Target::new(s3.clone(), url.clone(), runtime.handle().clone());
             _s3_lock = match glaux_store::compact_s3::lock(&s3_store, "ingest") {
                 Ok(lock) => lock,
@@ -157,16 +155,29 @@ pub fn run(
             };
             &s3_store
         }
-        _ => {
-            local_store = Store::new(store);
+        (StoreLocation::S3(url), None) => {
+            // Not reached: AWS is set up above whenever the store is on S3.
+            let _ = writeln!(err, "error: no S3 client for the store {url}");
+            return EXIT_ERROR;
+        }
+        (StoreLocation::Local(store), _) => {
+            local_store = store.clone();
             if let Err(e) = local_store.create() {
-                let _ = writeln!(err, "error: creating the store at {store}: {e}");
+                let _ = writeln!(
+                    err,
+                    "error: creating the store at {}: {e}",
+                    store.root().display()
+                );
                 return EXIT_ERROR;
             }
             _lock = match glaux_store::compact::lock(&local_store) {
                 Ok(lock) => lock,
                 Err(e) => {
-                    let _ = writeln!(err, "error: locking the store at {store}: {e}");
+                    let _ = writeln!(
+                        err,
+                        "error: locking the store at {}: {e}",
+                        store.root().display()
+                    );
                     return EXIT_ERROR;
                 }
             };

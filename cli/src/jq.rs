@@ -11,7 +11,7 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
 
-use crate::output::Hit;
+use glaux_search::Hit;
 
 /// What a filter produced.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -74,8 +74,6 @@ fn demo_store(dir: &Path) -> std::path::PathBuf {
 /// engine answered the same statement, so the Athena run takes the same
 /// steps (hours, finds, fetch) and must print the same records.
 fn athena_answers(store: &Path, query: &str) -> Vec<Value> {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::DataType;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let engine = rt
         .block_on(glaux_local_engine::LocalEngine::open(
@@ -86,74 +84,99 @@ fn athena_answers(store: &Path, query: &str) -> Vec<Value> {
     let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
     let compiled =
         glaux_compiler::compile(query, &glaux_compiler::CompileOptions::at(now)).unwrap();
-    let answers = std::cell::RefCell::new(Vec::new());
-    rt.block_on(glaux_cli::steps::run_steps(&compiled, |sql| {
-        let (engine, answers) = (&engine, &answers);
-        async move {
-            let batches = engine.run(&sql).await.map_err(|e| e.to_string())?;
-            // Columns from the result, or (no batch) from the statement.
-            let names: Vec<String> = match batches.first() {
-                Some(b) => b
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect(),
-                None if sql.ends_with("FROM \"hits\"") => ["dt", "object", "seq", "time_ms"]
-                    .map(String::from)
-                    .to_vec(),
-                None if sql.ends_with("\"dt\" DESC") => vec!["dt".to_string()],
-                None => glaux_columns().iter().map(|(n, _)| n.to_string()).collect(),
-            };
-            // Athena's type of each column: the result's, or by name.
-            let types: Vec<&str> = match batches.first() {
-                Some(b) => b
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| match f.data_type() {
-                        DataType::Int64 => "bigint",
-                        DataType::Float64 => "double",
-                        DataType::Boolean => "boolean",
-                        _ => "varchar",
-                    })
-                    .collect(),
-                None => names
-                    .iter()
-                    .map(|n| match n.as_str() {
-                        "seq" | "time_ms" => "bigint",
-                        _ => "varchar",
-                    })
-                    .collect(),
-            };
-            let columns: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(types).collect();
-            let mut rows = vec![header(&columns)];
-            for b in &batches {
-                let cells: Vec<_> = (0..b.num_columns())
-                    .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8).unwrap())
-                    .collect();
-                for r in 0..b.num_rows() {
-                    rows.push(row(&cells
-                        .iter()
-                        .map(|c| {
-                            let c = c.as_string::<i32>();
-                            (!c.is_null(r)).then(|| c.value(r).to_string())
-                        })
-                        .collect::<Vec<_>>()));
-                }
-            }
-            let info: Vec<Value> = columns
-                .iter()
-                .map(|(n, t)| json!({"Name": n, "Label": n, "Type": t}))
-                .collect();
-            answers
-                .borrow_mut()
-                .push(json!({"rows": rows, "column_info": info}));
-            Ok::<_, String>(batches)
-        }
-    }))
+    let recording = Recording {
+        engine: &engine,
+        answers: std::cell::RefCell::new(Vec::new()),
+    };
+    rt.block_on(glaux_search::run_steps(
+        &compiled,
+        &recording,
+        &mut glaux_search::Watch::unwatched(),
+    ))
     .unwrap();
-    answers.into_inner()
+    recording.answers.into_inner()
+}
+
+/// The local engine, keeping each statement's rows as Athena would page
+/// them.
+struct Recording<'a> {
+    engine: &'a glaux_local_engine::LocalEngine,
+    answers: std::cell::RefCell<Vec<Value>>,
+}
+
+impl glaux_search::Engine for Recording<'_> {
+    async fn run(
+        &self,
+        sql: &str,
+        watch: &mut glaux_search::Watch<'_>,
+    ) -> Result<glaux_search::Done, glaux_search::SearchError> {
+        let done = glaux_search::Engine::run(self.engine, sql, watch).await?;
+        self.answers.borrow_mut().push(answer(sql, &done.batches));
+        Ok(done)
+    }
+}
+
+/// `batches`, the rows of `sql`, as Athena's results: a header row first,
+/// with column info.
+fn answer(sql: &str, batches: &[arrow::array::RecordBatch]) -> Value {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::DataType;
+    // Columns from the result, or (no batch) from the statement.
+    let names: Vec<String> = match batches.first() {
+        Some(b) => b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
+        None if sql.ends_with("FROM \"hits\"") => ["dt", "object", "seq", "time_ms"]
+            .map(String::from)
+            .to_vec(),
+        None if sql.ends_with("\"dt\" DESC") => vec!["dt".to_string()],
+        None => glaux_columns().iter().map(|(n, _)| n.to_string()).collect(),
+    };
+    // Athena's type of each column: the result's, or by name.
+    let types: Vec<&str> = match batches.first() {
+        Some(b) => b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Int64 => "bigint",
+                DataType::Float64 => "double",
+                DataType::Boolean => "boolean",
+                _ => "varchar",
+            })
+            .collect(),
+        None => names
+            .iter()
+            .map(|n| match n.as_str() {
+                "seq" | "time_ms" => "bigint",
+                _ => "varchar",
+            })
+            .collect(),
+    };
+    let columns: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(types).collect();
+    let mut rows = vec![header(&columns)];
+    for b in batches {
+        let cells: Vec<_> = (0..b.num_columns())
+            .map(|i| arrow::compute::cast(b.column(i), &DataType::Utf8).unwrap())
+            .collect();
+        for r in 0..b.num_rows() {
+            rows.push(row(&cells
+                .iter()
+                .map(|c| {
+                    let c = c.as_string::<i32>();
+                    (!c.is_null(r)).then(|| c.value(r).to_string())
+                })
+                .collect::<Vec<_>>()));
+        }
+    }
+    let info: Vec<Value> = columns
+        .iter()
+        .map(|(n, t)| json!({"Name": n, "Label": n, "Type": t}))
+        .collect();
+    json!({"rows": rows, "column_info": info})
 }
 
 #[test]

@@ -27,9 +27,11 @@ pub use crate::commands::{COMMANDS, Command};
 use crate::complete::{Vocabulary, complete};
 use crate::config::EngineKind;
 use crate::highlight::{parse_error, render};
-use crate::output::{self, Format, Hit, Look};
-use crate::session::{self, SearchError, Session};
+use crate::output::{self, Format, Look};
+use crate::session::{self, Session};
 use crate::{Terminal, render_report, saved, search_error};
+use glaux_search::Hit;
+use glaux_search::SearchError;
 
 /// The help text (kept for callers of the old name).
 pub fn help() -> String {
@@ -287,10 +289,12 @@ pub fn run(mut session: Session, term: &Terminal) -> i32 {
         env!("CARGO_PKG_VERSION"),
         engine_line(&session),
     );
-    if session.engine_kind() == EngineKind::Local && !session.store.exists() {
+    if session.engine_kind() == EngineKind::Local
+        && session.store.local().is_some_and(|s| !s.exists())
+    {
         println!(
             "note: no store at {} yet; run `glaux ingest --store DIR PATH...` or `glaux demo`",
-            session.store.root().display()
+            session.store
         );
     }
     loop {
@@ -341,7 +345,7 @@ pub fn run(mut session: Session, term: &Terminal) -> i32 {
 /// `local store /path` or `Athena, database glaux, workgroup primary`.
 fn engine_line(session: &Session) -> String {
     match session.engine_kind() {
-        EngineKind::Local => format!("local store {}", session.store.root().display()),
+        EngineKind::Local => format!("local store {}", session.store),
         EngineKind::Athena => {
             let a = session.settings.athena();
             format!(
@@ -377,7 +381,7 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
                 fields: session.line_fields(),
             };
             let _ = match &outcome.table {
-                Some(t) => crate::table::write(
+                Some(t) => crate::grid::write(
                     &mut text,
                     t,
                     view.format,
@@ -439,7 +443,7 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
         Command::Explain(q) => match session.compile(&q) {
             Ok(c) => {
                 eprint!("{}", crate::render_warnings(&c, &q, color));
-                let _ = writeln!(out, "{}", crate::sql_statement(&c));
+                let _ = writeln!(out, "{}", glaux_search::explain::sql_statement(&c));
             }
             Err(r) => eprint!("{}", render_report(&r, color)),
         },

@@ -5,19 +5,19 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use glaux_athena_engine::Progress;
 use glaux_athena_engine::cost::{cost_usd, human_bytes, human_usd};
-use glaux_athena_engine::{AthenaEngine, AthenaError, Progress};
+use glaux_aws::StoreLocation;
 use glaux_compiler::{CompileOptions, Compiled, Report, WindowSpec, compile};
-use glaux_local_engine::{EngineError, LocalEngine};
+use glaux_local_engine::LocalEngine;
+use glaux_search::{Athena, AthenaRun, Cancel, Found, Hit, SearchError, Watch, execute};
 use glaux_store::Store;
 use glaux_store::catalog::FieldCatalog;
 use std::sync::Arc;
 
 use crate::config::{EngineKind, Settings};
 use crate::interrupt::{Interrupts, WhenIdle};
-use crate::output::{Hit, hits_from_batches};
 use crate::progress::{Spinner, athena_status};
-use crate::steps::{StepError, run_steps};
 
 /// Where "now" comes from: the system clock, or a fixed instant (`--now`,
 /// for reproducible output in tests and docs).
@@ -36,74 +36,6 @@ impl Clock {
     }
 }
 
-/// Errors a search can end with.
-#[derive(Debug)]
-pub enum SearchError {
-    /// The query or an option is wrong: render with the query text.
-    Compile(Report),
-    Engine(EngineError),
-    Athena(AthenaError),
-    /// AWS access could not be set up (no credentials, no region).
-    Aws(glaux_aws::AwsError),
-    /// A setting is wrong or does not fit the engine.
-    Config(String),
-    Output(String),
-    /// Ctrl-C while the query ran.
-    Cancelled,
-    /// `error` stopped a search after some of its Athena queries had run
-    /// (the hours, a find): those are billed, so the user is told what
-    /// they scanned and cost, and their ids.
-    AfterAthenaRuns {
-        error: Box<SearchError>,
-        ran: Vec<AthenaRun>,
-    },
-}
-
-impl SearchError {
-    /// This error, told with the Athena queries that ran before it
-    /// ([`SearchError::AfterAthenaRuns`]) when there are any.
-    fn after_athena_runs(self, ran: Vec<AthenaRun>) -> SearchError {
-        if ran.is_empty() {
-            self
-        } else {
-            SearchError::AfterAthenaRuns {
-                error: Box::new(self),
-                ran,
-            }
-        }
-    }
-}
-
-impl From<EngineError> for SearchError {
-    fn from(e: EngineError) -> Self {
-        SearchError::Engine(e)
-    }
-}
-
-impl From<StepError> for SearchError {
-    fn from(e: StepError) -> Self {
-        SearchError::Output(e.to_string())
-    }
-}
-
-impl From<AthenaError> for SearchError {
-    fn from(e: AthenaError) -> Self {
-        if e.is_cancelled_by_user() {
-            SearchError::Cancelled
-        } else {
-            SearchError::Athena(e)
-        }
-    }
-}
-
-/// What Athena reported about a run, for the footer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AthenaRun {
-    pub query_execution_id: String,
-    pub stats: glaux_athena_engine::Stats,
-    pub price_per_tb: f64,
-}
-
 /// What a search returned.
 #[derive(Debug)]
 pub struct Outcome {
@@ -111,7 +43,7 @@ pub struct Outcome {
     pub hits: Vec<Hit>,
     /// The stages' table, when they make one (`| stats …`); `hits` is
     /// then empty.
-    pub table: Option<crate::table::Table>,
+    pub table: Option<glaux_search::Table>,
     pub elapsed: Duration,
     /// The Athena queries the search ran (none on the local engine).
     pub athena: Vec<AthenaRun>,
@@ -132,7 +64,7 @@ pub const LINE_FIELDS: usize = 4;
 
 /// Session state.
 pub struct Session {
-    pub store: Store,
+    pub store: StoreLocation,
     pub database: String,
     pub window: WindowSpec,
     pub limit: Option<u64>,
@@ -140,7 +72,7 @@ pub struct Session {
     /// Engine, AWS and Athena settings with their origins.
     pub settings: Settings,
     engine: Option<LocalEngine>,
-    athena: Option<AthenaEngine>,
+    athena: Option<Athena>,
     /// The store's field catalog, read on first use.
     catalog: std::cell::OnceCell<Option<Arc<FieldCatalog>>>,
     interrupts: Interrupts,
@@ -150,14 +82,11 @@ pub struct Session {
     pub spinner: Option<usize>,
 }
 
-/// A Ctrl-C press, as a future a search step can race against.
-type Cancel = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
 impl Session {
     /// A session; Ctrl-C is caught from here on (`idle` says what a press
     /// outside a search does).
     pub fn new(
-        store: Store,
+        store: StoreLocation,
         clock: Clock,
         settings: Settings,
         idle: WhenIdle,
@@ -193,12 +122,12 @@ impl Session {
             // Athena's tables are what `glaux ddl` made, the token-hours
             // table among them; a local store may predate it.
             hours_table: match self.engine_kind() {
-                EngineKind::Local => self.store.has_hours_table(),
+                EngineKind::Local => self.store.local().is_some_and(Store::has_hours_table),
                 EngineKind::Athena => true,
             },
             // The same for the field-values table.
             values_table: match self.engine_kind() {
-                EngineKind::Local => self.store.has_values_table(),
+                EngineKind::Local => self.store.local().is_some_and(Store::has_values_table),
                 EngineKind::Athena => true,
             },
             max_keys: glaux_compiler::plan::MAX_KEYS,
@@ -235,80 +164,32 @@ impl Session {
             return Ok(outcome);
         }
         let _searching = self.interrupts.searching();
-        let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
         let spinner = self.spinner(local_status(&outcome.compiled));
-        let ran = match self.engine_kind() {
+        let report = |p: Progress| say(&spinner, athena_status(&p));
+        let mut watch = Watch {
+            cancel: Box::pin(self.interrupts.next_press()),
+            progress: &report,
+        };
+        let found = match self.engine_kind() {
             EngineKind::Local => {
                 self.open_local()?;
                 let engine = self.engine.as_ref().expect("opened above");
-                let scanned = std::cell::Cell::new(0);
-                let ran = self.runtime.block_on(async {
-                    let steps = run_steps(&outcome.compiled, |sql| {
-                        let scanned = &scanned;
-                        async move {
-                            let (batches, bytes) = engine.run_measured(&sql).await?;
-                            scanned.set(scanned.get() + bytes);
-                            Ok::<_, SearchError>(batches)
-                        }
-                    });
-                    tokio::select! {
-                        r = steps => r,
-                        () = &mut cancel => Err(SearchError::Cancelled),
-                    }
-                })?;
-                outcome.local_scanned = Some(scanned.get());
-                ran
+                self.runtime
+                    .block_on(execute(&outcome.compiled, engine, &mut watch))?
             }
             EngineKind::Athena => {
                 say(&spinner, "Athena: checking AWS credentials".into());
-                let engine = self.athena(&mut cancel)?.clone();
-                let report = |p: Progress| say(&spinner, athena_status(&p));
-                let price_per_tb = self.settings.price_per_tb().unwrap_or(5.0);
-                // Each statement takes the Ctrl-C future and gives it back:
-                // statements run one at a time.
-                let cancel = std::cell::RefCell::new(Some(cancel));
-                let runs = std::cell::RefCell::new(Vec::new());
-                let ran = self.runtime.block_on(run_steps(&outcome.compiled, |sql| {
-                    let (engine, cancel, runs, report) = (&engine, &cancel, &runs, &report);
-                    async move {
-                        let mut press = cancel
-                            .borrow_mut()
-                            .take()
-                            .expect("statements run one at a time");
-                        let finished = engine.run_reporting(&sql, &mut press, report).await;
-                        *cancel.borrow_mut() = Some(press);
-                        let finished = finished.map_err(SearchError::from)?;
-                        runs.borrow_mut().push(AthenaRun {
-                            query_execution_id: finished.query_execution_id,
-                            stats: finished.stats,
-                            price_per_tb,
-                        });
-                        Ok::<_, SearchError>(finished.batches)
-                    }
-                }));
-                let runs = runs.into_inner();
-                match ran {
-                    Ok(ran) => {
-                        outcome.athena = runs;
-                        ran
-                    }
-                    Err(error) => return Err(error.after_athena_runs(runs)),
-                }
+                let engine = self.athena(&mut watch.cancel)?.clone();
+                self.runtime
+                    .block_on(execute(&outcome.compiled, &engine, &mut watch))?
             }
         };
         drop(spinner);
-        // The queries ran and are billed even when their rows are not
-        // usable: say so, as for any error after a query ran.
-        if outcome.compiled.plan.shape == glaux_compiler::plan::Shape::Table {
-            outcome.table = Some(
-                crate::table::from_batches(&outcome.compiled, &ran.batches).map_err(|e| {
-                    SearchError::Output(e).after_athena_runs(outcome.athena.clone())
-                })?,
-            );
-        } else {
-            outcome.hits = hits_from_batches(&ran.batches)
-                .map_err(|e| SearchError::Output(e).after_athena_runs(outcome.athena.clone()))?;
-        }
+        let Found { hits, table, ran } = found;
+        outcome.hits = hits;
+        outcome.table = table;
+        outcome.athena = ran.athena_runs();
+        outcome.local_scanned = ran.scanned_locally();
         outcome.statements = ran.statements;
         outcome.statement_times = ran.times;
         outcome.elapsed = started.elapsed();
@@ -324,15 +205,15 @@ impl Session {
     /// Opens the local engine on first use.
     fn open_local(&mut self) -> Result<(), SearchError> {
         if self.engine.is_none() {
-            if self.store.root().to_string_lossy().starts_with("s3://") {
+            let StoreLocation::Local(store) = &self.store else {
                 return Err(SearchError::Config(format!(
                     "the local engine reads a store on this machine, not {}; use --engine athena (or \\engine athena) for a store on S3",
-                    self.store.root().display()
+                    self.store
                 )));
-            }
+            };
             let engine = self
                 .runtime
-                .block_on(LocalEngine::open(&self.store, &self.database))?;
+                .block_on(LocalEngine::open(store, &self.database))?;
             self.engine = Some(engine);
         }
         Ok(())
@@ -340,7 +221,7 @@ impl Session {
 
     /// The Athena engine, set up on first use (credentials and region are
     /// checked then, within seconds).
-    fn athena(&mut self, cancel: &mut Cancel) -> Result<&AthenaEngine, SearchError> {
+    fn athena(&mut self, cancel: &mut Cancel) -> Result<&Athena, SearchError> {
         if self.athena.is_none() {
             let aws = self.settings.aws();
             let config = self.runtime.block_on(async {
@@ -351,9 +232,15 @@ impl Session {
             })?;
             let mut settings = self.settings.athena();
             settings.database = self.database.clone();
-            self.athena = Some(AthenaEngine::new(&config, settings));
+            self.athena = Some(Athena {
+                engine: glaux_athena_engine::AthenaEngine::new(&config, settings),
+                price_per_tb: self.settings.price_per_tb().unwrap_or(5.0),
+            });
         }
-        Ok(self.athena.as_ref().expect("engine set up above"))
+        // The price is a setting that may have changed since.
+        let athena = self.athena.as_mut().expect("engine set up above");
+        athena.price_per_tb = self.settings.price_per_tb().unwrap_or(5.0);
+        Ok(athena)
     }
 
     /// Switches engines (`\engine`); the next search sets the new one up.
@@ -373,18 +260,17 @@ impl Session {
         let _searching = self.interrupts.searching();
         let mut cancel: Cancel = Box::pin(self.interrupts.next_press());
         let spinner = self.spinner("Athena: checking AWS credentials".into());
-        let engine = self.athena(&mut cancel)?.clone();
-        let price = self.settings.price_per_tb().unwrap_or(5.0);
+        let athena = self.athena(&mut cancel)?.clone();
         let mut runs = Vec::new();
         for sql in statements {
             let report = |p: Progress| say(&spinner, athena_status(&p));
-            let f = self
-                .runtime
-                .block_on(engine.run_reporting(sql, &mut cancel, &report))?;
+            let f =
+                self.runtime
+                    .block_on(athena.engine.run_reporting(sql, &mut cancel, &report))?;
             runs.push(AthenaRun {
                 query_execution_id: f.query_execution_id,
                 stats: f.stats,
-                price_per_tb: price,
+                price_per_tb: athena.price_per_tb,
             });
         }
         Ok(runs)
@@ -432,7 +318,7 @@ impl Session {
         }
         self.catalog
             .get_or_init(|| {
-                glaux_store::catalog::read(&self.store)
+                glaux_store::catalog::read(self.store.local()?)
                     .ok()
                     .filter(|c| !c.fields.is_empty())
                     .map(Arc::new)

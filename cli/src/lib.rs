@@ -10,6 +10,7 @@ pub mod compact;
 pub mod complete;
 pub mod config;
 pub mod demo;
+pub mod grid;
 pub mod highlight;
 pub mod ingest;
 pub mod interrupt;
@@ -20,22 +21,21 @@ pub mod progress;
 pub mod repl;
 pub mod saved;
 pub mod session;
-pub mod steps;
-pub mod table;
 
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
+use glaux_aws::StoreLocation;
 use glaux_compiler::window::{parse_duration, parse_time};
 use glaux_compiler::{CompileError, Report, WindowSpec};
-use glaux_store::Store;
 
 use crate::cli::{Cli, Command, WindowArgs};
 use crate::interrupt::WhenIdle;
-use crate::session::{Clock, SearchError, Session};
+use crate::session::{Clock, Session};
+use glaux_search::SearchError;
+use glaux_search::explain::sql_statement;
 
 // Exit statuses, as grep has them, so `if glaux query …; then` reads
 // "if anything matched". Documented in `glaux --help` and docs/repl.md.
@@ -66,47 +66,6 @@ pub fn render_report(report: &Report, color: bool) -> String {
         out = report.to_string();
     }
     out
-}
-
-/// The SQL as printed by `--explain`: a statement ends with `;`; a query
-/// that runs nothing is its header comment alone. A search of several
-/// statements shows the later ones as commented templates: `--explain`
-/// runs nothing, so has none of the hours and keys that go into them, and
-/// the output stays a script that runs (its first statement).
-pub fn sql_statement(c: &glaux_compiler::Compiled) -> String {
-    if !c.runs() {
-        return c.sql.trim_end().to_string();
-    }
-    let mut out = format!("{};", c.sql);
-    let later = glaux_compiler::search::templates(c);
-    for (i, template) in later.iter().enumerate() {
-        let _ = write!(
-            out,
-            "\n\n-- step {} of {}, with what the steps before return written in as literals:\n{};",
-            i + 2,
-            later.len() + 1,
-            commented(template)
-        );
-    }
-    if let Some(join) = &c.join {
-        let _ = write!(
-            out,
-            "\n\n-- instead of step {}, when the index finds more than {} records:\n{};",
-            later.len() + 1,
-            c.plan.max_keys,
-            commented(join)
-        );
-    }
-    out
-}
-
-/// `sql` as comment lines. `comment_text`: a line break or carriage
-/// return inside a literal must not end its comment.
-fn commented(sql: &str) -> String {
-    sql.lines()
-        .map(|l| format!("--   {}", glaux_compiler::sql::comment_text(l)))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The statements a search ran, as `\sql on` prints them above its
@@ -338,13 +297,18 @@ pub fn run_with(
             return EXIT_ERROR;
         }
     };
-    let store_text = settings.get("store").unwrap_or_default().to_string();
-    let store = Store::new(&store_text);
+    let store = match StoreLocation::parse(settings.get("store").unwrap_or_default()) {
+        Ok(store) => store,
+        Err(e) => {
+            let _ = writeln!(err, "error: --store: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let database = settings
         .get("database")
         .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
         .to_string();
-    let new_session = |store: Store, idle: WhenIdle, err: &mut dyn Write| match Session::new(
+    let new_session = |store: StoreLocation, idle: WhenIdle, err: &mut dyn Write| match Session::new(
         store,
         clock,
         settings.clone(),
@@ -366,9 +330,9 @@ pub fn run_with(
             None => EXIT_ERROR,
         },
         Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
-        Command::Ingest(args) => ingest::run(args, &store_text, &settings, out, err),
+        Command::Ingest(args) => ingest::run(args, &store, &settings, out, err),
         Command::Gen(args) => generate(&args, out, err),
-        Command::Compact => compact::run(&store_text, &settings, out, err),
+        Command::Compact => compact::run(&store, &settings, out, err),
         Command::Bench(args) => {
             let paths = bench::BenchPaths {
                 store: args
@@ -441,7 +405,7 @@ pub fn run_with(
                         fields: session.line_fields(),
                     };
                     let written = match &outcome.table {
-                        Some(t) => table::write(out, t, args.format, term.width, term.color_out),
+                        Some(t) => grid::write(out, t, args.format, term.width, term.color_out),
                         None => output::write_hits(out, &outcome.hits, args.format, &look),
                     };
                     if let Err(e) = written {
@@ -459,11 +423,10 @@ pub fn run_with(
             }
         }
         Command::Ddl(args) => {
-            let Some(location) = args
-                .location
-                .clone()
-                .or_else(|| store_text.starts_with("s3://").then(|| store_text.clone()))
-            else {
+            let Some(location) = args.location.clone().or_else(|| match &store {
+                StoreLocation::S3(url) => Some(url.to_string()),
+                StoreLocation::Local(_) => None,
+            }) else {
                 let _ = writeln!(
                     err,
                     "error: the DDL needs the store's S3 location: pass --location s3://bucket/prefix (or --store s3://…)"

@@ -3,23 +3,23 @@
 
 use std::io::Write;
 
+use glaux_aws::StoreLocation;
 use glaux_aws::s3::{S3, S3Url};
 use glaux_aws::store::S3Target;
-use glaux_store::Store;
 
 use crate::config::Settings;
 use crate::{EXIT_ERROR, EXIT_OK};
 
-/// Runs the compact command on `store` (a directory or `s3://…`); returns
-/// the exit status.
-pub fn run(store: &str, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let result = match S3Url::parse(store) {
-        None => glaux_store::compact::compact(&Store::new(store), &|_| {}),
-        Some(Err(e)) => {
-            let _ = writeln!(err, "error: --store: {e}");
-            return EXIT_ERROR;
-        }
-        Some(Ok(url)) => on_s3(url, settings),
+/// Runs the compact command on `store`; returns the exit status.
+pub fn run(
+    store: &StoreLocation,
+    settings: &Settings,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let result = match store {
+        StoreLocation::Local(local) => glaux_store::compact::compact(local, &|_| {}),
+        StoreLocation::S3(url) => on_s3(url.clone(), settings),
     };
     match result {
         Ok(report) => {

@@ -87,7 +87,7 @@ pub fn run(
         crate::config::Origin::Flag("glaux demo"),
     );
     match Session::new(
-        store,
+        glaux_aws::StoreLocation::Local(store),
         clock,
         settings.clone(),
         crate::interrupt::WhenIdle::Ignore,

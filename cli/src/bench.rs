@@ -810,30 +810,32 @@ fn run_once(
     engine: &LocalEngine,
     search: &Search<'_>,
 ) -> Result<OneRun, String> {
+    // Both through the same call (`run_measured`, the swap lock held), so
+    // the baseline and glaux pay the same per statement.
     match search {
         Search::Sql(sql) => runtime
-            .block_on(engine.run_scan(sql))
+            .block_on(engine.run_measured(sql))
             .map(|(batches, scan)| {
                 let each = vec![(Rows::Records, scan.bytes)];
                 (batches, scan, each)
             })
             .map_err(|e| format!("{e}\n{sql}")),
         Search::Glaux(compiled) => {
-            let scans = std::cell::RefCell::new((ScanStats::default(), Vec::new()));
-            let ran = runtime.block_on(crate::steps::run_steps(compiled, |sql| {
-                let scans = &scans;
-                async move {
-                    let (batches, scan) = engine
-                        .run_scan(&sql)
-                        .await
-                        .map_err(|e| format!("{e}\n{sql}"))?;
-                    let mut scans = scans.borrow_mut();
-                    scans.1.push(scan.bytes);
-                    scans.0.absorb(scan);
-                    Ok::<_, String>(batches)
+            let ran = runtime
+                .block_on(glaux_search::run_steps(
+                    compiled,
+                    engine,
+                    &mut glaux_search::Watch::unwatched(),
+                ))
+                .map_err(|e| format!("{e}\n{}", compiled.sql))?;
+            let mut scan = ScanStats::default();
+            let mut bytes = Vec::new();
+            for cost in &ran.costs {
+                if let glaux_search::Cost::Local(s) = cost {
+                    bytes.push(s.bytes);
+                    scan.absorb(s.clone());
                 }
-            }))?;
-            let (scan, bytes) = scans.into_inner();
+            }
             let each = ran.rows.iter().copied().zip(bytes).collect();
             Ok((ran.batches, scan, each))
         }
