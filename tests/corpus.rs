@@ -114,15 +114,26 @@ fn misspelled_field_names_the_known_one() {
         .map(String::from)
         .to_vec(),
     );
+    // Strict (`--strict`): an error, with the likely field.
+    options.strict_fields = true;
     for query in ["evntName:ConsoleLogin", "useridentity.username:alice OR x"] {
         let err = compile(query, &options).unwrap_err();
         let rendered = glaux_cli::render_report(&err.with_source(query), false);
         insta::assert_snapshot!(rendered);
     }
-    // Unknown and not close to anything: a warning, and the query runs.
+    // Not strict, the default: a warning, and the query runs.
+    options.strict_fields = false;
     let c = compile("completelyDifferent:x", &options).unwrap();
     let warnings = glaux_cli::render_warnings(&c, "completelyDifferent:x", false);
     insta::assert_snapshot!(warnings);
+    for query in ["evntName:ConsoleLogin", "useridentity.username:alice OR x"] {
+        let c = compile(query, &options).unwrap();
+        insta::assert_snapshot!(glaux_cli::render_warnings(&c, query, false));
+    }
+    options.strict_fields = true;
+    let err = compile("completelyDifferent:x", &options).unwrap_err();
+    let rendered = glaux_cli::render_report(&err.with_source("completelyDifferent:x"), false);
+    insta::assert_snapshot!(rendered);
 }
 
 /// An export (no limit) finds up to 1,001 keys, fetches them when they

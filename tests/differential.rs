@@ -384,6 +384,42 @@ const TAGS: &[&str] = &[
     "tag:cloudtrail",
 ];
 
+/// Tests of a field's whole value, after `field`: `:=` (exact, or a
+/// pattern), and wildcards with a separator inside (whole-value too).
+const WHOLES: &[&str] = &[
+    r#":="failed password for root""#,
+    r#":="Failed Password""#,
+    ":=alice",
+    r#":="ALICE SMITH""#,
+    ":=*password*",
+    r":=*\ for\ *",
+    r#":="""#,
+    ":=*",
+    ":=42",
+    r#":="-0""#,
+    ":=-0.0",
+    ":=3.5",
+    r#":="x y""#,
+    ":=y*",
+    ":=10.0.0.1",
+    ":=10.0.0.1?",
+    ":=*@example.com",
+    ":=émi?ie",
+    ":=ΩMEGA",
+    r#":="o'brien""#,
+    r":=C\:\\Windows*",
+    r#":="C:\\Windows\\System32\\cmd.exe""#,
+    ":=*/api/*",
+    r":=GET\ /api*",
+    ":=api",
+    r#":="a*b""#,
+    r":*password\ for*",
+    r":GET\ /api*",
+    r":*\ logged\ in\ *",
+    r":*x\ y",
+    r":2001\:db8\:\:1*",
+];
+
 fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = String> {
     proptest::sample::select(xs).prop_map(str::to_string)
 }
@@ -408,6 +444,7 @@ fn atom() -> impl Strategy<Value = String> {
             Some(f) => format!("{f}:{c}"),
             None => c.replace(':', "\\:"),
         }),
+        2 => (pick(FIELDS), pick(WHOLES)).prop_map(|(f, w)| format!("{f}{w}")),
         1 => pick(FIELDS).prop_map(|f| format!("{f}:*")),
         1 => pick(FIELDS).prop_map(|f| format!("_exists_:{f}")),
         1 => pick(TIMES),

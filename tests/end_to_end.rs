@@ -691,10 +691,47 @@ fn misspelled_fields_are_caught_with_the_store_catalog() {
     assert!(with_event_name > 0);
     assert_eq!(catalog.fields.get("eventName"), Some(&with_event_name));
     assert!(catalog.fields.contains_key("userIdentity.userName"));
+    // By default a warning: the clause matches nothing, the query runs
+    // (exit 1, nothing found), the hint is kept.
+    let store = fx.store.to_str().unwrap();
+    let window = [
+        "--from",
+        "2024-04-01T00:00:00Z",
+        "--to",
+        END,
+        "--limit",
+        "0",
+    ];
+    let query = |q: &str| {
+        let mut args = vec!["query", "--store", store, "--format", "ndjson"];
+        args.extend(window);
+        args.push(q);
+        glaux(args)
+    };
+    let run = query("evntName:ConsoleLogin");
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning") || run.stderr.contains("⚠"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `eventName`?"),
+        "{}",
+        run.stderr
+    );
+    // In an OR, the other clause still finds its records.
+    let either = query("evntName:ConsoleLogin OR eventName:ConsoleLogin");
+    let known = query("eventName:ConsoleLogin");
+    assert_eq!(known.status, 0, "{}", known.stderr);
+    assert!(known.stdout.lines().count() > 0);
+    assert_eq!(either.stdout, known.stdout, "{}", either.stderr);
+    // `--strict`: an error (exit 2), before anything runs.
     let run = glaux([
         "query",
         "--store",
-        fx.store.to_str().unwrap(),
+        store,
+        "--strict",
         "evntName:ConsoleLogin",
     ]);
     assert_eq!(run.status, 2, "{}", run.stderr);

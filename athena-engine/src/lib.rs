@@ -10,7 +10,7 @@
 //! Stages, each in its own module:
 //! - [`run`]: the call sequence, cancellation (`StopQueryExecution`),
 //!   resubmission of failures Athena marks retryable;
-//! - [`decode`]: Athena's string cells → typed Arrow arrays;
+//! - [`cells`]: Athena's string cells → typed Arrow arrays;
 //! - [`cost`]: bytes scanned → bytes billed → dollars.
 //!
 //! Throttling (`ThrottlingException`, `TooManyRequestsException`) and
@@ -19,8 +19,8 @@
 //! configured in `glaux-aws`); other service errors stop at once.
 #![forbid(unsafe_code)]
 
+pub mod cells;
 pub mod cost;
-pub mod decode;
 pub mod run;
 
 pub use run::{

@@ -11,7 +11,7 @@ use aws_sdk_athena::types::{
 };
 use glaux_aws::{SdkConfig, error_chain};
 
-use crate::decode::{self, ColumnMeta};
+use crate::cells::{self, ColumnMeta};
 
 /// Where and how queries run.
 #[derive(Debug, Clone, PartialEq)]
@@ -508,11 +508,11 @@ impl AthenaEngine {
                         .collect()
                 })
                 .collect();
-            if first_page && rows.first().is_some_and(|r| decode::is_header(&cols, r)) {
+            if first_page && rows.first().is_some_and(|r| cells::is_header(&cols, r)) {
                 rows.remove(0);
             }
             let batch =
-                decode::page(&cols, &rows, row_number).map_err(|e| malformed(e.to_string()))?;
+                cells::page(&cols, &rows, row_number).map_err(|e| malformed(e.to_string()))?;
             row_number += rows.len();
             batches.push(batch);
             fetched(row_number - 1);

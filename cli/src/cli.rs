@@ -302,6 +302,10 @@ pub struct QueryArgs {
     /// Print the Athena SQL that would run, with the plan in comments; run nothing.
     #[arg(long)]
     pub explain: bool,
+    /// A field no record in the store has is an error (exit 2), not a
+    /// warning whose clause matches nothing.
+    #[arg(long)]
+    pub strict: bool,
     /// Read the query from FILE (`-`: stdin). Lines whose first non-blank
     /// character is `#` are comments.
     #[arg(

@@ -206,8 +206,8 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
              flattened (resources.ARN matches any element). Text lines have no fields: their\n\
              words match unfielded terms. \\fields [PREFIX] lists what the store has, with\n\
              how many records have each and example values; Tab completes them, and\n\
-             field:<Tab> completes example values. A field name close to a known one is\n\
-             an error with a suggestion (evntName → eventName)."
+             field:<Tab> completes example values. A field no record has is a warning\n\
+             (its clause matches nothing), with a suggestion (evntName → eventName)."
         }
         "ranges" => {
             "Numbers and times compare as values, not text:\n\
@@ -232,7 +232,9 @@ pub fn help(topic: Option<&str>) -> Result<String, String> {
         "wildcards" => {
             "* (any run) and ? (one character) inside a term match one token:\n\
              \x20 eventName:Describe*   Get?bject   *admin (leading wildcards scan more)\n\
-             A quoted \"*\" is a literal star."
+             A quoted \"*\" is a literal star. field:= tests the field's whole value:\n\
+             \x20 eventName:=\"ConsoleLogin\"   userAgent:=*S3\\ Browser*   arn:=*:assumed-role/*\n\
+             A wildcard with a space or / inside (userAgent:*S3\\ Browser*) means the same."
         }
         "stages" => {
             "After the search, stages summarize what it found (docs/language.md):\n\

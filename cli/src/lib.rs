@@ -308,56 +308,25 @@ pub fn run_with(
         .get("database")
         .unwrap_or(glaux_compiler::layout::DEFAULT_DATABASE)
         .to_string();
-    let new_session = |store: StoreLocation, idle: WhenIdle, err: &mut dyn Write| match Session::new(
-        store,
+    let context = Context {
         clock,
-        settings.clone(),
-        idle,
-    ) {
-        Ok(mut s) => {
-            s.database = database.clone();
-            s.spinner = term.spinner;
-            Some(s)
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            None
-        }
+        settings,
+        store,
+        database,
+        term,
     };
     match cli.command.unwrap_or(Command::Repl) {
-        Command::Repl => match new_session(store, WhenIdle::Ignore, err) {
+        Command::Repl => match context.session(WhenIdle::Ignore, err) {
             Some(session) => repl::run(session, term),
             None => EXIT_ERROR,
         },
-        Command::Demo(args) => demo::run(&args, clock, &settings, out, err, term),
-        Command::Ingest(args) => ingest::run(args, &store, &settings, out, err),
+        Command::Demo(args) => demo::run(&args, clock, &context.settings, out, err, term),
+        Command::Ingest(args) => ingest::run(args, &context.store, &context.settings, out, err),
         Command::Gen(args) => generate(&args, out, err),
-        Command::Compact => compact::run(&store, &settings, out, err),
-        Command::Bench(args) => {
-            let paths = bench::BenchPaths {
-                store: args
-                    .bench_store
-                    .clone()
-                    .unwrap_or_else(|| args.data.join("store")),
-                data: args.data.clone(),
-            };
-            let options = bench::Options {
-                only: args.classes.clone(),
-                repeats: args.repeats,
-                workers: args.workers,
-                compact: args.compact,
-                fetch_keys: args.fetch_keys.clone(),
-            };
-            match bench::run(&paths, &options, out) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    EXIT_ERROR
-                }
-            }
-        }
+        Command::Compact => compact::run(&context.store, &context.settings, out, err),
+        Command::Bench(args) => run_bench(&args, out, err),
         Command::Config => {
-            let _ = write!(out, "{settings}");
+            let _ = write!(out, "{}", context.settings);
             EXIT_OK
         }
         Command::Completions { shell } => {
@@ -365,111 +334,182 @@ pub fn run_with(
             clap_complete::generate(shell, &mut Cli::command(), "glaux", out);
             EXIT_OK
         }
-        Command::Query(args) => {
-            let window = match window_spec(&args.window) {
-                Ok(w) => w,
-                Err(e) => return usage_error(err, e, color),
-            };
-            let text = match query_text(args.file.as_deref(), &args.query) {
-                Ok(t) => t,
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    return EXIT_ERROR;
-                }
-            };
-            let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
-                return EXIT_ERROR;
-            };
-            session.window = window;
-            session.limit = (args.limit != 0).then_some(args.limit);
-            if args.explain {
-                return match session.compile(&text) {
-                    Ok(c) => {
-                        let _ = write!(err, "{}", render_warnings(&c, &text, color));
-                        let _ = writeln!(out, "{}", sql_statement(&c));
-                        EXIT_OK
-                    }
-                    Err(r) => {
-                        let _ = write!(err, "{}", render_report(&r, color));
-                        EXIT_ERROR
-                    }
-                };
+        Command::Query(args) => run_query(&args, &context, out, err),
+        Command::Ddl(args) => run_ddl(&args, &context, out, err),
+    }
+}
+
+/// What every command starts from: the command line's and the config's
+/// settings, read once.
+struct Context<'a> {
+    clock: Clock,
+    settings: config::Settings,
+    store: StoreLocation,
+    database: String,
+    term: &'a Terminal,
+}
+
+impl Context<'_> {
+    /// A session over the store, or `None` after telling `err` why not.
+    fn session(&self, idle: WhenIdle, err: &mut dyn Write) -> Option<Session> {
+        match Session::new(self.store.clone(), self.clock, self.settings.clone(), idle) {
+            Ok(mut s) => {
+                s.database = self.database.clone();
+                s.spinner = self.term.spinner;
+                Some(s)
             }
-            match session.search(&text) {
-                Ok(outcome) => {
-                    let _ = write!(err, "{}", render_warnings(&outcome.compiled, &text, color));
-                    let look = output::Look {
-                        width: term.width,
-                        color: term.color_out,
-                        marks: output::Marks::of(&outcome.compiled.plan),
-                        fields: session.line_fields(),
-                    };
-                    let written = match &outcome.table {
-                        Some(t) => grid::write(out, t, args.format, term.width, term.color_out),
-                        None => output::write_hits(out, &outcome.hits, args.format, &look),
-                    };
-                    if let Err(e) = written {
-                        let _ = writeln!(err, "error: writing output: {e}");
-                        return EXIT_ERROR;
-                    }
-                    let _ = writeln!(err, "{}", session::footer(&outcome));
-                    let rows = outcome
-                        .table
-                        .as_ref()
-                        .map_or(outcome.hits.len(), |t| t.rows.len());
-                    if rows == 0 { EXIT_NO_RESULTS } else { EXIT_OK }
-                }
-                Err(e) => search_error(err, e, color),
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                None
             }
         }
-        Command::Ddl(args) => {
-            let Some(location) = args.location.clone().or_else(|| match &store {
-                StoreLocation::S3(url) => Some(url.to_string()),
-                StoreLocation::Local(_) => None,
-            }) else {
-                let _ = writeln!(
-                    err,
-                    "error: the DDL needs the store's S3 location: pass --location s3://bucket/prefix (or --store s3://…)"
-                );
-                return EXIT_ERROR;
-            };
-            let options = glaux_compiler::ddl::DdlOptions {
-                location,
-                database: database.clone(),
-                projection_start: args.projection_start,
-            };
-            if !args.apply {
-                return match glaux_compiler::ddl::render(&options) {
-                    Ok(ddl) => {
-                        let _ = write!(out, "{ddl}");
-                        EXIT_OK
-                    }
-                    Err(e) => usage_error(err, e, color),
-                };
+    }
+}
+
+/// `glaux query`: one search, or its SQL with `--explain`.
+fn run_query(
+    args: &cli::QueryArgs,
+    context: &Context<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let term = context.term;
+    let color = term.color_err;
+    let window = match window_spec(&args.window) {
+        Ok(w) => w,
+        Err(e) => return usage_error(err, e, color),
+    };
+    let text = match query_text(args.file.as_deref(), &args.query) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let Some(mut session) = context.session(WhenIdle::Exit, err) else {
+        return EXIT_ERROR;
+    };
+    session.window = window;
+    session.limit = (args.limit != 0).then_some(args.limit);
+    session.strict_fields = args.strict;
+    if args.explain {
+        return match session.compile(&text) {
+            Ok(c) => {
+                let _ = write!(err, "{}", render_warnings(&c, &text, color));
+                let _ = writeln!(out, "{}", sql_statement(&c));
+                EXIT_OK
             }
-            let statements = match glaux_compiler::ddl::statements(&options) {
-                Ok(s) => s,
-                Err(e) => return usage_error(err, e, color),
-            };
-            let Some(mut session) = new_session(store, WhenIdle::Exit, err) else {
-                return EXIT_ERROR;
-            };
-            // `CREATE DATABASE` runs in the default database (the one to be
-            // created may not exist yet); the tables name theirs.
-            session.database = "default".to_string();
-            match session.athena_statements(&statements) {
-                Ok(runs) => {
-                    for (sql, run) in statements.iter().zip(&runs) {
-                        let first = sql
-                            .lines()
-                            .find(|l| !l.starts_with("--"))
-                            .unwrap_or_default();
-                        let _ = writeln!(out, "{first} … ok (query {})", run.query_execution_id);
-                    }
-                    EXIT_OK
-                }
-                Err(e) => search_error(err, e, color),
+            Err(r) => {
+                let _ = write!(err, "{}", render_report(&r, color));
+                EXIT_ERROR
             }
+        };
+    }
+    let outcome = match session.search(&text) {
+        Ok(outcome) => outcome,
+        Err(e) => return search_error(err, e, color),
+    };
+    let _ = write!(err, "{}", render_warnings(&outcome.compiled, &text, color));
+    let look = output::Look {
+        width: term.width,
+        color: term.color_out,
+        marks: output::Marks::of(&outcome.compiled.plan),
+        fields: session.line_fields(),
+    };
+    let written = match &outcome.table {
+        Some(t) => grid::write(out, t, args.format, term.width, term.color_out),
+        None => output::write_hits(out, &outcome.hits, args.format, &look),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(err, "error: writing output: {e}");
+        return EXIT_ERROR;
+    }
+    let _ = writeln!(err, "{}", session::footer(&outcome));
+    let rows = outcome
+        .table
+        .as_ref()
+        .map_or(outcome.hits.len(), |t| t.rows.len());
+    if rows == 0 { EXIT_NO_RESULTS } else { EXIT_OK }
+}
+
+/// `glaux ddl`: the Athena DDL of the store's tables, printed or applied.
+fn run_ddl(
+    args: &cli::DdlArgs,
+    context: &Context<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let color = context.term.color_err;
+    let Some(location) = args.location.clone().or_else(|| match &context.store {
+        StoreLocation::S3(url) => Some(url.to_string()),
+        StoreLocation::Local(_) => None,
+    }) else {
+        let _ = writeln!(
+            err,
+            "error: the DDL needs the store's S3 location: pass --location s3://bucket/prefix (or --store s3://…)"
+        );
+        return EXIT_ERROR;
+    };
+    let options = glaux_compiler::ddl::DdlOptions {
+        location,
+        database: context.database.clone(),
+        projection_start: args.projection_start.clone(),
+    };
+    if !args.apply {
+        return match glaux_compiler::ddl::render(&options) {
+            Ok(ddl) => {
+                let _ = write!(out, "{ddl}");
+                EXIT_OK
+            }
+            Err(e) => usage_error(err, e, color),
+        };
+    }
+    let statements = match glaux_compiler::ddl::statements(&options) {
+        Ok(s) => s,
+        Err(e) => return usage_error(err, e, color),
+    };
+    let Some(mut session) = context.session(WhenIdle::Exit, err) else {
+        return EXIT_ERROR;
+    };
+    // `CREATE DATABASE` runs in the default database (the one to be
+    // created may not exist yet); the tables name theirs.
+    session.database = "default".to_string();
+    match session.athena_statements(&statements) {
+        Ok(runs) => {
+            for (sql, run) in statements.iter().zip(&runs) {
+                let first = sql
+                    .lines()
+                    .find(|l| !l.starts_with("--"))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{first} … ok (query {})", run.query_execution_id);
+            }
+            EXIT_OK
+        }
+        Err(e) => search_error(err, e, color),
+    }
+}
+
+/// `glaux bench`.
+fn run_bench(args: &cli::BenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let paths = bench::BenchPaths {
+        store: args
+            .bench_store
+            .clone()
+            .unwrap_or_else(|| args.data.join("store")),
+        data: args.data.clone(),
+    };
+    let options = bench::Options {
+        only: args.classes.clone(),
+        repeats: args.repeats,
+        workers: args.workers,
+        compact: args.compact,
+        fetch_keys: args.fetch_keys.clone(),
+    };
+    match bench::run(&paths, &options, out) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_ERROR
         }
     }
 }

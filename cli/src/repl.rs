@@ -429,9 +429,6 @@ fn search(input: &str, session: &mut Session, view: &mut View, out: &mut dyn Wri
 
 fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Write) {
     let color = view.term.color_err;
-    let show_err = |e: glaux_compiler::CompileError| {
-        eprint!("{}", render_report(&e.with_source(""), color));
-    };
     match cmd {
         Command::Help(topic) => match crate::commands::help(topic.as_deref()) {
             Ok(text) => {
@@ -456,56 +453,12 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
                 session.window = WindowSpec::Since(d);
                 show_window(session, out);
             }
-            Err(e) => show_err(e),
+            Err(e) => show_compile_error(e, color),
         },
-        Command::From(t) => match parse_time(&t) {
-            Ok(from) => {
-                let to = match &session.window {
-                    WindowSpec::Range { to, .. } => *to,
-                    WindowSpec::Until(to) => Some(*to),
-                    _ => None,
-                };
-                session.window = WindowSpec::Range { from, to };
-                show_window(session, out);
-            }
-            Err(e) => show_err(e),
-        },
-        Command::To(t) => {
-            let to = if t == "now" {
-                Ok(None)
-            } else {
-                parse_time(&t).map(Some)
-            };
-            match to {
-                Ok(to) => {
-                    session.window = match (&session.window, to) {
-                        (WindowSpec::Range { from, .. }, to) => {
-                            WindowSpec::Range { from: *from, to }
-                        }
-                        (_, Some(to)) => WindowSpec::Until(to),
-                        (_, None) => WindowSpec::Default,
-                    };
-                    show_window(session, out);
-                }
-                Err(e) => show_err(e),
-            }
-        }
+        Command::From(t) => set_from(&t, session, color, out),
+        Command::To(t) => set_to(&t, session, color, out),
         Command::Window => show_window(session, out),
-        Command::Limit(n) => match n.parse::<u64>() {
-            Ok(n) => {
-                session.limit = (n != 0).then_some(n);
-                let _ = writeln!(
-                    out,
-                    "limit: {}",
-                    if n == 0 {
-                        "none".to_string()
-                    } else {
-                        n.to_string()
-                    }
-                );
-            }
-            Err(_) => eprintln!("\\limit takes a number (0: no limit)"),
-        },
+        Command::Limit(n) => set_limit(&n, session, out),
         Command::Format(f) => match f.parse::<Format>() {
             Ok(f) => {
                 view.format = f;
@@ -541,36 +494,8 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
         Command::Fields(prefix) => {
             show_fields(session, prefix.as_deref(), terminal_width(&view.term), out)
         }
-        Command::Save(name) => {
-            let Some(last) = &view.last else {
-                eprintln!("nothing to save yet: run a query first");
-                return;
-            };
-            match saved_dir(view)
-                .and_then(|d| saved::save(&d, &name, &last.query).map_err(|e| e.to_string()))
-            {
-                Ok(path) => {
-                    let _ = writeln!(out, "saved `{name}` ({})", path.display());
-                }
-                Err(e) => eprintln!("error: {e}"),
-            }
-        }
-        Command::Saved => match saved_dir(view).and_then(|d| {
-            let names = saved::list(&d).map_err(|e| e.to_string())?;
-            Ok((d, names))
-        }) {
-            Ok((_, names)) if names.is_empty() => {
-                let _ = writeln!(out, "no saved queries yet (\\save NAME saves the last one)");
-            }
-            Ok((d, names)) => {
-                let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-                for n in names {
-                    let q = saved::load(&d, &n).unwrap_or_else(|e| format!("({e})"));
-                    let _ = writeln!(out, "  {n:w$}  {}", q.replace('\n', " "));
-                }
-            }
-            Err(e) => eprintln!("error: {e}"),
-        },
+        Command::Save(name) => save_last(&name, view, out),
+        Command::Saved => list_saved(view, out),
         Command::Summary(fields) => {
             let q = crate::commands::summary_query(
                 view.last.as_ref().map(|l| l.query.as_str()),
@@ -588,56 +513,157 @@ fn apply(cmd: Command, session: &mut Session, view: &mut View, out: &mut dyn Wri
                 Err(e) => eprintln!("error: {e}"),
             }
         }
-        Command::Jq(filter) => {
-            let Some(last) = &view.last else {
-                eprintln!("no results yet: run a query, then \\jq FILTER");
-                return;
+        Command::Jq(filter) => jq_last(&filter, session, view, out),
+        Command::Export(path) => export_last(&path, view, out),
+    }
+}
+
+fn show_compile_error(e: glaux_compiler::CompileError, color: bool) {
+    eprint!("{}", render_report(&e.with_source(""), color));
+}
+
+/// `\from T`: keeps the window's end, if it has one.
+fn set_from(t: &str, session: &mut Session, color: bool, out: &mut dyn Write) {
+    match parse_time(t) {
+        Ok(from) => {
+            let to = match &session.window {
+                WindowSpec::Range { to, .. } => *to,
+                WindowSpec::Until(to) => Some(*to),
+                _ => None,
             };
-            match crate::jq::apply(&filter, &last.hits) {
-                Ok(result) => {
-                    let mut text = Vec::new();
-                    for v in &result.values {
-                        let _ = writeln!(text, "{v}");
-                    }
-                    let _busy = session.busy();
-                    let _ = crate::pager::show(&text, view.term.height, out);
-                    if result.failed > 0 {
-                        eprintln!(
-                            "jq: the filter failed on {} of {} records (first: {})",
-                            result.failed,
-                            last.hits.len(),
-                            result.first_error.unwrap_or_default()
-                        );
-                    }
+            session.window = WindowSpec::Range { from, to };
+            show_window(session, out);
+        }
+        Err(e) => show_compile_error(e, color),
+    }
+}
+
+/// `\to T` (or `now`): keeps the window's start, if it has one.
+fn set_to(t: &str, session: &mut Session, color: bool, out: &mut dyn Write) {
+    let to = if t == "now" {
+        Ok(None)
+    } else {
+        parse_time(t).map(Some)
+    };
+    match to {
+        Ok(to) => {
+            session.window = match (&session.window, to) {
+                (WindowSpec::Range { from, .. }, to) => WindowSpec::Range { from: *from, to },
+                (_, Some(to)) => WindowSpec::Until(to),
+                (_, None) => WindowSpec::Default,
+            };
+            show_window(session, out);
+        }
+        Err(e) => show_compile_error(e, color),
+    }
+}
+
+/// `\limit N` (0: no limit).
+fn set_limit(n: &str, session: &mut Session, out: &mut dyn Write) {
+    match n.parse::<u64>() {
+        Ok(n) => {
+            session.limit = (n != 0).then_some(n);
+            let _ = writeln!(
+                out,
+                "limit: {}",
+                if n == 0 {
+                    "none".to_string()
+                } else {
+                    n.to_string()
                 }
-                Err(e) => eprintln!("error: {e}"),
+            );
+        }
+        Err(_) => eprintln!("\\limit takes a number (0: no limit)"),
+    }
+}
+
+/// `\save NAME`: the last query, under NAME.
+fn save_last(name: &str, view: &View, out: &mut dyn Write) {
+    let Some(last) = &view.last else {
+        eprintln!("nothing to save yet: run a query first");
+        return;
+    };
+    match saved_dir(view)
+        .and_then(|d| saved::save(&d, name, &last.query).map_err(|e| e.to_string()))
+    {
+        Ok(path) => {
+            let _ = writeln!(out, "saved `{name}` ({})", path.display());
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// `\saved`: every saved query, by name.
+fn list_saved(view: &View, out: &mut dyn Write) {
+    match saved_dir(view).and_then(|d| {
+        let names = saved::list(&d).map_err(|e| e.to_string())?;
+        Ok((d, names))
+    }) {
+        Ok((_, names)) if names.is_empty() => {
+            let _ = writeln!(out, "no saved queries yet (\\save NAME saves the last one)");
+        }
+        Ok((d, names)) => {
+            let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+            for n in names {
+                let q = saved::load(&d, &n).unwrap_or_else(|e| format!("({e})"));
+                let _ = writeln!(out, "  {n:w$}  {}", q.replace('\n', " "));
             }
         }
-        Command::Export(path) => {
-            let Some(last) = &view.last else {
-                eprintln!("no results yet: run a query, then \\export FILE");
-                return;
-            };
-            let Some(format) = Format::of_path(&path) else {
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// `\jq FILTER` over the last results, paged.
+fn jq_last(filter: &str, session: &Session, view: &View, out: &mut dyn Write) {
+    let Some(last) = &view.last else {
+        eprintln!("no results yet: run a query, then \\jq FILTER");
+        return;
+    };
+    match crate::jq::apply(filter, &last.hits) {
+        Ok(result) => {
+            let mut text = Vec::new();
+            for v in &result.values {
+                let _ = writeln!(text, "{v}");
+            }
+            let _busy = session.busy();
+            let _ = crate::pager::show(&text, view.term.height, out);
+            if result.failed > 0 {
                 eprintln!(
-                    "error: {} has no known extension: use .json, .ndjson (.jsonl), .csv or .txt",
-                    path.display()
+                    "jq: the filter failed on {} of {} records (first: {})",
+                    result.failed,
+                    last.hits.len(),
+                    result.first_error.unwrap_or_default()
                 );
-                return;
-            };
-            match export(&path, &last.hits, format) {
-                Ok(()) => {
-                    let _ = writeln!(
-                        out,
-                        "wrote {} record{} to {}",
-                        last.hits.len(),
-                        if last.hits.len() == 1 { "" } else { "s" },
-                        path.display()
-                    );
-                }
-                Err(e) => eprintln!("error: writing {}: {e}", path.display()),
             }
         }
+        Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// `\export FILE`: the last results, in the format FILE's extension names.
+fn export_last(path: &std::path::Path, view: &View, out: &mut dyn Write) {
+    let Some(last) = &view.last else {
+        eprintln!("no results yet: run a query, then \\export FILE");
+        return;
+    };
+    let Some(format) = Format::of_path(path) else {
+        eprintln!(
+            "error: {} has no known extension: use .json, .ndjson (.jsonl), .csv or .txt",
+            path.display()
+        );
+        return;
+    };
+    match export(path, &last.hits, format) {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "wrote {} record{} to {}",
+                last.hits.len(),
+                if last.hits.len() == 1 { "" } else { "s" },
+                path.display()
+            );
+        }
+        Err(e) => eprintln!("error: writing {}: {e}", path.display()),
     }
 }
 

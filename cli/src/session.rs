@@ -68,6 +68,9 @@ pub struct Session {
     pub database: String,
     pub window: WindowSpec,
     pub limit: Option<u64>,
+    /// A field the store does not know is an error (`--strict`), not a
+    /// warning.
+    pub strict_fields: bool,
     pub clock: Clock,
     /// Engine, AWS and Athena settings with their origins.
     pub settings: Settings,
@@ -100,6 +103,7 @@ impl Session {
             database: glaux_compiler::layout::DEFAULT_DATABASE.to_string(),
             window: WindowSpec::Default,
             limit: Some(glaux_compiler::plan::DEFAULT_LIMIT),
+            strict_fields: false,
             clock,
             settings,
             engine: None,
@@ -119,6 +123,7 @@ impl Session {
             limit: self.limit,
             database: self.database.clone(),
             fields: self.known_fields(),
+            strict_fields: self.strict_fields,
             // Athena's tables are what `glaux ddl` made, the token-hours
             // table among them; a local store may predate it.
             hours_table: match self.engine_kind() {

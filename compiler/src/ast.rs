@@ -151,6 +151,10 @@ pub enum ValueKind {
     Phrase(String),
     /// A term with unescaped `*` or `?`: `Describe*`, `*admin*`, `i-0?f`.
     Wildcard(Vec<WildPart>),
+    /// `field:="Console Login"`, `field:=*S3\ Browser*`: a test of the
+    /// field's whole value (case-insensitive), not of its tokens. Quoted,
+    /// one literal part; bare, its wildcards kept.
+    Whole(Vec<WildPart>),
     /// `/regex/`, matched against whole tokens; the text between the slashes
     /// with `\/` unescaped.
     Regex(String),
@@ -336,6 +340,13 @@ impl ValueKind {
                     }
                 }
                 Ok(())
+            }
+            ValueKind::Whole(parts) => {
+                f.write_str("=")?;
+                match parts.as_slice() {
+                    [WildPart::Text(t)] => write_quoted(f, t),
+                    parts => ValueKind::Wildcard(parts.to_vec()).write(f, in_field),
+                }
             }
             ValueKind::Regex(r) => {
                 f.write_str("/")?;

@@ -114,8 +114,16 @@ pub struct CompileError {
     pub span: Option<Span>,
     pub label: String,
     pub help: Option<String>,
-    /// A warning: the query runs, but probably not as the user meant.
-    pub is_warning: bool,
+    pub severity: Severity,
+}
+
+/// Whether a message stops the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The query does not run.
+    Error,
+    /// The query runs, but probably not as the user meant, or slowly.
+    Warning,
 }
 
 impl CompileError {
@@ -126,14 +134,18 @@ impl CompileError {
             span: None,
             label: String::new(),
             help: None,
-            is_warning: false,
+            severity: Severity::Error,
         }
     }
 
     /// Marks this as a warning rather than an error.
     pub fn warning(mut self) -> Self {
-        self.is_warning = true;
+        self.severity = Severity::Warning;
         self
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -185,10 +197,9 @@ impl Diagnostic for Report {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(if self.error.is_warning {
-            miette::Severity::Warning
-        } else {
-            miette::Severity::Error
+        Some(match self.error.severity {
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Error => miette::Severity::Error,
         })
     }
 

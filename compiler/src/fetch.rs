@@ -24,7 +24,7 @@
 //! finding more (an export, or a limit past it) runs the one-statement
 //! join instead. Athena refuses a query of more than 256 KiB, and an
 //! object's name (an S3 key) may be 1,024 bytes: keys whose SQL would pass
-//! [`MAX_SQL_BYTES`] are fetched by several statements ([`statements`]); a
+//! [`MAX_KEYS_SQL_BYTES`] are fetched by several statements ([`statements`]); a
 //! thousand keys of CloudTrail's names are about 180 kB.
 //!
 //! The compiler does no I/O: the engine runs the find statement, reads the
@@ -36,10 +36,10 @@ use crate::sql::{Tables, string_literal};
 
 /// Most bytes of keys' SQL one fetch statement holds, besides its fixed
 /// text (under 1 kB): Athena refuses a query over 256 KiB (262,144 bytes).
-pub const MAX_SQL_BYTES: usize = 240 * 1024;
+pub const MAX_KEYS_SQL_BYTES: usize = 240 * 1024;
 
 /// The fetch statements for `keys`: one, unless their SQL would pass
-/// [`MAX_SQL_BYTES`]; then each holds part of the keys (newest hours
+/// [`MAX_KEYS_SQL_BYTES`]; then each holds part of the keys (newest hours
 /// first), and the caller merges their rows in the order each has
 /// (`time_ms` newest first, then `object`, `seq`). No statement when there
 /// are no keys. The keys are each once in one statement.
@@ -73,7 +73,7 @@ pub fn statements(tables: &Tables, keys: &[Key]) -> Vec<String> {
     let mut chunk: Vec<Key> = Vec::new();
     let mut bytes = 0;
     for k in keys {
-        if !chunk.is_empty() && bytes + cost(chunk.last(), k) > MAX_SQL_BYTES {
+        if !chunk.is_empty() && bytes + cost(chunk.last(), k) > MAX_KEYS_SQL_BYTES {
             out.extend(crate::sql::fetch(tables, &chunk));
             chunk.clear();
             bytes = 0;
@@ -137,7 +137,11 @@ mod tests {
         let split = statements(&tables(), &long);
         assert!(split.len() > 1, "{}", split.len());
         for sql in &split {
-            assert!(sql.len() <= MAX_SQL_BYTES + 1_024, "{} bytes", sql.len());
+            assert!(
+                sql.len() <= MAX_KEYS_SQL_BYTES + 1_024,
+                "{} bytes",
+                sql.len()
+            );
         }
         for (i, k) in long.iter().enumerate() {
             let literal = format!("{} AND m.\"seq\" = {i})", string_literal(&k.object));

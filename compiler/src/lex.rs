@@ -297,6 +297,10 @@ impl Lexer<'_> {
             }
             if c == ':' && !in_value && self.at > start {
                 self.at += 1;
+                // `field:=`: the operator is part of the field's token.
+                if self.peek() == Some('=') {
+                    self.at += 1;
+                }
                 self.push(Kind::Field, start);
                 return true;
             }
@@ -539,6 +543,21 @@ mod tests {
                 ("d", Term),
             ]
         );
+    }
+
+    #[test]
+    fn a_whole_value_test_keeps_its_operator_with_the_field() {
+        use Kind::*;
+        assert_eq!(
+            kinds(r#"eventName:="Console Login" userAgent:=*S3\ Browser*"#),
+            vec![
+                ("eventName:=", Field),
+                ("\"Console Login\"", Phrase),
+                ("userAgent:=", Field),
+                ("*S3\\ Browser*", Term),
+            ]
+        );
+        assert!(!lex(r#"f:="a (b""#).is_unfinished(r#"f:="a (b""#));
     }
 
     #[test]

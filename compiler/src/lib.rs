@@ -3,7 +3,7 @@
 //! | stage | function | output |
 //! |---|---|---|
 //! | parse | [`parser::parse`] | [`ast::Query`] (AST with spans) |
-//! | lint | [`lint::check`] | warnings; unknown fields with a close match are errors |
+//! | lint | [`lint::check`] | warnings (unknown fields: errors when strict) |
 //! | resolve | [`resolve::resolve`] | [`resolve::Resolved`] (tokens, patterns, ranges, fixed window) |
 //! | optimize | [`optimize::optimize`] | [`optimize::Optimized`] (normal form, contradictions, time in the window) |
 //! | plan | [`plan::plan`] | [`plan::Plan`] (lookups, formula, partitions, scan shape) and its statement plan [`plan::Shape`] |
@@ -35,7 +35,7 @@ pub mod window;
 
 use chrono::{DateTime, Utc};
 
-pub use error::{CompileError, ErrorKind, Report};
+pub use error::{CompileError, ErrorKind, Report, Severity};
 pub use window::{TimeWindow, WindowSpec};
 
 /// Everything a compile needs besides the query text. `now` is the injected
@@ -48,8 +48,12 @@ pub struct CompileOptions {
     pub limit: Option<u64>,
     pub database: String,
     /// The field paths the store holds, when known: a field that is not
-    /// among them but close to one is an error ("did you mean").
+    /// among them is a warning (its clause matches nothing), with the
+    /// known field it most likely meant.
     pub fields: Option<Vec<String>>,
+    /// A field the store does not know is an error, not a warning
+    /// (`--strict`, for scripts).
+    pub strict_fields: bool,
     /// Whether the store keeps the field-values table (every store glaux
     /// creates does; one written by an older glaux does not). Stages that
     /// make a table read it, and are refused without it.
@@ -74,6 +78,7 @@ impl CompileOptions {
             limit: Some(plan::DEFAULT_LIMIT),
             database: layout::DEFAULT_DATABASE.to_string(),
             fields: None,
+            strict_fields: false,
             hours_table: true,
             values_table: true,
             max_keys: plan::MAX_KEYS,
@@ -130,7 +135,7 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         .help("use lower-case letters, digits and `_`, starting with a letter or `_`"));
     }
     let query = parser::parse(text)?;
-    let mut warnings = lint::check(&query, options.fields.as_deref())?;
+    let mut warnings = lint::check(&query, options.fields.as_deref(), options.strict_fields)?;
     let outputs = pipeline::outputs(&query.stages)?;
     pipeline::not_yet(&query.stages)?;
     if !options.values_table
@@ -157,6 +162,14 @@ pub fn compile(text: &str, options: &CompileOptions) -> Result<Compiled, Compile
         &query.stages,
         outputs,
     );
+    if !options.values_table && !plan.value_tests().is_empty() {
+        return Err(CompileError::new(
+            ErrorKind::NotYetSupported,
+            "this store has no field-values table, which tests of whole values read",
+        )
+        .at(query.expr.span(), "`:=`, or a wildcard with a separator inside")
+        .help("the store was written by an older glaux: ingest its objects again into a new store, or search the words as a phrase (`field:\"s3 browser\"`)"));
+    }
     if let Some(t) = plan.timechart.filter(|t| t.count() > plan::MAX_BUCKETS) {
         let stage = query
             .stages

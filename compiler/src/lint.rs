@@ -1,32 +1,38 @@
 //! Checks on the parsed query that need no meaning yet: operator words
 //! written in lower case (searched as terms, with a warning), regexes a
 //! backtracking engine can take exponential time on (a warning), and field
-//! names the store does not know (an error when one it knows is a likely
-//! intent).
+//! names the store does not know (a warning, with the known field it most
+//! likely meant; an error when the caller is strict).
 
 use crate::ast::{Expr, Query, TAG_FIELD, TIME_FIELD, ValueKind};
 use crate::error::{CompileError, ErrorKind};
+use crate::resolve::{Pattern, spans_tokens, value_lookups};
 
-/// Returns the warnings of `query`, or the first unknown-field error.
-/// `fields`: the field paths the store holds, when known.
-pub fn check(query: &Query, fields: Option<&[String]>) -> Result<Vec<CompileError>, CompileError> {
+/// Returns the warnings of `query`, or the first unknown-field error when
+/// `strict_fields`. `fields`: the field paths the store holds, when known.
+pub fn check(
+    query: &Query,
+    fields: Option<&[String]>,
+    strict_fields: bool,
+) -> Result<Vec<CompileError>, CompileError> {
     let mut warnings = Vec::new();
-    walk(&query.expr, fields, &mut warnings)?;
+    walk(&query.expr, fields, strict_fields, &mut warnings)?;
     Ok(warnings)
 }
 
 fn walk(
     expr: &Expr,
     fields: Option<&[String]>,
+    strict_fields: bool,
     warnings: &mut Vec<CompileError>,
 ) -> Result<(), CompileError> {
     match expr {
         Expr::Or { clauses, .. } | Expr::And { clauses, .. } => {
             for c in clauses {
-                walk(c, fields, warnings)?;
+                walk(c, fields, strict_fields, warnings)?;
             }
         }
-        Expr::Not { expr, .. } => walk(expr, fields, warnings)?,
+        Expr::Not { expr, .. } => walk(expr, fields, strict_fields, warnings)?,
         Expr::All { .. } => {}
         Expr::Match(m) => {
             // Unfielded, or fielded by a group (`f:(a or b)`: the match's span
@@ -47,6 +53,24 @@ fn walk(
                         .warning(),
                     );
                 }
+            }
+            if let (Some(field), ValueKind::Whole(parts) | ValueKind::Wildcard(parts)) =
+                (&m.field, &m.value.kind)
+                && (matches!(m.value.kind, ValueKind::Whole(_)) || spans_tokens(parts))
+                && field.name != TAG_FIELD
+                && value_lookups(Some(&field.name), parts)
+                    .iter()
+                    .all(|l| l.pattern == Pattern::Exists)
+            {
+                warnings.push(
+                    CompileError::new(
+                        ErrorKind::Costly,
+                        "no whole word in this pattern for the index to look up",
+                    )
+                    .at(m.value.span, "every value of the field is tested")
+                    .help("the field-values table is read for every record with the field in the window: narrow the window, add a plain term (`AND`), or write a whole word into the pattern (`*S3 Browser*` looks up `browser*`)")
+                    .warning(),
+                );
             }
             if let ValueKind::Regex(re) = &m.value.kind
                 && let Some(why) = backtracking(re)
@@ -72,25 +96,26 @@ fn walk(
                 if known.iter().any(|k| k == name || k.starts_with(&prefix)) {
                     return Ok(());
                 }
-                match closest(name, known) {
-                    Some(best) => {
-                        return Err(CompileError::new(
-                            ErrorKind::UnknownField,
-                            format!("no record in the store has the field `{name}`"),
-                        )
-                        .at(field.span, "unknown field")
-                        .help(format!("did you mean `{best}`?")));
-                    }
-                    None => warnings.push(
-                        CompileError::new(
-                            ErrorKind::UnknownField,
-                            format!("no record in the store has the field `{name}`"),
-                        )
-                        .at(field.span, "unknown field: this clause matches nothing")
-                        .help("`\\fields` lists the fields the store knows")
-                        .warning(),
-                    ),
+                let unknown = CompileError::new(
+                    ErrorKind::UnknownField,
+                    format!("no record in the store has the field `{name}`"),
+                );
+                let help = match closest(name, known) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "`\\fields` lists the fields the store knows".to_string(),
+                };
+                if strict_fields {
+                    return Err(unknown.at(field.span, "unknown field").help(help));
                 }
+                // A rule written for fields tomorrow's records will have
+                // must run today: the clause matches nothing, as the
+                // engines and the reference evaluator agree.
+                warnings.push(
+                    unknown
+                        .at(field.span, "unknown field: this clause matches nothing")
+                        .help(help)
+                        .warning(),
+                );
             }
         }
     }
@@ -268,35 +293,50 @@ mod tests {
 
     #[test]
     fn misspelled_fields_suggest_the_known_one() {
-        let err = |q: &str| check(&parse(q).unwrap(), Some(&fields())).unwrap_err();
-        assert_eq!(err("evntName:x").help.unwrap(), "did you mean `eventName`?");
+        let strict = |q: &str| check(&parse(q).unwrap(), Some(&fields()), true).unwrap_err();
         assert_eq!(
-            err("eventname:x").help.unwrap(),
+            strict("evntName:x").help.unwrap(),
             "did you mean `eventName`?"
         );
         assert_eq!(
-            err("userIdentity.username:x").help.unwrap(),
+            strict("eventname:x").help.unwrap(),
+            "did you mean `eventName`?"
+        );
+        assert_eq!(
+            strict("userIdentity.username:x").help.unwrap(),
             "did you mean `userIdentity.userName`?"
         );
-        let ok = |q: &str| check(&parse(q).unwrap(), Some(&fields())).unwrap();
+        assert_eq!(
+            strict("completelyDifferent:x").kind,
+            ErrorKind::UnknownField
+        );
+        // Not strict: every unknown field is a warning, the hint kept.
+        let ok = |q: &str| check(&parse(q).unwrap(), Some(&fields()), false).unwrap();
         assert!(ok("eventName:x").is_empty());
         assert!(ok("userIdentity:*").is_empty());
         assert!(ok("@time:>now-1h tag:json").is_empty());
         assert_eq!(ok("completelyDifferent:x").len(), 1);
-        assert!(
-            check(&parse("evntName:x").unwrap(), None)
-                .unwrap()
-                .is_empty()
-        );
+        let w = ok("evntName:x OR eventName:y");
+        assert_eq!(w.len(), 1);
+        assert!(w[0].is_warning());
+        assert_eq!(w[0].help.as_deref(), Some("did you mean `eventName`?"));
+        // Fields unknown (no catalog): nothing to say.
+        for strict in [false, true] {
+            assert!(
+                check(&parse("evntName:x").unwrap(), None, strict)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
     }
 
     #[test]
     fn lowercase_operators_warn() {
-        let w = check(&parse("a or b").unwrap(), None).unwrap();
+        let w = check(&parse("a or b").unwrap(), None, false).unwrap();
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].kind, ErrorKind::LowercaseOperator);
         assert!(
-            check(&parse("a \"or\" b").unwrap(), None)
+            check(&parse("a \"or\" b").unwrap(), None, false)
                 .unwrap()
                 .is_empty()
         );
@@ -345,10 +385,10 @@ mod tests {
     #[test]
     fn a_backtracking_regex_gets_a_warning_at_its_span() {
         let q = crate::parser::parse("eventName:/(a|aa)+b/").unwrap();
-        let w = check(&q, None).unwrap();
+        let w = check(&q, None, false).unwrap();
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].kind, ErrorKind::SlowRegex);
-        assert!(w[0].is_warning);
+        assert!(w[0].is_warning());
         assert_eq!(w[0].span.map(|s| (s.start, s.end)), Some((10, 20)));
     }
 }

@@ -11,7 +11,8 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use crate::ast::{
-    Bound, EXISTS_FIELD, Expr, Field, Match, Query, Range, Span, Value, ValueKind, WildPart,
+    Bound, EXISTS_FIELD, Expr, Field, Match, Query, Range, Span, TIME_FIELD, Value, ValueKind,
+    WildPart,
 };
 use crate::error::{CompileError, ErrorKind};
 use crate::lex::{self, too_deep};
@@ -237,7 +238,7 @@ fn expected_words(err: &pest::error::Error<Rule>) -> String {
             Rule::group => "`(`",
             Rule::phrase | Rule::phrase_inner => "a quoted phrase",
             Rule::field_match | Rule::field => "a field",
-            Rule::value_term => "a value",
+            Rule::value_term | Rule::whole_value => "a value",
             _ => "a term",
         })
         .collect();
@@ -358,6 +359,10 @@ fn build_primary(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
                 span: span_of(&f),
             };
             let v = inner.next().expect("value");
+            if v.as_rule() == Rule::whole_value {
+                let v = v.into_inner().next().expect("a phrase or a term");
+                return build_whole_value(field, v, span);
+            }
             build_field_match(field, v, span, depth)
         }
         // A range gets its field from a field group around it; one left
@@ -387,6 +392,66 @@ fn build_primary(pair: Pair<Rule>, depth: usize) -> Result<Expr, CompileError> {
         },
         r => unreachable!("primary cannot be {r:?}"),
     }
+}
+
+/// `field:=value`: a test of the field's whole value. A quoted value is
+/// literal text (`*` and `?` too); a bare one keeps its wildcards.
+fn build_whole_value(field: Field, v: Pair<Rule>, span: Span) -> Result<Expr, CompileError> {
+    let vspan = span_of(&v);
+    if field.name == EXISTS_FIELD || field.name == TIME_FIELD {
+        return Err(CompileError::new(
+            ErrorKind::Syntax,
+            format!("`{}` has no value to compare with `:=`", field.name),
+        )
+        .at(vspan, "not a value test")
+        .help("`:=` compares a field's whole value: write `field:=\"text\"`"));
+    }
+    let parts = match v.as_rule() {
+        Rule::phrase => match build_phrase(v).kind {
+            ValueKind::Phrase(text) => vec![WildPart::Text(text)],
+            other => unreachable!("a phrase is {other:?}"),
+        },
+        Rule::value_term => {
+            // After `:=` a leading sign is the value's (`f:=-1`), not a
+            // negation: read it as escaped.
+            let raw = v.as_str();
+            let bare = if raw.starts_with(['+', '-', '!']) {
+                bare_value(&format!("\\{raw}"), vspan.start - 1, Some(&field.name))?
+            } else {
+                bare_value(raw, vspan.start, Some(&field.name))?
+            };
+            match bare {
+                Bare::Stars => vec![WildPart::Any],
+                Bare::Kind(ValueKind::Wildcard(parts)) => parts,
+                Bare::Kind(ValueKind::Term(text)) => vec![WildPart::Text(text)],
+                // `10.0.0.0/8` after `:=` is the text, not a block.
+                Bare::Kind(ValueKind::Cidr(_)) => vec![WildPart::Text(unescape(v.as_str()))],
+                Bare::Kind(other) => unreachable!("a bare value is {other:?}"),
+            }
+        }
+        r => unreachable!("a whole value cannot be {r:?}"),
+    };
+    Ok(Expr::Match(Match {
+        field: Some(field),
+        value: Value {
+            kind: ValueKind::Whole(parts),
+            span: vspan,
+        },
+        span,
+    }))
+}
+
+/// A bare term's text with its escapes removed.
+fn unescape(raw: &str) -> String {
+    let mut out = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn build_field_match(
@@ -662,7 +727,18 @@ fn bare_value(raw: &str, offset: usize, field: Option<&str>) -> Result<Bare, Com
                     "write the field before it, as in `bytes:>1000` or `@time > now-15m`".into(),
                 ));
             }
-            '<' | '>' | '=' => {
+            // `field:=` with nothing after it (`:=` with a value is the
+            // grammar's `whole_value`).
+            '=' => {
+                return Err(reserved_as(
+                    0,
+                    first,
+                    "`:=` needs the value to compare with",
+                    "no value after it",
+                    "write the field's whole value after `:=`: `eventName:=\"ConsoleLogin\"`, or a pattern: `userAgent:=*S3\\ Browser*`".into(),
+                ));
+            }
+            '<' | '>' => {
                 return Err(reserved_as(
                     0,
                     first,
@@ -818,6 +894,27 @@ mod tests {
         let printed = q.to_string();
         let again = parse(&printed).unwrap_or_else(|e| panic!("{printed:?}: {e:?}"));
         assert_eq!(sexpr(&again.expr), expected, "printed: {printed:?}");
+    }
+
+    #[test]
+    fn whole_value_tests() {
+        check(
+            r#"eventName:="ConsoleLogin""#,
+            r#"eventName:="ConsoleLogin""#,
+        );
+        check("eventName:=ConsoleLogin", r#"eventName:="ConsoleLogin""#);
+        check(r#"f:="a*b""#, r#"f:="a*b""#);
+        check(r"f:=*S3\ Browser*", r"f:=*S3\ Browser*");
+        check(r"f:=abc* OR g:=?x", r"(or f:=abc* g:=?x)");
+        check(r#"f:="" -f:=*"#, r#"(and f:="" (not f:=*))"#);
+        // `:=` keeps a CIDR-looking value as text, and quotes and
+        // backslashes survive printing.
+        check("ip:=10.0.0.0/8", r#"ip:="10.0.0.0/8""#);
+        check("n:=-0.0 n:=+1 n:=!x", r#"(and n:="-0.0" n:="+1" n:="!x")"#);
+        check(r#"f:="say \"hi\" \\ bye""#, r#"f:="say \"hi\" \\ bye""#);
+        for bad in ["_exists_:=x", "@time:=x", "f:=", "f:=(a b)"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::ast::{Stage, StageKind};
 use crate::layout::{PARTITION_COLUMN, columns as c};
 use crate::optimize::Optimized;
 use crate::pipeline::Output;
-use crate::resolve::{Atom, Filter, Lookup, Pattern, RecordTest};
+use crate::resolve::{Atom, Filter, Lookup, Pattern, RecordTest, ValueTest};
 use crate::window::{PartitionRange, TimeWindow};
 
 /// Default number of records returned.
@@ -327,6 +327,27 @@ pub enum Scan {
 }
 
 impl Plan {
+    /// The distinct tests of whole values in the formula, in first-use
+    /// order: a value test's index here is its column (`v0`, `v1`, …) in
+    /// the statement's `vals` ([`crate::sql`]).
+    pub fn value_tests(&self) -> Vec<&ValueTest> {
+        fn go<'a>(f: &'a Formula, out: &mut Vec<&'a ValueTest>) {
+            match f {
+                Formula::Record(RecordTest::Value(v)) => {
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+                Formula::And(fs) | Formula::Or(fs) => fs.iter().for_each(|f| go(f, out)),
+                Formula::Not(f) => go(f, out),
+                Formula::Record(_) | Formula::Lookup(_) | Formula::Const(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        go(&self.formula, &mut out);
+        out
+    }
+
     /// The longest phrase, in tokens (1 when there are none).
     pub fn max_phrase(&self) -> usize {
         self.lookups

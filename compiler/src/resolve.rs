@@ -14,7 +14,7 @@ use crate::ast::{
 };
 use crate::datemath;
 use crate::error::{CompileError, ErrorKind};
-use crate::tokenizer::{is_word_char, tokenize};
+use crate::tokenizer::{is_run_char, is_word_char, tokenize};
 use crate::values::{Cidr, number_of};
 use crate::window::TimeWindow;
 
@@ -112,6 +112,41 @@ pub enum RecordTest {
     Tag(String),
     /// The tag, lowercased, matches this wildcard pattern.
     TagWildcard(Wildcard),
+    /// Some value of the field, lowercased, matches the pattern as a
+    /// whole: answered by the field-values table.
+    Value(ValueTest),
+}
+
+/// `field:="ConsoleLogin"`, `field:=*S3\ Browser*`: a test of a field's
+/// whole values, case-insensitive. A value is a scalar at exactly that
+/// path (an array's elements each one), as the field-values table holds
+/// it: a string's text, a number's JSON text, `true`/`false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueTest {
+    pub field: String,
+    /// Lowercased, as the value is before the comparison. Only literal
+    /// parts: the value equals the text.
+    pub pattern: Wildcard,
+}
+
+impl fmt::Display for ValueTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}",
+            crate::ast::Match {
+                field: Some(crate::ast::Field {
+                    name: self.field.clone(),
+                    span: Span::default(),
+                }),
+                value: crate::ast::Value {
+                    kind: ValueKind::Whole(self.pattern.0.clone()),
+                    span: Span::default(),
+                },
+                span: Span::default(),
+            }
+        )
+    }
 }
 
 /// A wildcard pattern as written (`ec2*`, `desc?ibe`): its literal parts
@@ -230,6 +265,7 @@ impl fmt::Display for RecordTest {
             ),
             RecordTest::Tag(t) => write!(f, "tag:{t}"),
             RecordTest::TagWildcard(w) => write!(f, "tag:{w}"),
+            RecordTest::Value(v) => v.fmt(f),
         }
     }
 }
@@ -312,6 +348,10 @@ fn resolve_match(m: &Match, now: DateTime<Utc>) -> Result<Filter, CompileError> 
             }
             Pattern::Tokens(tokens)
         }
+        ValueKind::Whole(parts) => return value_test(field, parts, span),
+        ValueKind::Wildcard(parts) if spans_tokens(parts) => {
+            return value_test(field, parts, span);
+        }
         ValueKind::Wildcard(parts) => Pattern::Wildcard(token_wildcard(parts, span)?),
         ValueKind::Regex(re) => Pattern::Regex(check_regex(re, span)?),
         ValueKind::Range(r) => {
@@ -385,6 +425,11 @@ fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
     let test = match &m.value.kind {
         ValueKind::Term(t) | ValueKind::Phrase(t) => RecordTest::Tag(t.to_lowercase()),
         ValueKind::Wildcard(parts) => RecordTest::TagWildcard(Wildcard::lowercased(parts)),
+        // The tag is one whole value already.
+        ValueKind::Whole(parts) => match parts.as_slice() {
+            [WildPart::Text(t)] => RecordTest::Tag(t.to_lowercase()),
+            parts => RecordTest::TagWildcard(Wildcard::lowercased(parts)),
+        },
         ValueKind::Exists => return Ok(Filter::Const(true)),
         _ => {
             return Err(CompileError::new(
@@ -396,6 +441,120 @@ fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
         }
     };
     Ok(Filter::Atom(Atom::Record(test)))
+}
+
+/// True when a wildcard's literal text holds a character no token holds
+/// (a space, `/`, `=`...): it can only match a whole value.
+pub fn spans_tokens(parts: &[WildPart]) -> bool {
+    parts.iter().any(|p| match p {
+        WildPart::Text(t) => t.chars().any(|c| !is_run_char(c)),
+        WildPart::Any | WildPart::One => false,
+    })
+}
+
+/// A test of the field's whole values, with the index lookups that
+/// narrow the records to those that may pass it ([`value_lookups`]): the
+/// filter is the lookups AND the test, so it is exact, and the index
+/// still decides which records are read.
+fn value_test(field: Option<&str>, parts: &[WildPart], span: Span) -> Result<Filter, CompileError> {
+    let Some(field) = field else {
+        let separator = parts
+            .iter()
+            .find_map(|p| match p {
+                WildPart::Text(t) => t.chars().find(|&c| !is_run_char(c)),
+                _ => None,
+            })
+            .unwrap_or(' ');
+        return Err(CompileError::new(
+            ErrorKind::NotYetSupported,
+            "a pattern over whole values needs a field, for now",
+        )
+        .at(
+            span,
+            format!("`{separator}` separates tokens: only a whole value holds it"),
+        )
+        .help("name the field (`userAgent:*S3\\ Browser*`), or search the words as a phrase (`\"S3 Browser\"`), which matches them anywhere"));
+    };
+    let mut parts_out: Vec<Filter> = value_lookups(Some(field), parts)
+        .into_iter()
+        .map(|l| Filter::Atom(Atom::Index(l)))
+        .collect();
+    parts_out.push(Filter::Atom(Atom::Record(RecordTest::Value(ValueTest {
+        field: field.to_string(),
+        pattern: Wildcard::lowercased(parts),
+    }))));
+    Ok(Filter::And(parts_out))
+}
+
+/// The index lookups every value matching the pattern holds, in `field`:
+/// each whole token of the pattern's literal text (a run of token
+/// characters with a separator or the value's edge on both sides), and
+/// the last token of a run that a wildcard continues as a prefix lookup
+/// (`browser*` of `*S3 Browser*`), unless that run could join into an IPv6
+/// address or an e-mail address in the value (a `:`, an `@`, or hex digits
+/// alone), where the value's token need not start with it. A run a
+/// wildcard begins gives nothing: a suffix lookup reads every token of
+/// the window, and a token cut at [`crate::tokenizer::MAX_TOKEN_BYTES`]
+/// loses its end. With no token to look up, the field's presence.
+pub fn value_lookups(field: Option<&str>, parts: &[WildPart]) -> Vec<Lookup> {
+    let lookup = |pattern| Lookup {
+        field: field.map(str::to_string),
+        pattern,
+    };
+    let mut out: Vec<Lookup> = Vec::new();
+    let mut push = |l: Lookup| {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    };
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.iter().enumerate() {
+        let WildPart::Text(text) = part else {
+            continue;
+        };
+        let open_left = i > 0;
+        let open_right = i < last;
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut j = 0;
+        while j < chars.len() {
+            if !is_run_char(chars[j].1) {
+                j += 1;
+                continue;
+            }
+            let start = j;
+            while j < chars.len() && is_run_char(chars[j].1) {
+                j += 1;
+            }
+            let from = chars[start].0;
+            let to = chars.get(j).map_or(text.len(), |&(b, _)| b);
+            let run = &text[from..to];
+            let left_closed = start > 0 || !open_left;
+            let right_closed = j < chars.len() || !open_right;
+            let tokens = tokenize(run);
+            match (left_closed, right_closed) {
+                (true, true) => {
+                    for t in tokens {
+                        push(lookup(Pattern::Tokens(vec![t])));
+                    }
+                }
+                (true, false) => {
+                    let joins =
+                        run.contains([':', '@']) || run.chars().all(|c| c.is_ascii_hexdigit());
+                    if let (false, Some(t)) = (joins, tokens.last()) {
+                        push(lookup(Pattern::Wildcard(Wildcard(vec![
+                            WildPart::Text(t.clone()),
+                            WildPart::Any,
+                        ]))));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(lookup(Pattern::Exists));
+    }
+    out
 }
 
 /// A wildcard term on one token. The literal parts must be text a single
@@ -596,4 +755,64 @@ fn check_order(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse;
+
+    fn lookups(pattern: &str) -> Vec<String> {
+        let q = parse(&format!("f:={pattern}")).unwrap();
+        let crate::ast::Expr::Match(m) = q.expr else {
+            panic!("{pattern}")
+        };
+        let ValueKind::Whole(parts) = m.value.kind else {
+            panic!("{pattern}")
+        };
+        value_lookups(Some("f"), &parts)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_value_test_looks_up_what_every_match_holds() {
+        // Exact: every token of the value.
+        assert_eq!(lookups(r#""Console Login""#), ["f:console", "f:login"]);
+        // A wildcard continues the last word: a prefix; the first word a
+        // wildcard begins gives nothing (a suffix reads every token).
+        assert_eq!(lookups(r"*S3\ Browser*"), ["f:browser*"]);
+        assert_eq!(lookups(r"Mozilla/5.0*"), ["f:mozilla", "f:5.0*"]);
+        assert_eq!(lookups(r"*\ failed\ for\ *"), ["f:failed", "f:for"]);
+        // A run that may join an IPv6 or e-mail address in the value, or
+        // hex digits alone, is no prefix.
+        assert_eq!(lookups(r"x\ fe80*"), ["f:x"]);
+        assert_eq!(lookups(r"x\ a:b*"), ["f:x"]);
+        assert_eq!(lookups(r"x\ bob@a*"), ["f:x"]);
+        // Nothing whole: the field's presence.
+        assert_eq!(lookups(r"*abc*"), ["f:*"]);
+        assert_eq!(lookups(r#""""#), ["f:*"]);
+        assert_eq!(lookups("*"), ["f:*"]);
+    }
+
+    #[test]
+    fn a_wildcard_with_a_separator_tests_the_whole_value() {
+        let r = |q: &str| {
+            resolve(
+                &parse(q).unwrap(),
+                TimeWindow::fix(&crate::WindowSpec::Default, chrono::Utc::now()).unwrap(),
+                chrono::Utc::now(),
+            )
+            .map(|r| r.filter.to_string())
+        };
+        assert_eq!(
+            r(r"userAgent:*S3\ Browser*").unwrap(),
+            r"userAgent:browser* AND userAgent:=*s3\ browser*"
+        );
+        assert_eq!(r("f:*abc*").unwrap(), "f:*abc*");
+        assert_eq!(r(r#"tag:="VPC flow""#).unwrap(), "tag:vpc flow");
+        let err = r(r"*S3\ Browser*").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotYetSupported);
+    }
 }

@@ -87,8 +87,9 @@ pub enum Answer {
     Start,
     Hours(Vec<Listed>),
     Keys(Vec<Key>),
-    /// A [`Rows::SomeRecords`] statement ran (the runner keeps its rows).
-    Records,
+    /// A fetch statement ([`Rows::SomeRecords`]) ran; its records stay
+    /// with the runner, which merges them.
+    Fetched,
 }
 
 /// What to do next.
@@ -186,7 +187,7 @@ impl<'a> Search<'a> {
                 keys.extend(found);
                 self.walk(hours, read + batch, keys)
             }
-            (State::Fetching(left), Answer::Records) => self.fetch_next(left),
+            (State::Fetching(left), Answer::Fetched) => self.fetch_next(left),
             (state, answer) => panic!("search step {state:?} cannot take {answer:?}"),
         }
     }

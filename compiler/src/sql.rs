@@ -28,7 +28,8 @@ pub use tree::{comment_text, identifier, string_literal};
 
 use crate::ast::WildPart;
 use crate::layout::{
-    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, columns as c, day_of,
+    DAY_COLUMN, HOURS_TABLE, INDEX_TABLE, MESSAGE_TABLE, PARTITION_COLUMN, VALUES_TABLE,
+    columns as c, day_of,
 };
 use crate::pipeline::Output;
 use crate::plan::{
@@ -58,6 +59,9 @@ impl Tables {
     }
     fn messages(&self) -> Relation {
         self.table(MESSAGE_TABLE, Some("m"))
+    }
+    fn values(&self, alias: &'static str) -> Relation {
+        self.table(VALUES_TABLE, Some(alias))
     }
 }
 
@@ -409,7 +413,21 @@ fn any_of(mut parts: Vec<Expr>) -> Expr {
     }
 }
 
-fn record_condition(test: &RecordTest) -> Expr {
+/// A record test as a condition on the message row `m` (and, for a
+/// value test, on its row of `vals`, `v`, left-joined: NULL when no value
+/// of the record passed, [`values_cte`]).
+fn record_condition(plan: &Plan, test: &RecordTest) -> Expr {
+    if let RecordTest::Value(v) = test {
+        let id = plan
+            .value_tests()
+            .iter()
+            .position(|t| *t == v)
+            .expect("the plan lists every value test of its formula");
+        return Expr::call(
+            "coalesce",
+            vec![col(Some("v"), &format!("v{id}")), Expr::Bool(false)],
+        );
+    }
     let time = || col(Some("m"), c::TIME_MS);
     let tag = || Expr::call("lower", vec![col(Some("m"), c::TAG)]);
     match test {
@@ -429,7 +447,61 @@ fn record_condition(test: &RecordTest) -> Expr {
         }
         RecordTest::Tag(t) => tag().eq(Expr::str(t)),
         RecordTest::TagWildcard(w) => Expr::Like(Box::new(tag()), like_pattern(w)),
+        RecordTest::Value(_) => unreachable!("answered above"),
     }
+}
+
+/// `vals`: for each record the index found (`hits`), whether some value
+/// of each value test's field passes it (`v0`, `v1`, …), read from the
+/// field-values table: only the tested fields' rows of the hits' hours.
+/// The messages left-join it ([`record_condition`]).
+fn values_cte(plan: &Plan, tables: &Tables) -> Option<Cte> {
+    let tests = plan.value_tests();
+    if tests.is_empty() {
+        return None;
+    }
+    let fv = |name: &str| col(Some("fv"), name);
+    let mut items: Vec<Item> = [PARTITION_COLUMN, c::OBJECT, c::SEQ]
+        .map(|n| fv(n).into())
+        .to_vec();
+    let mut fields: Vec<&str> = Vec::new();
+    for (id, t) in tests.iter().enumerate() {
+        if !fields.contains(&t.field.as_str()) {
+            fields.push(&t.field);
+        }
+        let value = Expr::call("lower", vec![fv(c::VALUE)]);
+        let passes = match t.pattern.0.as_slice() {
+            [WildPart::Text(text)] => value.eq(Expr::str(text)),
+            _ => Expr::Like(Box::new(value), like_pattern(&t.pattern)),
+        };
+        let cond = Expr::And(vec![fv(c::FIELD).eq(Expr::str(&t.field)), passes]);
+        items.push(Item::named(
+            Expr::call("bool_or", vec![cond]),
+            &format!("v{id}"),
+        ));
+    }
+    let same = |name: &str| fv(name).eq(col(Some("h"), name));
+    let [dt_range, _] = window_range(plan, Some("fv"));
+    let field_filter = match fields.as_slice() {
+        [one] => fv(c::FIELD).eq(Expr::str(one)),
+        many => Expr::In(
+            Box::new(fv(c::FIELD)),
+            many.iter().map(|f| Expr::str(f)).collect(),
+        ),
+    };
+    let group_by: Vec<Expr> = [PARTITION_COLUMN, c::OBJECT, c::SEQ].map(fv).to_vec();
+    Some(Cte {
+        name: "vals",
+        query: select_query(Select {
+            joins: vec![Join::inner(
+                named("hits", Some("h")),
+                Expr::And([PARTITION_COLUMN, c::OBJECT, c::SEQ].map(same).to_vec()),
+            )],
+            filter: Some(Expr::And(vec![dt_range, field_filter])),
+            group_by,
+            ..Select::new(items, tables.values("fv"))
+        }),
+    })
 }
 
 /// Renders the plan's first statement (no trailing `;`). A plan that
@@ -545,11 +617,13 @@ pub(crate) fn search_query(
     if plan.scan == Scan::Messages {
         let mut filter = vec![dt_range, time_range];
         if plan.formula != Formula::Const(true) {
+            // A value test comes with its lookups (`resolve::value_test`),
+            // so never here.
             conjunct(
                 &mut filter,
                 &plan.formula,
                 &|_| unreachable!("no lookups"),
-                &record_condition,
+                &|t| record_condition(plan, t),
             );
         }
         if returns == Returns::Matches {
@@ -715,14 +789,25 @@ pub(crate) fn search_query(
                 flag
             }
         };
-        conjunct(&mut filter, &plan.formula, &flag, &record_condition);
+        conjunct(&mut filter, &plan.formula, &flag, &|t| {
+            record_condition(plan, t)
+        });
+    }
+    let mut joins = vec![join_hits(plan, join_on)];
+    if let Some(vals) = values_cte(plan, tables) {
+        with.push(vals);
+        let same = |name: &str| col(Some("m"), name).eq(col(Some("v"), name));
+        joins.push(Join::left(
+            named("vals", Some("v")),
+            Expr::And([PARTITION_COLUMN, c::OBJECT, c::SEQ].map(same).to_vec()),
+        ));
     }
     if returns == Returns::Matches {
         return Query {
             with,
             ..select_query(Select {
                 distinct: true,
-                joins: vec![join_hits(plan, join_on)],
+                joins,
                 filter: Some(Expr::And(filter)),
                 ..Select::new(match_columns("m"), tables.messages())
             })
@@ -730,7 +815,7 @@ pub(crate) fn search_query(
     }
     let inner = Select {
         distinct,
-        joins: vec![join_hits(plan, join_on)],
+        joins,
         filter: Some(Expr::And(filter)),
         ..Select::new(record_columns("m"), tables.messages())
     };
@@ -997,6 +1082,13 @@ fn header_lines(plan: &Plan, header: &Header) -> Vec<String> {
                 }
             ));
         }
+    }
+    let values: Vec<String> = plan.value_tests().iter().map(ToString::to_string).collect();
+    if !values.is_empty() {
+        lines.push(format!(
+            "value tests: {} (the field-values table confirms each record the index found)",
+            values.join(", ")
+        ));
     }
     match plan.scan {
         Scan::Window => {

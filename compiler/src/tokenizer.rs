@@ -85,7 +85,9 @@ fn is_joiner(c: char) -> bool {
     matches!(c, '.' | '-' | ':' | '@')
 }
 
-fn is_run_char(c: char) -> bool {
+/// True for characters a token can be read from: word characters and the
+/// joiners. Any other character ends a run, and no token spans it.
+pub fn is_run_char(c: char) -> bool {
     is_word_char(c) || is_joiner(c)
 }
 

@@ -127,7 +127,7 @@ fn tag_matches(kind: &ValueKind, tag: &str) -> bool {
     match kind {
         ValueKind::Exists => true,
         ValueKind::Term(t) | ValueKind::Phrase(t) => tag == t.to_lowercase(),
-        ValueKind::Wildcard(parts) => wildcard(&lower_parts(parts), &tag),
+        ValueKind::Wildcard(parts) | ValueKind::Whole(parts) => wildcard(&lower_parts(parts), &tag),
         other => unreachable!("the compiler rejects tag:{other:?}"),
     }
 }
@@ -167,6 +167,22 @@ fn lower_parts(parts: &[WildPart]) -> Vec<WildPart> {
         .collect()
 }
 
+/// True when literal text of the pattern holds a character that no token
+/// can: anything but letters, digits, `_`, combining marks and the
+/// joiners `.-:@` (the tokenizer's contract, docs/language.md).
+fn crosses_tokens(parts: &[WildPart]) -> bool {
+    let in_token = |c: char| {
+        c.is_alphanumeric()
+            || c == '_'
+            || matches!(c, '.' | '-' | ':' | '@')
+            || matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+    };
+    parts.iter().any(|p| match p {
+        WildPart::Text(t) => t.chars().any(|c| !in_token(c)),
+        _ => false,
+    })
+}
+
 /// Glob matching over characters: `Any` is any run, `One` one character.
 fn wildcard(parts: &[WildPart], text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
@@ -201,10 +217,19 @@ fn value_matches(field: Option<&str>, kind: &ValueKind, r: &Record, ctx: &Contex
                 !want.is_empty() && have.windows(want.len()).any(|w| w == want.as_slice())
             })
         }
+        // A pattern with a character no token holds (a space, `/`) is
+        // about the whole value; `:=` always is.
+        ValueKind::Wildcard(parts) | ValueKind::Whole(parts)
+            if matches!(kind, ValueKind::Whole(_)) || crosses_tokens(parts) =>
+        {
+            let parts = lower_parts(parts);
+            selected().any(|v| wildcard(&parts, &v.to_lowercase()))
+        }
         ValueKind::Wildcard(parts) => {
             let parts = lower_parts(parts);
             any_token(&|t| wildcard(&parts, t))
         }
+        ValueKind::Whole(_) => unreachable!("matched above"),
         ValueKind::Regex(re) => {
             let re = regex::Regex::new(&format!("^(?:{})$", re.to_lowercase()))
                 .expect("the compiler accepted this regex");
@@ -283,6 +308,25 @@ mod tests {
         assert!(!m("@time > now-1m", rec));
         assert!(m("*", rec));
         assert!(!m("NOT *", rec));
+    }
+
+    #[test]
+    fn whole_values() {
+        let rec = r#"{"ua":"S3 Browser 9","e":"ConsoleLogin","n":42,"s":"42","b":false,"t":["a b","c"],"o":{"k":1},"z":""}"#;
+        assert!(m(r#"e:="consolelogin""#, rec));
+        assert!(!m(r#"e:="console""#, rec));
+        assert!(m(r"ua:*s3\ browser*", rec));
+        assert!(m(r"ua:=S3\ B*", rec));
+        assert!(!m(r"ua:=*browser", rec));
+        assert!(m("n:=42 s:=42 b:=FALSE", rec));
+        assert!(m(r#"t:="A B" t:=c"#, rec));
+        assert!(!m("o:=*", rec));
+        assert!(m("o.k:=1", rec));
+        assert!(m(r#"z:="" z:=*"#, rec));
+        assert!(!m("missing:=*", rec));
+        // A wildcard with no separator stays on tokens.
+        assert!(m("ua:brow*", rec));
+        assert!(!m("ua:=brow*", rec));
     }
 
     #[test]

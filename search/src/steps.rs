@@ -117,7 +117,7 @@ async fn drive<E: Engine>(
             }
             Rows::SomeRecords => {
                 parts.extend(batches);
-                Answer::Records
+                Answer::Fetched
             }
             Rows::Hours => {
                 Answer::Hours(hours_from_batches(&batches).map_err(SearchError::Output)?)

@@ -473,6 +473,53 @@ pub fn ingest_bytes(
         bytes_in: bytes.len() as u64,
         ..IngestReport::default()
     };
+    let records = analyze_records(object, bytes, mtime, options, &mut report)?;
+
+    // The token-hours rows name records (docs/storage.md, "The record,
+    // when there is one"), so none may outlive its record. An earlier
+    // version whose day file was compacted into a shared one is named
+    // there, where this run cannot forget it: refused, as a compacted
+    // object's index is.
+    let earlier_days: BTreeSet<&str> = stored.hours_of(&name).map(day_of).collect();
+    if let Some(day) = compacted_day(stored, &name, &earlier_days).filter(|_| stored.token_hours) {
+        return Err(std::io::Error::other(format!(
+            "already stored and its token-hours day compacted (day={day}); re-ingesting a compacted object is not supported yet, so it was left as it is"
+        )));
+    }
+    write_in_order(
+        target,
+        stored,
+        object,
+        &name,
+        &version,
+        records,
+        &earlier_days,
+        &mut report,
+    )?;
+    Ok(report)
+}
+
+/// One object's records, analyzed and grouped by hour, with what the
+/// field catalog learns from them.
+struct Analyzed {
+    tag: String,
+    by_partition: BTreeMap<String, Vec<Row>>,
+    catalog: crate::catalog::FieldCatalog,
+    field_counts: crate::catalog::FieldCounts,
+    vocabulary: Vocabulary,
+}
+
+/// Decodes the object's bytes into records, gives each its time (its own,
+/// else the object name's, else `mtime`, else now) and its tokens, and
+/// counts in `report` the lines that were degraded and the times that
+/// were not the record's own.
+fn analyze_records(
+    object: &str,
+    bytes: Vec<u8>,
+    mtime: Option<DateTime<Utc>>,
+    options: &IngestOptions,
+    report: &mut IngestReport,
+) -> std::io::Result<Analyzed> {
     let content = decompress(bytes)?;
     let decoded = decode(&content);
     drop(content);
@@ -534,50 +581,55 @@ pub fn ingest_bytes(
             .or_default()
             .push(row);
     }
+    Ok(Analyzed {
+        tag,
+        by_partition,
+        catalog,
+        field_counts,
+        vocabulary,
+    })
+}
 
-    let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
-    // The token-hours rows name records (docs/storage.md, "The record,
-    // when there is one"), so none may outlive its record. An earlier
-    // version whose day file was compacted into a shared one is named
-    // there, where this run cannot forget it: refused, as a compacted
-    // object's index is.
-    // Merged: its own day file is gone (compacted), or a merged file's
-    // list names it (on S3, also before its own file is deleted).
-    let earlier_days: BTreeSet<&str> = stored.hours_of(&name).map(day_of).collect();
-    let compacted_day = earlier_days
+/// A day of `earlier_days` (where the object's stored version has hours)
+/// whose token-hours rows for the object are in a merged file: its own
+/// day file is gone (compacted), or a merged file's list names it (on S3,
+/// also before its own file is deleted).
+fn compacted_day<'a>(
+    stored: &'a StoredFiles,
+    name: &str,
+    earlier_days: &BTreeSet<&'a str>,
+) -> Option<&'a str> {
+    earlier_days
         .iter()
         .copied()
         .find(|d| {
             !stored
                 .hours_files
-                .contains(&partition_key(Table::Hours, d, &name))
+                .contains(&partition_key(Table::Hours, d, name))
         })
         .or_else(|| {
             stored
                 .hours_merged
-                .get(&name)
+                .get(name)
                 .and_then(|days| days.first())
                 .map(String::as_str)
-        });
-    if let Some(day) = compacted_day.filter(|_| stored.token_hours) {
-        return Err(std::io::Error::other(format!(
-            "already stored and its token-hours day compacted (day={day}); re-ingesting a compacted object is not supported yet, so it was left as it is"
-        )));
-    }
-    // Before the first write, the object's stored version is forgotten:
-    // from here its files are neither that version nor the new one until
-    // the new catalog is written, and a run stopped in between must leave
-    // the object to be ingested again, not skipped.
-    for (earlier, _) in stored.catalogs_of(&name) {
-        target.delete(earlier)?;
-    }
-    let ranks = Ranks::of(&vocabulary);
+        })
+}
+
+/// Each day's token-hours rows of the object: every hour's distinct
+/// tokens, with the record holding each when only one does; sorted as
+/// `encode_hours` writes them.
+fn token_hour_rows<'a>(
+    object: &'a str,
+    by_partition: &'a BTreeMap<String, Vec<Row>>,
+    vocabulary: &'a Vocabulary,
+    ranks: &Ranks,
+) -> BTreeMap<&'a str, Vec<HourRow<'a>>> {
     // Each day's (token, hour) pairs, keyed by the token's rank.
     let mut by_day: BTreeMap<&str, Vec<(u32, HourRow<'_>)>> = BTreeMap::new();
-    for (dt, rows) in by_partition.iter().filter(|_| stored.token_hours) {
-        // Each hour's distinct tokens, with the record holding each when
-        // only one does (sorting every occurrence instead was 5 % of
-        // ingest's profile).
+    for (dt, rows) in by_partition {
+        // A map of distinct tokens (sorting every occurrence instead was
+        // 5 % of ingest's profile).
         let mut tokens: foldhash::HashMap<u32, Option<i64>> = Default::default();
         for row in rows {
             for e in &row.entries {
@@ -606,13 +658,51 @@ pub fn ingest_bytes(
     // In the order `encode_hours` writes them, sorted by integers: its own
     // sort then finds them sorted in one pass instead of comparing tokens
     // n log n times (6 % of ingest's profile before).
-    let by_day: BTreeMap<&str, Vec<HourRow<'_>>> = by_day
+    by_day
         .into_iter()
         .map(|(day, mut pairs)| {
             pairs.sort_unstable_by_key(|&(rank, (_, dt, _))| (rank, dt));
             (day, pairs.into_iter().map(|(_, row)| row).collect())
         })
-        .collect();
+        .collect()
+}
+
+/// Writes the object's new version and removes its earlier one, in an
+/// order where a run stopped at any point leaves every record findable
+/// (the old version's or the new one's) and the object to be ingested
+/// again: docs/storage.md, "File names and re-ingest".
+#[allow(clippy::too_many_arguments)]
+fn write_in_order(
+    target: &dyn Target,
+    stored: &StoredFiles,
+    object: &str,
+    name: &str,
+    version: &Version,
+    records: Analyzed,
+    earlier_days: &BTreeSet<&str>,
+    report: &mut IngestReport,
+) -> std::io::Result<()> {
+    let Analyzed {
+        tag,
+        by_partition,
+        mut catalog,
+        field_counts,
+        vocabulary,
+    } = records;
+    let hours: BTreeSet<String> = by_partition.keys().cloned().collect();
+    // Before the first write, the object's stored version is forgotten:
+    // from here its files are neither that version nor the new one until
+    // the new catalog is written, and a run stopped in between must leave
+    // the object to be ingested again, not skipped.
+    for (earlier, _) in stored.catalogs_of(name) {
+        target.delete(earlier)?;
+    }
+    let ranks = Ranks::of(&vocabulary);
+    let by_day = if stored.token_hours {
+        token_hour_rows(object, &by_partition, &vocabulary, &ranks)
+    } else {
+        BTreeMap::new()
+    };
     // A re-ingest replaces the object's day files while its earlier index
     // files still exist (they are replaced or deleted below): the earlier
     // version's pairs stay listed, so a failure in between never leaves
@@ -620,7 +710,7 @@ pub fn ingest_bytes(
     // record of the earlier version may no longer hold the token.
     let mut earlier: BTreeMap<&str, Vec<crate::writer::OwnedHourRow>> = BTreeMap::new();
     for day in by_day.keys().chain(earlier_days.iter()) {
-        let key = partition_key(Table::Hours, day, &name);
+        let key = partition_key(Table::Hours, day, name);
         if stored.hours_files.contains(&key) && !earlier.contains_key(day) {
             earlier.insert(day, decode_hours(target.get(&key)?.into())?);
         }
@@ -636,7 +726,7 @@ pub fn ingest_bytes(
         .copied()
         .collect::<BTreeSet<_>>()
     {
-        let key = partition_key(Table::Hours, day, &name);
+        let key = partition_key(Table::Hours, day, name);
         let rows: Vec<HourRow<'_>> = by_day.get(day).cloned().unwrap_or_default();
         let before = earlier
             .get(day)
@@ -652,19 +742,17 @@ pub fn ingest_bytes(
             named.push((key, encode_hours(&mut rows.clone())?));
         }
     }
+    drop(by_day);
     for (dt, mut rows) in by_partition {
         let encoded = encode_partition(object, &tag, &vocabulary, &ranks, &mut rows)?;
         report.index_rows += encoded.index_rows;
         report.bytes_out += (encoded.index.len() + encoded.messages.len()) as u64;
-        target.put(&partition_key(Table::Index, &dt, &name), encoded.index)?;
-        target.put(
-            &partition_key(Table::Messages, &dt, &name),
-            encoded.messages,
-        )?;
+        target.put(&partition_key(Table::Index, &dt, name), encoded.index)?;
+        target.put(&partition_key(Table::Messages, &dt, name), encoded.messages)?;
         report.files_written += 2;
         if stored.field_values {
             report.bytes_out += encoded.values.len() as u64;
-            target.put(&partition_key(Table::Values, &dt, &name), encoded.values)?;
+            target.put(&partition_key(Table::Values, &dt, name), encoded.values)?;
             report.files_written += 1;
         }
         report.partitions.insert(dt);
@@ -673,12 +761,12 @@ pub fn ingest_bytes(
     // one does not (a changed file, another --time-field): remove those
     // files, so the object's records exist exactly once. After the writes,
     // so a failure half-way leaves the old records findable, not none.
-    for dt in stored.hours_of(&name) {
+    for dt in stored.hours_of(name) {
         if hours.contains(dt) {
             continue;
         }
         for table in [Table::Index, Table::Messages, Table::Values] {
-            target.delete(&partition_key(table, dt, &name))?;
+            target.delete(&partition_key(table, dt, name))?;
         }
     }
     // Only now, with the records written and the earlier version's gone,
@@ -691,10 +779,10 @@ pub fn ingest_bytes(
     // Last: the catalog's key says this version is stored whole.
     catalog.add_counts(&vocabulary, &field_counts);
     catalog.trim_examples();
-    let key = crate::catalog::object_key(&name, version.stored(report.time_from_mtime > 0));
+    let key = crate::catalog::object_key(name, version.stored(report.time_from_mtime > 0));
     crate::catalog::write_object(target, &key, &catalog)?;
     report.files_written += 1;
-    Ok(report)
+    Ok(())
 }
 
 /// `rows` naming no record.
