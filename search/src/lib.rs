@@ -28,7 +28,7 @@ pub use engine::{Athena, AthenaRun, Cancel, Cost, Done, Engine, Watch};
 pub use error::SearchError;
 pub use rows::Hit;
 pub use steps::{Ran, run_steps};
-pub use table::Table;
+pub use table::{Cell, Table};
 
 use glaux_compiler::Compiled;
 use glaux_compiler::plan::Shape;
