@@ -216,7 +216,8 @@ fn colon_error(text: &str, pos: usize) -> Option<CompileError> {
     )
 }
 
-fn is_field_name(s: &str) -> bool {
+/// True when the grammar reads `s` as a field name (the `field` rule).
+pub fn is_field_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -441,7 +442,8 @@ fn build_whole_value(field: Field, v: Pair<Rule>, span: Span) -> Result<Expr, Co
     }))
 }
 
-/// A bare term's text with its escapes removed.
+/// Text with its escapes removed: `\x` read as `x` (a bare term's, and
+/// inside a stage's string).
 fn unescape(raw: &str) -> String {
     let mut out = String::new();
     let mut chars = raw.chars();

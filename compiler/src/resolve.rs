@@ -446,9 +446,14 @@ fn resolve_tag(m: &Match) -> Result<Filter, CompileError> {
 /// True when a wildcard's literal text holds a character no token holds
 /// (a space, `/`, `=`...): it can only match a whole value.
 pub fn spans_tokens(parts: &[WildPart]) -> bool {
-    parts.iter().any(|p| match p {
-        WildPart::Text(t) => t.chars().any(|c| !is_run_char(c)),
-        WildPart::Any | WildPart::One => false,
+    separator_in(parts).is_some()
+}
+
+/// The first character of the pattern's literal text that no token holds.
+fn separator_in(parts: &[WildPart]) -> Option<char> {
+    parts.iter().find_map(|p| match p {
+        WildPart::Text(t) => t.chars().find(|&c| !is_run_char(c)),
+        WildPart::Any | WildPart::One => None,
     })
 }
 
@@ -458,13 +463,7 @@ pub fn spans_tokens(parts: &[WildPart]) -> bool {
 /// still decides which records are read.
 fn value_test(field: Option<&str>, parts: &[WildPart], span: Span) -> Result<Filter, CompileError> {
     let Some(field) = field else {
-        let separator = parts
-            .iter()
-            .find_map(|p| match p {
-                WildPart::Text(t) => t.chars().find(|&c| !is_run_char(c)),
-                _ => None,
-            })
-            .unwrap_or(' ');
+        let separator = separator_in(parts).unwrap_or(' ');
         return Err(CompileError::new(
             ErrorKind::NotYetSupported,
             "a pattern over whole values needs a field, for now",

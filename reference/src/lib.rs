@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use glaux_compiler::ast::{Bound, Expr, Query, Range, TAG_FIELD, TIME_FIELD, ValueKind, WildPart};
 use glaux_compiler::datemath;
-use glaux_compiler::tokenizer::tokenize;
+use glaux_compiler::tokenizer::{is_run_char, tokenize};
 use glaux_compiler::values::{number_of, value_number};
 use serde_json::Value;
 
@@ -168,17 +168,10 @@ fn lower_parts(parts: &[WildPart]) -> Vec<WildPart> {
 }
 
 /// True when literal text of the pattern holds a character that no token
-/// can: anything but letters, digits, `_`, combining marks and the
-/// joiners `.-:@` (the tokenizer's contract, docs/language.md).
+/// can (the tokenizer's contract, shared by design: docs/language.md).
 fn crosses_tokens(parts: &[WildPart]) -> bool {
-    let in_token = |c: char| {
-        c.is_alphanumeric()
-            || c == '_'
-            || matches!(c, '.' | '-' | ':' | '@')
-            || matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
-    };
     parts.iter().any(|p| match p {
-        WildPart::Text(t) => t.chars().any(|c| !in_token(c)),
+        WildPart::Text(t) => t.chars().any(|c| !is_run_char(c)),
         _ => false,
     })
 }

@@ -551,13 +551,10 @@ fn one_value(field: &str, modifiers: &[&str], v: &Node, key: &Node) -> Result<Ex
         .collect()))
 }
 
-/// A name glaux's grammar reads as a field.
+/// A name glaux's grammar reads as a field, and not one of the record's
+/// own (`tag`, `@time`) or `_exists_`.
 fn is_field_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '@')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-'))
+    glaux_compiler::parser::is_field_name(name)
         && name != ast::TAG_FIELD
         && name != ast::TIME_FIELD
         && name != ast::EXISTS_FIELD

@@ -93,15 +93,7 @@ fn tokens(text: &str, lexed: &Lexed) -> Result<Vec<Token>, CompileError> {
 fn unescape(quoted: &str) -> String {
     let inner = quoted.strip_prefix('"').unwrap_or(quoted);
     let inner = inner.strip_suffix('"').unwrap_or(inner);
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.extend(chars.next()),
-            c => out.push(c),
-        }
-    }
-    out
+    super::unescape(inner)
 }
 
 fn punct(p: &str) -> &'static str {
